@@ -1,0 +1,1 @@
+"""AirAuth application layer: enrollment store, services, experiment harness, CLI, GUI."""

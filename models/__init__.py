@@ -1,0 +1,1 @@
+"""Verifiers and pseudo-data generators: pure computation over capture.Trajectory objects."""
