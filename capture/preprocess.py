@@ -174,12 +174,18 @@ class FeatureConfig:
         return cls(**d)
 
 
-def normalized_positions(traj: Trajectory, config: FeatureConfig = FeatureConfig()) -> np.ndarray:
-    """Resampled, filtered, trimmed, centred (optionally rotated) and normalised positions."""
+def _filtered_positions(traj: Trajectory, config: FeatureConfig) -> tuple[np.ndarray, slice]:
+    """Resampled, low-passed positions and the slice of frames kept by idle trimming."""
     _, pos = resample_uniform(traj.t, traj.positions, config.rate_hz)
     pos = lowpass(pos, config.rate_hz, config.cutoff_hz)
-    if config.trim:
-        pos = pos[trim_idle(pos, config.rate_hz)]
+    keep = trim_idle(pos, config.rate_hz) if config.trim else slice(0, pos.shape[0])
+    return pos, keep
+
+
+def normalized_positions(traj: Trajectory, config: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """Resampled, filtered, trimmed, centred (optionally rotated) and normalised positions."""
+    pos, keep = _filtered_positions(traj, config)
+    pos = pos[keep]
     if pos.shape[0] < 4:
         raise TrajectoryError("trajectory too short after resampling: it lasts only "
                               f"{traj.duration:.3f} s")
@@ -215,21 +221,19 @@ def feature_sequence(traj: Trajectory, config: FeatureConfig = FeatureConfig()) 
         elif name == "speed":
             block = zscore(speed(pos, config.rate_hz)[:, None])
         else:  # "pen"
-            block = _pen_channel(traj, config, pos.shape[0])
+            block = _pen_channel(traj, config)
         w = float(config.channel_weights.get(name, 1.0))
         parts.append(block * w)
     return np.ascontiguousarray(np.column_stack(parts), dtype=np.float64)
 
 
-def _pen_channel(traj: Trajectory, config: FeatureConfig, n: int) -> np.ndarray:
-    """Pen-down state resampled like the positions (all ones for in-air data)."""
+def _pen_channel(traj: Trajectory, config: FeatureConfig) -> np.ndarray:
+    """Pen-down state on the same resampled, trimmed frames as the positions (ones in air)."""
+    _, keep = _filtered_positions(traj, config)
     if "pen_down" not in traj.channels:
-        return np.ones((n, 1))
+        return np.ones((keep.stop - keep.start, 1))
     _, pen = resample_uniform(traj.t, traj.channels["pen_down"], config.rate_hz)
-    if config.trim:
-        _, pos = resample_uniform(traj.t, traj.positions, config.rate_hz)
-        pen = pen[trim_idle(lowpass(pos, config.rate_hz, config.cutoff_hz), config.rate_hz)]
-    return resample_length(pen, n) if pen.shape[0] != n else pen
+    return pen[keep]
 
 
 def feature_sequences(trajs: Sequence[Trajectory],
