@@ -1,0 +1,125 @@
+"""DP-matching verifier: DTW distances of a login to the user's enrollment templates.
+
+The templates are the preprocessed feature sequences of the enrollment samples (the
+recorded ones and any pseudo-genuine ones).  A query's distance is a blend of its minimum
+and mean DTW distance to the templates -- the minimum rewards matching one good
+reference, the mean penalises being far from the user's typical writing -- and is divided
+by the user's own spread: the mean leave-one-out distance of each recorded sample to the
+other templates.  That per-user normalisation (as in the SVC2004 winner, Kholmatov &
+Yanikoglu 2005) makes one global threshold work across users who write consistently and
+users who do not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from capture.trajectory import Trajectory
+from models import calibration
+from models.base import Verifier
+from models.dtw import dtw_distance_matrix
+from models.fixed_features import check_dims, make_config, sequences
+
+
+def blended_distance(dist: np.ndarray, min_weight: float) -> np.ndarray:
+    """Per row: min_weight * min + (1 - min_weight) * mean of the template distances.
+
+    NaN entries (a template compared with itself) are ignored.
+    """
+    d = np.asarray(dist, dtype=np.float64)
+    return min_weight * np.nanmin(d, axis=1) + (1.0 - min_weight) * np.nanmean(d, axis=1)
+
+
+class DTWVerifier(Verifier):
+    """DTW template matching with per-user distance normalisation.
+
+    Parameters
+    ----------
+    features: ``capture.preprocess.FeatureConfig`` as a dict (None = its defaults).
+    window: Sakoe-Chiba band (fraction of the longer sequence, or frames; None = no band).
+    min_weight: weight of the minimum distance against the mean one (1 = nearest template).
+    max_templates: at most this many templates are kept (recorded samples first, then
+        pseudo-genuine ones in order); bounds login latency.
+    threshold: accept while distance <= threshold * the user's mean LOO distance.
+    """
+
+    name = "dtw"
+    uses_background: ClassVar[bool] = False  # a template model: impostors are not used
+
+    def __init__(self, features: Mapping[str, Any] | None = None, window: float | None = 0.15,
+                 min_weight: float = 0.5, max_templates: int = 12,
+                 threshold: float = 1.5) -> None:
+        self.features = features
+        self.window = window
+        self.min_weight = min_weight
+        self.max_templates = max_templates
+        self.threshold = threshold
+
+    def _check_params(self) -> None:
+        if not 0.0 <= self.min_weight <= 1.0:
+            raise ValueError(f"min_weight must be in [0, 1], got {self.min_weight}")
+        if self.max_templates < 2:
+            raise ValueError("max_templates must be at least 2")
+        if self.threshold <= 0:
+            raise ValueError(f"threshold must be positive, got {self.threshold}")
+
+    # -- fitting --------------------------------------------------------------------------
+    def _fit(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> None:
+        self._check_params()
+        self.dims_ = genuine[0].dims
+        check_dims(genuine, self.dims_)
+        self.config_ = make_config(self.features)
+        real = calibration.loo_indices(genuine)
+        order = real + [i for i in range(len(genuine)) if i not in set(real)]
+        keep = order[: self.max_templates]
+        kept = [genuine[i] for i in keep]
+        self.templates_ = [np.array(s) for s in sequences(kept, self.config_)]
+        dist = dtw_distance_matrix(self.templates_, None, self.window)
+
+        pos = {g: k for k, g in enumerate(keep)}
+        loo = []
+        for i, train in calibration.loo_splits(genuine):
+            cols = [pos[j] for j in train.tolist() if j in pos]
+            if i in pos and cols:
+                loo.append(blended_distance(dist[pos[i], cols][None, :], self.min_weight)[0])
+        self.loo_distances_ = np.array(loo, dtype=np.float64)
+        self.scale_ = calibration.positive_scale(self.loo_distances_)
+        self.threshold_ = -float(self.threshold)
+
+    # -- scoring --------------------------------------------------------------------------
+    def distances(self, trajectories: list[Trajectory]) -> np.ndarray:
+        """(n, templates) raw DTW distances of the queries to the templates."""
+        self._check_fitted()
+        check_dims(trajectories, self.dims_)
+        return dtw_distance_matrix(sequences(trajectories, self.config_), self.templates_,
+                                   self.window)
+
+    def _score(self, trajectories: list[Trajectory]) -> np.ndarray:
+        return -blended_distance(self.distances(trajectories), self.min_weight) / self.scale_
+
+    # -- state ----------------------------------------------------------------------------
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        self._check_fitted()
+        params = {"params": self.get_params(), "scale": self.scale_, "dims": self.dims_,
+                  "n_templates": len(self.templates_)}
+        arrays = {f"template_{i}": t for i, t in enumerate(self.templates_)}
+        arrays["loo_distances"] = self.loo_distances_
+        return params, arrays
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> DTWVerifier:
+        v = cls(**params["params"])
+        v._check_params()
+        v.dims_ = int(params["dims"])
+        v.config_ = make_config(v.features)
+        n = int(params["n_templates"])
+        v.templates_ = [np.asarray(arrays[f"template_{i}"], dtype=np.float64) for i in range(n)]
+        if any(t.ndim != 2 for t in v.templates_) or len({t.shape[1] for t in v.templates_}) != 1:
+            raise ValueError("DTW templates must be (frames, channels) arrays of one width")
+        v.loo_distances_ = np.asarray(arrays["loo_distances"], dtype=np.float64)
+        v.scale_ = float(params["scale"])
+        v.threshold_ = -float(v.threshold)
+        return v

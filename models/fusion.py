@@ -1,0 +1,294 @@
+"""Score fusion: DTW + subspace + SVM (+ SS-SVM), normalised per user, one threshold per user.
+
+Each member verifier is fitted on the user's enrollment data; its scores are z-normalised
+per user and the normalised scores are combined, so that members with different scales and
+different users with different variability become comparable:
+
+* **With impostor examples** (pseudo-impostors and/or a background set of other people,
+  at least ``min_impostors``): the impostors are split in two halves.  The members learn from
+  one half; their scores on the other, unseen half give each member's impostor mean and
+  spread (classic Z-norm: impostor scores ~ N(0, 1) for every user), and the same held-out
+  impostors set the user's threshold for ``target_far``.  Members that ignore impostors
+  (DTW, subspace) simply see none of them as training data.
+* **Without**: each real enrollment sample is left out in turn, the members are refitted on
+  the rest and score it; the mean and spread of those leave-one-out genuine scores
+  normalise each member (genuine ~ N(0, 1)), and the threshold is ``genuine_z`` spreads below
+  the genuine mean (a target false-accept rate cannot be estimated without impostors).
+
+Combination: a weighted sum of the normalised scores (``weights``, default equal), or a
+logistic regression on leave-one-out genuine vs held-out impostor scores
+(``combine="logistic"``, only with impostors; costs a refit per enrollment sample).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from capture.trajectory import Trajectory
+from models import calibration
+from models.base import Verifier
+
+DEFAULT_MEMBERS = ("dtw", "subspace", "svm", "ss-svm")
+COMBINE = ("sum", "logistic")
+NORMS = ("impostor", "genuine", "gap", "none")
+THRESHOLD_RULES = ("fixed", "far")
+
+
+def split_impostors(impostors: list[Trajectory]) -> tuple[list[Trajectory], list[Trajectory]]:
+    """Two halves split by person, so no one is in both (generated samples alternate)."""
+    people = sorted({t.meta.user for t in impostors if calibration.pseudo_kind(t) is None})
+    calib_people = set(people[1::2])
+    train, calib = [], []
+    k = 0
+    for t in impostors:
+        if calibration.pseudo_kind(t) is None:
+            (calib if t.meta.user in calib_people else train).append(t)
+        else:
+            (calib if k % 2 else train).append(t)
+            k += 1
+    if not calib or not train:  # one person only: alternate samples
+        return impostors[0::2], impostors[1::2]
+    return train, calib
+
+
+def _column_stats(raw: np.ndarray) -> np.ndarray:
+    """(members, 2) rows of (mean, std) per column."""
+    return np.array([calibration.mean_std(raw[:, k]) for k in range(raw.shape[1])])
+
+
+def _learns_from_impostors(name: str) -> bool:
+    from models.registry import verifier_class
+
+    return bool(getattr(verifier_class(name), "uses_background", True))
+
+
+def normalizer(norm: str, g_stats: np.ndarray, i_stats: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-member (offset, scale) from genuine / impostor (mean, std) rows.
+
+    "impostor": Z-norm, impostors ~ N(0, 1); "genuine": genuine ~ N(0, 1); "gap": impostor
+    mean -> 0 and genuine mean -> 1, so the scale is the member's own separation.
+    """
+    if norm == "none":
+        return np.zeros(len(g_stats)), np.ones(len(g_stats))
+    if norm == "impostor":
+        return i_stats[:, 0], i_stats[:, 1]
+    if norm == "genuine":
+        return g_stats[:, 0], g_stats[:, 1]
+    gap = np.maximum(g_stats[:, 0] - i_stats[:, 0], calibration.MIN_SPREAD)
+    return i_stats[:, 0], gap
+
+
+class FusionVerifier(Verifier):
+    """Per-user normalised combination of several registered verifiers.
+
+    Parameters
+    ----------
+    members: registry names of the member verifiers (not "fusion").
+    member_params: {name: constructor params} for members that should not use defaults.
+    combine: "sum" (weighted sum of normalised scores) or "logistic" (per-user logistic
+        regression; falls back to "sum" when there are no impostors).
+    weights: {name: weight} for "sum" (missing names weigh 1).
+    target_far: false-accept rate the per-user threshold aims at (with impostors).
+    genuine_z: without impostors, accept scores above (genuine mean - genuine_z spreads).
+    min_impostors: fewer impostors than this are treated as none.
+    """
+
+    name = "fusion"
+    uses_background: ClassVar[bool] = True
+
+    def __init__(self, members: Sequence[str] = DEFAULT_MEMBERS,
+                 member_params: Mapping[str, Mapping[str, Any]] | None = None,
+                 combine: str = "sum", weights: Mapping[str, float] | None = None,
+                 norm: str = "gap", threshold_rule: str = "fixed", threshold: float = 0.5,
+                 target_far: float = 0.01, genuine_z: float = 3.0,
+                 min_impostors: int = 10) -> None:
+        self.members = members
+        self.member_params = member_params
+        self.combine = combine
+        self.weights = weights
+        self.norm = norm
+        self.threshold_rule = threshold_rule
+        self.threshold = threshold
+        self.target_far = target_far
+        self.genuine_z = genuine_z
+        self.min_impostors = min_impostors
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        from models.registry import VERIFIERS
+
+        names = list(self.members)
+        if not names:
+            raise ValueError("fusion needs at least one member verifier")
+        for n in names:
+            if n == self.name:
+                raise ValueError("fusion cannot contain itself")
+            if n not in VERIFIERS:
+                raise ValueError(f"unknown member verifier {n!r}; known: {sorted(VERIFIERS)}")
+        if len(set(names)) != len(names):
+            raise ValueError("member verifiers must be distinct")
+        if self.combine not in COMBINE:
+            raise ValueError(f"combine must be one of {COMBINE}, got {self.combine!r}")
+        if self.norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
+        if self.threshold_rule not in THRESHOLD_RULES:
+            raise ValueError(f"threshold_rule must be one of {THRESHOLD_RULES}")
+        if not 0.0 <= self.target_far < 1.0:
+            raise ValueError(f"target_far must be in [0, 1), got {self.target_far}")
+
+    def _new_members(self) -> list[Verifier]:
+        from models.registry import make_verifier
+
+        params = dict(self.member_params or {})
+        return [make_verifier(n, **dict(params.get(n, {}))) for n in self.members]
+
+    def _weight_vector(self) -> np.ndarray:
+        w = dict(self.weights or {})
+        return np.array([float(w.get(n, 1.0)) for n in self.members])
+
+    def _raw(self, trajs: list[Trajectory], fitted: list[Verifier] | None = None) -> np.ndarray:
+        """(n, members) matrix of the members' own scores."""
+        fitted = self.members_ if fitted is None else fitted
+        return np.column_stack([m.score_samples(trajs) for m in fitted])
+
+    def _combined(self, raw: np.ndarray) -> np.ndarray:
+        z = (raw - self.mu_) / self.sd_
+        return z @ self.coef_ + self.intercept_
+
+    def _loo_genuine(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> np.ndarray:
+        """(n_real, members) scores of each real sample by members fitted without it.
+
+        With only two usable samples no member can be fitted on the rest; then the final
+        members' own (optimistic) scores of the enrollment samples stand in.
+        """
+        rows = []
+        for i, train in calibration.loo_splits(genuine):
+            if len(train) < 2:
+                continue
+            rest = [genuine[j] for j in train]
+            fitted = [m.fit(rest, impostors or None) for m in self._new_members()]
+            rows.append(self._raw([genuine[i]], fitted)[0])
+        if not rows:
+            return self._raw(genuine)
+        return np.array(rows)
+
+    # -- fitting ----------------------------------------------------------------------------
+    def _fit(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> None:
+        self._check_params()
+        self.dims_ = genuine[0].dims
+        impostors = [t for t in impostors if t.dims == self.dims_]
+        self.with_impostors_ = len(impostors) >= self.min_impostors
+        self.members_ = [m.fit(genuine, impostors or None) for m in self._new_members()]
+        raw_gen = self._loo_genuine(genuine, impostors)
+        g_stats = _column_stats(raw_gen)
+        self.genuine_stats_ = g_stats  # diagnostics only (not stored with the model)
+        if self.with_impostors_:
+            raw_imp = self._impostor_scores(genuine, impostors)
+            self.impostor_stats_ = _column_stats(raw_imp)
+            self.mu_, self.sd_ = normalizer(self.norm, g_stats, self.impostor_stats_)
+        elif self.norm == "none":
+            self.mu_, self.sd_ = normalizer("none", g_stats, g_stats)
+        else:
+            self.mu_, self.sd_ = g_stats[:, 0], g_stats[:, 1]
+        w = self._weight_vector()
+        self.coef_, self.intercept_ = w / w.sum(), 0.0
+        if self.combine == "logistic" and self.with_impostors_:
+            self._fit_logistic((raw_gen - self.mu_) / self.sd_, (raw_imp - self.mu_) / self.sd_)
+        if self.with_impostors_ and self.threshold_rule == "fixed":
+            self.threshold_ = float(self.threshold)
+        elif self.with_impostors_:
+            self.threshold_ = calibration.threshold_for_far(self._combined(raw_imp),
+                                                            self.target_far)
+        else:
+            mu, sd = calibration.mean_std(self._combined(raw_gen))
+            self.threshold_ = float(mu - self.genuine_z * sd)
+
+    def _impostor_scores(self, genuine: list[Trajectory], impostors: list[Trajectory]
+                         ) -> np.ndarray:
+        """(n_impostors, members) scores of impostors no member has learned from.
+
+        Members that ignore impostors (``uses_background = False``) score them directly;
+        the others are cross-fitted on two halves split by person (fit on one, score the
+        other): a member that has seen some of a person's samples rates that person's other
+        samples as clearly impostor, which would make the calibration optimistic.
+        """
+        half_a, half_b = split_impostors(impostors)
+        pos = {id(t): k for k, t in enumerate(impostors)}
+        out = np.empty((len(impostors), len(self.members_)))
+        for k, (name, member) in enumerate(zip(self.members, self.members_)):
+            if not _learns_from_impostors(name):
+                out[:, k] = member.score_samples(impostors)
+                continue
+            params = dict((self.member_params or {}).get(name, {}))
+            for train, test in ((half_a, half_b), (half_b, half_a)):
+                from models.registry import make_verifier
+
+                sub = make_verifier(name, **params).fit(genuine, train)
+                out[[pos[id(t)] for t in test], k] = sub.score_samples(test)
+        return out
+
+    def _fit_logistic(self, z_gen: np.ndarray, z_imp: np.ndarray) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        x = np.vstack([z_gen, z_imp])
+        y = np.r_[np.ones(len(z_gen)), np.zeros(len(z_imp))]
+        lr = LogisticRegression(C=1.0, class_weight="balanced").fit(x, y)
+        self.coef_ = lr.coef_[0].astype(np.float64)
+        self.intercept_ = float(lr.intercept_[0])
+
+    # -- scoring ----------------------------------------------------------------------------
+    def _score(self, trajectories: list[Trajectory]) -> np.ndarray:
+        return self._combined(self._raw(trajectories))
+
+    def member_scores(self, trajectories: Sequence[Trajectory]) -> dict[str, np.ndarray]:
+        """Each member's normalised score (what the fusion adds up), for reports and tuning."""
+        self._check_fitted()
+        z = (self._raw(list(trajectories)) - self.mu_) / self.sd_
+        return {n: z[:, k] for k, n in enumerate(self.members)}
+
+    # -- state ------------------------------------------------------------------------------
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        from models.registry import name_of
+
+        self._check_fitted()
+        params: dict[str, Any] = {
+            "params": {**self.get_params(), "members": list(self.members)},
+            "dims": self.dims_, "with_impostors": self.with_impostors_,
+            "intercept": self.intercept_, "threshold": self.threshold_, "members": [],
+        }
+        arrays: dict[str, np.ndarray] = {"mu": self.mu_, "sd": self.sd_, "coef": self.coef_}
+        for k, member in enumerate(self.members_):
+            m_params, m_arrays = member.get_state()
+            params["members"].append({"kind": name_of(member), "state": m_params})
+            arrays.update({f"m{k}__{key}": value for key, value in m_arrays.items()})
+        return params, arrays
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]
+                   ) -> FusionVerifier:
+        from models.registry import verifier_class
+
+        v = cls(**params["params"])
+        v._check_params()
+        entries = params["members"]
+        if [e["kind"] for e in entries] != list(v.members):
+            raise ValueError("stored member models do not match the fusion's member list")
+        v.members_ = []
+        for k, entry in enumerate(entries):
+            prefix = f"m{k}__"
+            sub = {key[len(prefix):]: a for key, a in arrays.items() if key.startswith(prefix)}
+            v.members_.append(verifier_class(entry["kind"]).from_state(entry["state"], sub))
+        v.dims_ = int(params["dims"])
+        v.with_impostors_ = bool(params["with_impostors"])
+        v.mu_ = np.asarray(arrays["mu"], dtype=np.float64)
+        v.sd_ = np.asarray(arrays["sd"], dtype=np.float64)
+        v.coef_ = np.asarray(arrays["coef"], dtype=np.float64)
+        if not (v.mu_.shape == v.sd_.shape == v.coef_.shape == (len(v.members_),)):
+            raise ValueError("fusion normalisation arrays do not match the member count")
+        v.intercept_ = float(params["intercept"])
+        v.threshold_ = float(params["threshold"])
+        return v
