@@ -10,3 +10,5 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check "torch==2.13.0"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev,gui]"
+# Headless Chromium renders report.html in the report test (Debian package; needs root).
+bash scripts/install_chromium.sh >/dev/null

@@ -50,6 +50,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         raise RecordingFormatError(f"{p}: unrecognised binary file (not a recording)")
     text = head.decode("utf-8", errors="replace")
     lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:  # only separators/control characters that str.splitlines treats as breaks
+        raise RecordingFormatError(f"{p}: no readable text lines (not a recording)")
     if len(lines) > 1 or len(head) < _SNIFF_BYTES:
         first = lines[0]
         second = lines[1] if len(lines) > 1 else ""

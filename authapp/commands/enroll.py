@@ -1,0 +1,35 @@
+"""``authapp enroll USER FILE...``: enroll a user from a few recordings of their writing."""
+
+from __future__ import annotations
+
+import argparse
+
+from authapp.cli_store import add_store_argument, open_service, read_recording
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("enroll", help="enroll USER from recordings (3 or more)")
+    p.add_argument("user", metavar="USER", help="user id (letters, digits, . _ - @ + ')")
+    p.add_argument("files", metavar="FILE", nargs="+", help="enrollment recordings")
+    p.add_argument("--re-enroll", action="store_true",
+                   help="replace the enrollment of an already enrolled user")
+    p.add_argument("--verifier", default=None,
+                   help="verifier kind (dtw, subspace, svm, ss-svm, fusion; default: the "
+                        "store's setting, else fusion when installed)")
+    p.add_argument("--pseudo", default=None, metavar="NAME",
+                   help="expand the samples with this pseudo-data generator ('off' for none)")
+    add_store_argument(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    recordings = [read_recording(f) for f in args.files]
+    changes: dict[str, object] = {}
+    if args.verifier:
+        changes["verifier"] = args.verifier
+    if args.pseudo is not None:
+        changes["pseudo"] = None if args.pseudo == "off" else args.pseudo
+    service = open_service(args, create=True, **changes)
+    report = service.enroll(args.user, recordings, re_enroll=args.re_enroll)
+    print("\n".join(report.lines()))
+    return 0

@@ -1,0 +1,183 @@
+"""``authapp experiment``: the impersonation test over a folder of recordings.
+
+    authapp experiment DATA_DIR [--format native|fmkit|leapcsv|svc2004] [--references K]
+                       [--seed S] [--seeds N|LIST] [--methods dtw,subspace,...]
+                       [--pseudo off|on|both] [--jobs N] --out OUT_DIR
+
+Writes results.json, scores.csv, roc.png, det.png, histograms.png and report.html into
+OUT_DIR, prints the method x impostor-type table and the wall time. The protocol is described
+in ``authapp.experiment``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from authapp.experiment import (
+    DEFAULT_GENERATORS,
+    DEFAULT_METHODS,
+    PSEUDO_MODES,
+    ExperimentConfig,
+    ExperimentError,
+    available_methods,
+)
+
+FORMATS = ("native", "fmkit", "leapcsv", "svc2004")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "experiment",
+        help="impersonation test over recorded data: FAR/FRR/EER/AUC, DET/ROC plots, report",
+        description="Replay every recording of DATA_DIR against per-user verifiers: K "
+                    "references enroll, the other genuine samples, other identities (random "
+                    "impostors) and forgeries (skilled impostors) try to log in.",
+    )
+    p.add_argument("data_dir", metavar="DATA_DIR", type=Path, help="folder of recordings")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="recording format (default: detected file by file)")
+    p.add_argument("--references", "-k", type=int, default=5, metavar="K",
+                   help="enrollment samples per identity (default 5)")
+    p.add_argument("--seed", type=int, default=0, metavar="S",
+                   help="first seed; also seeds the fold split (default 0)")
+    p.add_argument("--seeds", default="3", metavar="N|LIST",
+                   help="a count N (seeds S..S+N-1) or a comma list like 0,5,9 (default 3)")
+    p.add_argument("--methods", default=None,
+                   help="comma list of verifiers (default: every registered one that is "
+                        f"installed among {','.join(DEFAULT_METHODS)})")
+    p.add_argument("--pseudo", choices=PSEUDO_MODES, default="off",
+                   help="without pseudo data (off), with it (on), or both; with it a method "
+                        "is reported as <method>+<generator>")
+    p.add_argument("--generators", default=None,
+                   help="pseudo-data generators for --pseudo on/both (default: those available "
+                        f"among {','.join(DEFAULT_GENERATORS)})")
+    p.add_argument("--folds", type=int, default=2,
+                   help="disjoint identity folds: background from other folds, random "
+                        "impostors from the user's own (default 2; 1 = no background)")
+    p.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=JSON",
+                   help="verifier constructor parameter, e.g. dtw.window=0.2 (repeatable)")
+    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                   help="processes; identities are spread over them (default 1)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--out", "-o", type=Path, required=True, metavar="OUT_DIR",
+                   help="output folder (created)")
+    p.set_defaults(func=run)
+
+
+def parse_seeds(text: str, first: int) -> tuple[int, ...]:
+    text = str(text).strip()
+    try:
+        if "," in text:
+            seeds = tuple(int(s) for s in text.split(",") if s.strip())
+        else:
+            n = int(text)
+            if n < 1:
+                raise ExperimentError(f"--seeds must be at least 1, got {n}")
+            seeds = tuple(range(first, first + n))
+    except ValueError:
+        raise ExperimentError(f"--seeds wants a count or a comma list of integers, got "
+                              f"{text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ExperimentError(f"--seeds must list distinct integers, got {text!r}")
+    return seeds
+
+
+def parse_list(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def parse_params(items: list[str], methods: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    params: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        method, dot, name = key.partition(".")
+        if not (eq and dot and method and name):
+            raise ExperimentError(f"--param wants METHOD.NAME=VALUE, got {item!r}")
+        if method not in methods:
+            raise ExperimentError(f"--param {item!r}: method {method!r} is not in --methods")
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value  # a bare string
+        params.setdefault(method, {})[name] = parsed
+    return params
+
+
+def _generators(text: str | None, mode: str) -> tuple[str, ...]:
+    if mode == "off":
+        return ()
+    if text:
+        return parse_list(text)
+    try:
+        import models.pseudo as pseudo_pkg
+        from models.pseudo import make_generator
+    except ImportError as exc:
+        raise ExperimentError(
+            f"--pseudo {mode} needs the pseudo-data package models.pseudo, which is not "
+            f"available: {exc}") from exc
+    found = []
+    for name in getattr(pseudo_pkg, "GENERATORS", DEFAULT_GENERATORS):
+        try:
+            make_generator(name)
+            found.append(name)
+        except Exception as exc:  # noqa: BLE001 - a generator that is not built is left out
+            print(f"note: pseudo-data generator {name!r} not available ({exc}): left out",
+                  file=sys.stderr)
+    if not found:
+        raise ExperimentError("no pseudo-data generator is available")
+    return tuple(found)
+
+
+def run(args: argparse.Namespace) -> int:
+    from authapp.experiment import run_experiment
+    from authapp.report import format_table, write_report, write_results_json
+
+    t0 = time.perf_counter()
+    if args.methods:
+        methods = parse_list(args.methods)
+    else:
+        methods, missing = available_methods()
+        if missing:
+            print(f"note: methods not installed yet, left out: {', '.join(missing)}",
+                  file=sys.stderr)
+        methods = tuple(methods)
+    if args.out.exists() and not args.out.is_dir():
+        raise ExperimentError(f"--out {args.out} exists and is not a folder")
+    cfg = ExperimentConfig(
+        data_dir=args.data_dir,
+        format=args.format,
+        references=args.references,
+        seeds=parse_seeds(args.seeds, args.seed),
+        methods=methods,
+        pseudo=args.pseudo,
+        generators=_generators(args.generators, args.pseudo),
+        folds=args.folds,
+        fold_seed=args.seed,
+        jobs=args.jobs,
+        method_params=parse_params(args.param, methods),
+    )
+    result = run_experiment(cfg, progress=not args.no_progress)
+    experiment_s = time.perf_counter() - t0
+    result.results["timing"]["experiment_s"] = experiment_s
+    result.results["timing"]["wall_s"] = experiment_s
+    paths = write_report(result, args.out)
+    wall = time.perf_counter() - t0
+    result.results["timing"]["wall_s"] = wall
+    write_results_json(result.results, paths["results"])
+    print(format_table(result.results))
+    skipped = result.results["skipped"]
+    if skipped:
+        print(f"skipped {len(skipped)} identit{'y' if len(skipped) == 1 else 'ies'}: "
+              + ", ".join(f"{s['identity']} ({s['genuine_samples']} samples)" for s in skipped))
+    if result.results["skipped_files"]:
+        print(f"skipped {len(result.results['skipped_files'])} unreadable file(s): see "
+              f"results.json")
+    print(f"{len(result.trials)} identities x {len(cfg.seeds)} seeds, folds={cfg.folds}; "
+          f"wall time {wall:.1f} s with --jobs {cfg.jobs}")
+    print(f"report: {paths['html']}")
+    return 0

@@ -1,0 +1,30 @@
+"""``authapp login USER FILE``: one login attempt; exit 0 accepted, 1 rejected, 2 error.
+
+A login is recorded (attempt, fingerprint, audit log), counts towards the lockout and is
+checked for replay attacks. ``authapp replay`` scores without any of that.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from authapp.cli_store import add_store_argument, open_service, read_recording
+
+EXIT_ACCEPT, EXIT_REJECT = 0, 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("login", help="log USER in with a recording (exit 0 accept, "
+                                            "1 reject, 2 error)")
+    p.add_argument("user", metavar="USER")
+    p.add_argument("file", metavar="FILE", help="login recording")
+    add_store_argument(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    recording = read_recording(args.file)
+    service = open_service(args)
+    result = service.verify(args.user, recording, record_attempt=True)
+    print(result.reason)
+    return EXIT_ACCEPT if result.decision else EXIT_REJECT

@@ -1,0 +1,26 @@
+"""``authapp users``: list enrolled users."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from authapp.cli_store import add_store_argument, open_service
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("users", help="list enrolled users")
+    add_store_argument(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    users = open_service(args).store.users()
+    if not users:
+        print("no users enrolled")
+        return 0
+    print(f"{'user':<24} {'samples':>7}  {'verifier':<9} enrolled")
+    for u in users:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(u.updated))
+        print(f"{u.name:<24} {u.n_recordings:>7}  {u.verifier_kind:<9} {when}")
+    return 0

@@ -1,0 +1,579 @@
+"""The impersonation test: replay recorded data set trajectories against per-user verifiers.
+
+Protocol (what ``authapp experiment`` runs; results.json repeats it under ``"protocol"``):
+
+- **Folds.** All identities of the data set (also those too small to enroll) are split into
+  ``folds`` disjoint groups with ``fold_seed`` (identities that can enroll are spread evenly).
+  For a user in fold f, *random impostors* are the genuine samples of the other identities of
+  fold f, and *background* data (negatives for verifiers that learn from other people, and the
+  corpus pseudo-data generators are fitted on) are the genuine samples of the identities of the
+  other folds. So no person is both background and impostor for the same user. ``folds=1``
+  means: no background at all, every other identity is a random impostor.
+- **Trials.** For each identity and seed, ``references`` genuine samples drawn with a
+  generator seeded by (seed, identity) enroll; the remaining genuine samples are genuine
+  attempts; skilled impostors are that identity's forgeries when the data has them. An identity
+  with fewer than ``references + 1`` genuine samples is skipped (and listed).
+- **Pseudo data** (``pseudo`` = "on" / "both") is generated from the references only, and the
+  verifier is fitted on references + pseudo-genuine, with pseudo-impostors (+ background when
+  the method uses it) as negatives; it is reported as ``"<method>+<generator>"``.
+- **Scores.** Every attempt of a user is scored in one ``score_samples`` call; the decision
+  value is score - the verifier's own ``threshold_`` (accept when >= 0), so FAR/FRR are at the
+  per-user thresholds the verifier chose, and pooled EER/AUC/DET curves apply one global offset
+  on top of them.
+
+Everything random is seeded per (seed, identity), so results do not depend on ``jobs`` or on
+the order identities are processed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from authapp import metrics
+from capture.errors import AirAuthError
+from capture.trajectory import Trajectory
+
+ATTEMPT_TYPES = ("genuine", "random", "skilled")
+IMPOSTOR_TYPES = ("random", "skilled")
+PSEUDO_MODES = ("off", "on", "both")
+DEFAULT_METHODS = ("dtw", "subspace", "svm", "ss-svm", "fusion")
+DEFAULT_GENERATORS = ("pseudo", "vae", "gan")
+
+USES_BACKGROUND: dict[str, bool] = {
+    "dtw": False,
+    "subspace": False,
+    "svm": True,
+    "ss-svm": True,
+    "fusion": True,
+}
+"""Per-method setting: does the method get background identities as ``impostors=`` in fit?
+
+Methods that learn a boundary against other people (the SVMs, and the fusion, which contains
+one) get them; template matchers (DTW, CLAFIC) do not need them. A verifier class may override
+this with a class attribute ``uses_background``; unknown methods get background data (a
+verifier that ignores negatives still works, it only costs time).
+"""
+
+
+class ExperimentError(AirAuthError):
+    """The experiment cannot run as asked (bad data set, unknown method, nothing to test)."""
+
+
+def uses_background(method: str) -> bool:
+    from models.registry import verifier_class
+
+    flag = getattr(verifier_class(method), "uses_background", None)
+    return bool(flag) if flag is not None else USES_BACKGROUND.get(method, True)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """What to run. ``methods`` are registry names; ``generators`` pseudo-data generator names."""
+
+    data_dir: Path
+    format: str | None = None
+    references: int = 5
+    seeds: tuple[int, ...] = (0, 1, 2)
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    pseudo: str = "off"
+    generators: tuple[str, ...] = ("pseudo",)
+    folds: int = 2
+    fold_seed: int = 0
+    jobs: int = 1
+    method_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def variants(self) -> list[tuple[str, str | None]]:
+        """(method, generator or None) pairs in report order."""
+        gens: list[str | None] = []
+        if self.pseudo in ("off", "both"):
+            gens.append(None)
+        if self.pseudo in ("on", "both"):
+            gens.extend(self.generators)
+        return [(m, g) for m in self.methods for g in gens]
+
+
+def variant_name(method: str, generator: str | None) -> str:
+    return method if generator is None else f"{method}+{generator}"
+
+
+# -- seeding ------------------------------------------------------------------------------
+def identity_seed(seed: int, identity: str, purpose: str = "") -> int:
+    """A 32-bit seed from (run seed, identity, purpose), stable across processes and runs."""
+    key = zlib.crc32(f"{identity}\x00{purpose}".encode())
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, key]).generate_state(1)[0])
+
+
+def assign_folds(identities: Sequence[str], eligible: Iterable[str], folds: int,
+                 seed: int) -> dict[str, int]:
+    """Seeded split into ``folds`` groups, enrolling identities spread evenly over them."""
+    if folds < 1:
+        raise ExperimentError(f"--folds must be at least 1, got {folds}")
+    rng = np.random.default_rng(seed)
+    eligible = set(eligible)
+    fold_of: dict[str, int] = {}
+    for group in ([i for i in identities if i in eligible],
+                  [i for i in identities if i not in eligible]):
+        order = [group[k] for k in rng.permutation(len(group))]
+        offset = int(rng.integers(folds))
+        for k, ident in enumerate(order):
+            fold_of[ident] = (k + offset) % folds
+    return fold_of
+
+
+# -- data set loading (cached per process so loky workers load it once) -------------------
+_DATASETS: dict[tuple[str, str | None, str], Any] = {}
+
+
+def dataset_fingerprint(data_dir: Path) -> str:
+    """Cheap identity of a directory's contents (paths, sizes, mtimes) for the worker cache."""
+    h = hashlib.sha1()
+    for root, dirs, files in os.walk(data_dir):
+        dirs.sort()
+        for name in sorted(files):
+            p = os.path.join(root, name)
+            try:
+                st = os.stat(p)
+            except OSError:
+                continue
+            h.update(f"{os.path.relpath(p, data_dir)}\x00{st.st_size}\x00{st.st_mtime_ns}\n"
+                     .encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def load(data_dir: Path, fmt: str | None, fingerprint: str | None = None) -> Any:
+    """``capture.datasets.load_dataset`` with a clear error and a per-process cache."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise ExperimentError(f"data directory not found: {data_dir}")
+    fingerprint = fingerprint or dataset_fingerprint(data_dir)
+    key = (str(data_dir.resolve()), fmt, fingerprint)
+    if key not in _DATASETS:
+        try:
+            from capture.datasets import load_dataset
+        except ImportError as exc:
+            raise ExperimentError(f"data set loading is not available: {exc}") from exc
+        _DATASETS.clear()  # one data set per process is enough; don't hoard memory
+        _DATASETS[key] = load_dataset(data_dir, fmt)
+    return _DATASETS[key]
+
+
+# -- one identity ---------------------------------------------------------------------------
+@dataclass
+class Trial:
+    """Scores of one (method variant, seed) on one identity's attempts."""
+
+    method: str
+    seed: int
+    attempt_files: list[str]
+    attempt_identities: list[str]
+    types: np.ndarray  # str: "genuine" / "random" / "skilled"
+    scores: np.ndarray
+    threshold: float
+    decisions: np.ndarray
+    fit_s: float
+    score_s: float
+    cpu_s: float
+    reference_files: list[str]
+
+
+@dataclass(frozen=True)
+class IdentityJob:
+    """Everything one worker needs for one identity (the data set itself comes from cache)."""
+
+    identity: str
+    impostor_ids: tuple[str, ...]
+    background_ids: tuple[str, ...]
+    config: ExperimentConfig
+    fingerprint: str
+    background_for: Mapping[str, bool]
+    generators: Mapping[str, Any]  # fitted generators of this identity's fold
+
+
+def _source(traj: Trajectory, data_dir: Path) -> str:
+    src = traj.meta.source or ""
+    try:
+        return os.path.relpath(src, data_dir) if os.path.isabs(src) else src
+    except ValueError:
+        return src
+
+
+def _fit_and_score(method: str, params: Mapping[str, Any], seed: int, genuine: list[Trajectory],
+                   negatives: list[Trajectory], attempts: list[Trajectory]
+                   ) -> tuple[np.ndarray, float, np.ndarray, float, float, float]:
+    from models.base import Verifier
+    from models.registry import make_verifier
+
+    verifier = make_verifier(method, **params)
+    if "random_state" in verifier.get_params() and "random_state" not in params:
+        verifier.random_state = seed
+    t0, c0 = time.perf_counter(), time.process_time()
+    verifier.fit(genuine, impostors=negatives or None)
+    t1 = time.perf_counter()
+    scores = verifier.score_samples(attempts)
+    if type(verifier).decision_function is Verifier.decision_function:
+        decisions = scores - float(verifier.threshold_)
+    else:  # a verifier with its own decision rule: ask it (costs a second scoring pass)
+        decisions = np.asarray(verifier.decision_function(attempts), dtype=np.float64)
+    t2, c2 = time.perf_counter(), time.process_time()
+    if scores.shape != (len(attempts),) or not np.all(np.isfinite(decisions)):
+        raise ExperimentError(f"{method} returned {scores.shape} scores (NaN or infinite "
+                              f"among them?) for {len(attempts)} attempts")
+    return scores, float(verifier.threshold_), decisions, t1 - t0, t2 - t1, c2 - c0
+
+
+def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
+    """All seeds and method variants for one identity (runs in a worker process).
+
+    Returns the trials and the seconds spent generating pseudo data, per generator.
+    """
+    from threadpoolctl import threadpool_limits
+
+    cfg = job.config
+    dataset = load(cfg.data_dir, cfg.format, job.fingerprint)
+    genuine = list(dataset.genuine(job.identity))
+    forgeries = list(dataset.forgeries(job.identity))
+    random_att = [(o, t) for o in job.impostor_ids for t in dataset.genuine(o)]
+    background = [t for o in job.background_ids for t in dataset.genuine(o)]
+    trials: list[Trial] = []
+    gen_s: dict[str, float] = {}
+    # One BLAS thread in every worker and in the main process alike: identical numbers for any
+    # --jobs (loky limits its workers the same way).
+    with threadpool_limits(limits=1):
+        for seed in cfg.seeds:
+            rng = np.random.default_rng(identity_seed(seed, job.identity, "references"))
+            ref_idx = set(rng.choice(len(genuine), cfg.references, replace=False).tolist())
+            refs = [t for k, t in enumerate(genuine) if k in ref_idx]
+            tests = [t for k, t in enumerate(genuine) if k not in ref_idx]
+            attempts = tests + [t for _, t in random_att] + forgeries
+            att_ids = ([job.identity] * len(tests) + [o for o, _ in random_att]
+                       + [f"forger of {job.identity}"] * len(forgeries))
+            types = np.array(["genuine"] * len(tests) + ["random"] * len(random_att)
+                             + ["skilled"] * len(forgeries))
+            files = [_source(t, cfg.data_dir) for t in attempts]
+            pseudo = {}
+            for name in sorted({g for _, g in cfg.variants() if g is not None}):
+                gen_seed = identity_seed(seed, job.identity, f"pseudo:{name}")
+                t0 = time.perf_counter()
+                pseudo[name] = job.generators[name].generate(refs, seed=gen_seed)
+                gen_s[name] = gen_s.get(name, 0.0) + time.perf_counter() - t0
+            for method, gen in cfg.variants():
+                fit_genuine, negatives = list(refs), []
+                if gen is not None:
+                    fit_genuine += list(pseudo[gen].genuine)
+                    negatives += list(pseudo[gen].impostors)
+                if job.background_for.get(method, True):
+                    negatives += background
+                name = variant_name(method, gen)
+                try:
+                    scores, thr, dec, fit_s, score_s, cpu_s = _fit_and_score(
+                        method, cfg.method_params.get(method, {}),
+                        identity_seed(seed, job.identity, f"verifier:{name}"),
+                        fit_genuine, negatives, attempts)
+                except (AirAuthError, ImportError) as exc:
+                    raise ExperimentError(f"{name} failed for identity {job.identity!r} "
+                                          f"(seed {seed}): {exc}") from exc
+                trials.append(Trial(name, seed, files, att_ids, types, scores, thr, dec,
+                                    fit_s, score_s, cpu_s,
+                                    [_source(t, cfg.data_dir) for t in refs]))
+    return trials, gen_s
+
+
+# -- the whole run --------------------------------------------------------------------------
+@dataclass
+class ExperimentResult:
+    """results.json content plus the per-attempt scores the report and scores.csv need."""
+
+    results: dict[str, Any]
+    trials: dict[str, list[Trial]]  # identity -> its trials
+    variants: list[str]
+
+    def decisions(self, method: str, kind: str) -> np.ndarray:
+        """All decision values of ``method`` for attempt type ``kind``, pooled."""
+        parts = [t.decisions[t.types == kind] for ts in self.trials.values() for t in ts
+                 if t.method == method]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _check_methods(cfg: ExperimentConfig) -> None:
+    from models.registry import UnknownVerifierError, verifier_class
+
+    if not cfg.methods:
+        raise ExperimentError("no methods to evaluate")
+    for m in cfg.methods:
+        try:
+            verifier_class(m)
+        except UnknownVerifierError as exc:
+            raise ExperimentError(str(exc)) from None
+        except ImportError as exc:
+            raise ExperimentError(f"method {m!r} is not available: {exc}") from exc
+
+
+def available_methods(candidates: Sequence[str] = DEFAULT_METHODS) -> tuple[list[str], list[str]]:
+    """(importable, missing) registry names, for the default --methods."""
+    from models.registry import verifier_class
+
+    ok, missing = [], []
+    for m in candidates:
+        try:
+            verifier_class(m)
+            ok.append(m)
+        except ImportError:
+            missing.append(m)
+    return ok, missing
+
+
+def fit_generators(cfg: ExperimentConfig, dataset: Any, fold_of: Mapping[str, int]
+                   ) -> tuple[dict[int, dict[str, Any]], dict[str, float]]:
+    """Pseudo-data generators fitted once per fold on that fold's background identities."""
+    if cfg.pseudo == "off":
+        return {}, {}
+    try:
+        from models.pseudo import make_generator
+    except ImportError as exc:
+        raise ExperimentError(
+            f"--pseudo {cfg.pseudo} needs the pseudo-data package models.pseudo, which is not "
+            f"available: {exc}") from exc
+    fitted: dict[int, dict[str, Any]] = {}
+    fit_s: dict[str, float] = {name: 0.0 for name in cfg.generators}
+    for fold in sorted(set(fold_of.values())):
+        background = [t for ident, f in fold_of.items() if f != fold
+                      for t in dataset.genuine(ident)]
+        fitted[fold] = {}
+        for name in cfg.generators:
+            try:
+                gen = make_generator(name)
+            except (AirAuthError, KeyError, ValueError, ImportError) as exc:
+                raise ExperimentError(f"pseudo-data generator {name!r} is not available: "
+                                      f"{exc}") from exc
+            t0 = time.perf_counter()
+            try:
+                fitted[fold][name] = gen.fit(
+                    background, seed=identity_seed(cfg.fold_seed, f"fold{fold}", name))
+            except (AirAuthError, ImportError) as exc:
+                raise ExperimentError(f"pseudo-data generator {name!r} could not be fitted on "
+                                      f"the background of fold {fold}: {exc}") from exc
+            fit_s[name] += time.perf_counter() - t0
+    return fitted, fit_s
+
+
+def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> ExperimentResult:
+    """Run the protocol described in the module docstring and compute every metric."""
+    t_start = time.perf_counter()
+    if cfg.references < 2:
+        raise ExperimentError(f"--references must be at least 2, got {cfg.references}")
+    if cfg.pseudo not in PSEUDO_MODES:
+        raise ExperimentError(f"--pseudo must be one of {', '.join(PSEUDO_MODES)}")
+    if not cfg.seeds:
+        raise ExperimentError("no seeds given")
+    if cfg.jobs < 1:
+        raise ExperimentError(f"--jobs must be at least 1, got {cfg.jobs}")
+    _check_methods(cfg)
+    fingerprint = dataset_fingerprint(Path(cfg.data_dir)) if Path(cfg.data_dir).is_dir() else ""
+    dataset = load(cfg.data_dir, cfg.format, fingerprint)
+    identities = list(dataset.identities)
+    if not identities:
+        raise ExperimentError(f"no recordings found in {cfg.data_dir}")
+    need = cfg.references + 1
+    eligible, skipped = [], []
+    for ident in identities:
+        n = len(dataset.genuine(ident))
+        if n >= need:
+            eligible.append(ident)
+        else:
+            skipped.append({"identity": ident, "genuine_samples": n,
+                            "reason": f"{n} genuine sample(s); {need} needed "
+                                      f"({cfg.references} references + 1 attempt)"})
+    if not eligible:
+        raise ExperimentError(f"no identity in {cfg.data_dir} has the {need} genuine samples "
+                              f"needed for {cfg.references} references")
+    fold_of = assign_folds(identities, eligible, cfg.folds, cfg.fold_seed)
+    background_for = {m: uses_background(m) for m in cfg.methods}
+    generators, gen_fit_s = fit_generators(cfg, dataset, fold_of)
+    jobs = [IdentityJob(
+        identity=ident,
+        impostor_ids=tuple(o for o in identities if o != ident and fold_of[o] == fold_of[ident]),
+        background_ids=tuple(o for o in identities if fold_of[o] != fold_of[ident]),
+        config=cfg, fingerprint=fingerprint, background_for=background_for,
+        generators=generators.get(fold_of[ident], {}),
+    ) for ident in eligible]
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(jobs), desc="experiment", unit="identity", file=sys.stderr,
+               disable=not progress, leave=False)
+    trials: dict[str, list[Trial]] = {}
+    gen_s: dict[str, float] = {}
+
+    def collect(identity: str, out: tuple[list[Trial], dict[str, float]]) -> None:
+        trials[identity] = out[0]
+        for name, sec in out[1].items():
+            gen_s[name] = gen_s.get(name, 0.0) + sec
+        bar.update()
+
+    try:
+        if cfg.jobs == 1 or len(jobs) == 1:
+            for job in jobs:
+                collect(job.identity, evaluate_identity(job))
+        else:
+            from joblib import Parallel, delayed
+
+            par = Parallel(n_jobs=min(cfg.jobs, len(jobs)), backend="loky",
+                           return_as="generator_unordered")
+            for identity, out in par(delayed(_evaluate_pair)(job) for job in jobs):
+                collect(identity, out)
+    finally:
+        bar.close()
+    trials = {ident: trials[ident] for ident in eligible}  # fixed order, whatever finished first
+    variants = [variant_name(m, g) for m, g in cfg.variants()]
+    result = ExperimentResult({}, trials, variants)
+    result.results = _results_json(cfg, dataset, result, fold_of, background_for, skipped,
+                                   gen_fit_s, gen_s, time.perf_counter() - t_start)
+    return result
+
+
+def _evaluate_pair(job: IdentityJob) -> tuple[str, tuple[list[Trial], dict[str, float]]]:
+    """Worker entry point: one identity, with numba's own thread pool cut to one thread
+    (loky already limits BLAS/OpenMP in its workers; numba's ``prange`` is not covered)."""
+    try:
+        import numba
+
+        numba.set_num_threads(1)
+    except Exception:  # noqa: BLE001, S110 - only a performance hint
+        pass
+    return job.identity, evaluate_identity(job)
+
+
+# -- aggregation ----------------------------------------------------------------------------
+def _safe_eer(gen: np.ndarray, imp: np.ndarray) -> float | None:
+    return metrics.eer(gen, imp) if gen.size and imp.size else None
+
+
+def summarize_result(result: ExperimentResult, has_forgeries: bool
+                     ) -> tuple[dict, dict, dict]:
+    """(methods, per_user, per_seed_eer) sections of results.json from the trials."""
+    methods: dict[str, Any] = {}
+    per_user: dict[str, Any] = {}
+    per_seed: dict[str, Any] = {}
+    for name in result.variants:
+        methods[name], per_user[name], per_seed[name] = {}, {}, {}
+        gen = result.decisions(name, "genuine")
+        for kind in IMPOSTOR_TYPES:
+            imp = result.decisions(name, kind)
+            if kind == "skilled" and not has_forgeries:
+                methods[name][kind] = None
+                per_seed[name][kind] = None
+                continue
+            if imp.size == 0:
+                raise ExperimentError(
+                    f"no {kind} impostor attempts for {name}: every identity's fold holds no "
+                    f"other identity (use more identities or --folds 1)")
+            summary = metrics.summarize(gen, imp).to_dict()
+            user_eers = []
+            for ident, ts in result.trials.items():
+                mine = [t for t in ts if t.method == name]
+                g = np.concatenate([t.decisions[t.types == "genuine"] for t in mine])
+                i = np.concatenate([t.decisions[t.types == kind] for t in mine])
+                e = _safe_eer(g, i)
+                per_user[name].setdefault(ident, {})[kind] = e
+                per_user[name][ident][f"n_{kind}"] = int(i.size)
+                per_user[name][ident]["n_genuine"] = int(g.size)
+                if e is not None:
+                    user_eers.append(e)
+            summary["eer_user_mean"] = float(np.mean(user_eers)) if user_eers else None
+            seeds = sorted({t.seed for ts in result.trials.values() for t in ts})
+            by_seed = []
+            for s in seeds:
+                mine = [t for ts in result.trials.values() for t in ts
+                        if t.method == name and t.seed == s]
+                g = np.concatenate([t.decisions[t.types == "genuine"] for t in mine])
+                i = np.concatenate([t.decisions[t.types == kind] for t in mine])
+                by_seed.append(_safe_eer(g, i))
+            per_seed[name][kind] = by_seed
+            methods[name][kind] = summary
+        for ident in per_user[name]:
+            per_user[name][ident].setdefault("skilled", None)
+    return methods, per_user, per_seed
+
+
+def _skipped_file(item: Any, data_dir: Path) -> str:
+    """A data set's skipped-file entry, (path, reason) or anything else, as one line."""
+    if isinstance(item, tuple) and len(item) == 2:
+        path, reason = item
+        try:
+            path = os.path.relpath(path, data_dir)
+        except ValueError:
+            pass
+        return f"{path}: {reason}"
+    return str(item)
+
+
+def _results_json(cfg: ExperimentConfig, dataset: Any, result: ExperimentResult,
+                  fold_of: Mapping[str, int], background_for: Mapping[str, bool],
+                  skipped: list[dict[str, Any]], gen_fit_s: Mapping[str, float],
+                  gen_s: Mapping[str, float], wall_s: float) -> dict[str, Any]:
+    has_forgeries = bool(getattr(dataset, "has_forgeries", False))
+    methods, per_user, per_seed = summarize_result(result, has_forgeries)
+    timing: dict[str, Any] = {"wall_s": None, "jobs": cfg.jobs, "per_method": {}}
+    for name in result.variants:
+        mine = [t for ts in result.trials.values() for t in ts if t.method == name]
+        timing["per_method"][name] = {"fit_s": float(sum(t.fit_s for t in mine)),
+                                      "score_s": float(sum(t.score_s for t in mine)),
+                                      "cpu_s": float(sum(t.cpu_s for t in mine))}
+    timing["generator_fit_s"] = dict(gen_fit_s)
+    timing["generate_s"] = dict(gen_s)
+    timing["wall_s"] = wall_s  # filled again by the CLI once plots and files are written
+    import numpy
+    import sklearn
+
+    return {
+        "dataset": Path(cfg.data_dir).resolve().name,
+        "data_dir": str(Path(cfg.data_dir).resolve()),
+        "format": cfg.format,
+        "references": cfg.references,
+        "seeds": list(cfg.seeds),
+        "methods": methods,
+        "per_user": per_user,
+        "per_seed_eer": per_seed,
+        "protocol": {
+            "folds": cfg.folds,
+            "fold_seed": cfg.fold_seed,
+            "fold_of": {ident: fold_of[ident] for ident in dataset.identities},
+            "scheme": (
+                f"identities split into {cfg.folds} disjoint fold(s) (seed {cfg.fold_seed}); "
+                "random impostors against a user = genuine samples of the other identities in "
+                "the user's fold; background (verifier negatives, pseudo-generator training) = "
+                "identities of the other folds, so no person is both background and impostor "
+                "for the same user"),
+            "background_for": dict(background_for),
+            "references": (f"{cfg.references} genuine samples per identity and seed, drawn "
+                           "with a generator seeded by (seed, identity); the rest are genuine "
+                           "attempts"),
+            "thresholds": ("far/frr/recognition_rate at each verifier's own per-user threshold "
+                           "(decision_function >= 0 accepts)"),
+            "eer": ("eer/auc/frr_at_far pooled over users and seeds on decision_function "
+                    "values (one global offset on the per-user thresholds); eer_user_mean = "
+                    "mean of per-user EERs (each pooled over seeds)"),
+        },
+        "pseudo": {"mode": cfg.pseudo,
+                   "generators": list(cfg.generators) if cfg.pseudo != "off" else []},
+        "method_params": {m: dict(p) for m, p in cfg.method_params.items()},
+        "identities": list(result.trials),
+        "reference_files": {ident: {str(t.seed): t.reference_files for t in ts}
+                            for ident, ts in result.trials.items()},
+        "skipped": skipped,
+        "skipped_files": [_skipped_file(s, cfg.data_dir)
+                          for s in getattr(dataset, "skipped", []) or []],
+        "timing": timing,
+        "versions": {"python": sys.version.split()[0], "numpy": numpy.__version__,
+                     "scikit-learn": sklearn.__version__},
+    }

@@ -1,0 +1,144 @@
+"""Verification metrics, in pure numpy, with the conventions written down once.
+
+Conventions (every function here):
+
+- ``genuine`` and ``impostor`` are 1-D arrays of scores, higher = more genuine.
+- An attempt is **accepted** when ``score >= threshold``. In the harness the scores are the
+  verifiers' ``decision_function`` values (score minus the verifier's own per-user
+  threshold), so threshold 0 is "the verifier's own decision" and a pooled curve over all users
+  moves one global offset on top of the per-user thresholds.
+- FAR (= FMR) = accepted impostor attempts / impostor attempts; FRR (= FNMR) = rejected genuine
+  attempts / genuine attempts. Rates are fractions in [0, 1].
+- The ROC is traced by putting the threshold at every distinct score (and above the largest),
+  so tied scores always move together: a tie between a genuine and an impostor score shows up
+  as a diagonal ROC step, never as an optimistic corner.
+- An empty genuine or impostor set raises :class:`MetricsError` (a clear message, never NaN).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from capture.errors import AirAuthError
+
+
+class MetricsError(AirAuthError, ValueError):
+    """Metrics asked of data they cannot be computed from (e.g. no impostor attempts)."""
+
+
+def _check(genuine: Any, impostor: Any) -> tuple[np.ndarray, np.ndarray]:
+    g = np.asarray(genuine, dtype=np.float64).ravel()
+    i = np.asarray(impostor, dtype=np.float64).ravel()
+    if g.size == 0:
+        raise MetricsError("no genuine attempts: FRR, EER and AUC are undefined")
+    if i.size == 0:
+        raise MetricsError("no impostor attempts: FAR, EER and AUC are undefined")
+    if not (np.all(np.isfinite(g)) and np.all(np.isfinite(i))):
+        raise MetricsError("scores contain NaN or infinite values")
+    return g, i
+
+
+def roc_points(genuine: Any, impostor: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(thresholds, FAR, FRR) at every distinct score and at +inf, thresholds increasing.
+
+    The first point accepts everything (FAR 1, FRR 0), the last rejects everything
+    (FAR 0, FRR 1); FAR never increases and FRR never decreases along the arrays, and at
+    least one of them changes strictly at each step.
+    """
+    g, i = _check(genuine, impostor)
+    thr = np.unique(np.concatenate([g, i]))
+    thr = np.append(thr, np.inf)
+    gs, is_ = np.sort(g), np.sort(i)
+    # accepted = score >= thr  ->  count of scores strictly below thr are rejected
+    frr = np.searchsorted(gs, thr, side="left") / g.size
+    far = 1.0 - np.searchsorted(is_, thr, side="left") / i.size
+    return thr, far, frr
+
+
+def eer(genuine: Any, impostor: Any) -> float:
+    """Equal error rate, linearly interpolated between the two ROC points where FAR - FRR
+    changes sign (FAR - FRR strictly decreases along the ROC, so the crossing is unique).
+
+    All-equal scores give 0.5; perfectly separated scores give 0.
+    """
+    _, far, frr = roc_points(genuine, impostor)
+    d = far - frr
+    k = int(np.argmax(d <= 0))  # first point at or past the crossing (d[-1] = -1 always)
+    if d[k] == 0:
+        return float(far[k])
+    a = d[k - 1] / (d[k - 1] - d[k])  # d[k-1] > 0 > d[k]
+    return float(far[k - 1] + a * (far[k] - far[k - 1]))
+
+
+def auc(genuine: Any, impostor: Any) -> float:
+    """Area under the ROC = P(genuine score > impostor score) + 0.5 P(equal)."""
+    g, i = _check(genuine, impostor)
+    i_sorted = np.sort(i)
+    below = np.searchsorted(i_sorted, g, side="left")
+    below_or_equal = np.searchsorted(i_sorted, g, side="right")
+    return float((below.sum() + 0.5 * (below_or_equal - below).sum()) / (g.size * i.size))
+
+
+def frr_at_far(genuine: Any, impostor: Any, target_far: float) -> float:
+    """Lowest FRR among thresholds whose FAR is <= ``target_far`` (no interpolation).
+
+    With n impostor attempts, FAR can only take values k/n: below 1/n this is the FRR at
+    zero false accepts (the zero-FMR operating point).
+    """
+    _, far, frr = roc_points(genuine, impostor)
+    ok = far <= target_far + 1e-12
+    return float(frr[ok].min())  # the +inf threshold always has FAR 0
+
+
+def rates_at(genuine: Any, impostor: Any, threshold: float = 0.0) -> tuple[float, float]:
+    """(FAR, FRR) when accepting ``score >= threshold``."""
+    g, i = _check(genuine, impostor)
+    return float(np.mean(i >= threshold)), float(np.mean(g < threshold))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """All numbers the harness reports for one method and one impostor type."""
+
+    eer: float
+    auc: float
+    far: float
+    frr: float
+    frr_at_far_1pct: float
+    frr_at_far_0_1pct: float
+    recognition_rate: float
+    n_genuine: int
+    n_impostor: int
+    false_accepts: int
+    false_rejects: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def summarize(genuine: Any, impostor: Any, threshold: float = 0.0) -> Summary:
+    """Every reported metric for one set of genuine and impostor decision values.
+
+    ``far``/``frr``/``recognition_rate`` are at ``threshold`` (0 = the verifiers' own per-user
+    thresholds when the scores are ``decision_function`` values); ``recognition_rate`` is the
+    accuracy over all attempts there.
+    """
+    g, i = _check(genuine, impostor)
+    fa = int(np.sum(i >= threshold))
+    fr = int(np.sum(g < threshold))
+    return Summary(
+        eer=eer(g, i),
+        auc=auc(g, i),
+        far=fa / i.size,
+        frr=fr / g.size,
+        frr_at_far_1pct=frr_at_far(g, i, 0.01),
+        frr_at_far_0_1pct=frr_at_far(g, i, 0.001),
+        recognition_rate=1.0 - (fa + fr) / (g.size + i.size),
+        n_genuine=int(g.size),
+        n_impostor=int(i.size),
+        false_accepts=fa,
+        false_rejects=fr,
+    )

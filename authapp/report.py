@@ -1,0 +1,375 @@
+"""Everything an experiment writes: results.json, scores.csv, ROC/DET/histogram plots, an
+HTML report and the terminal table.
+
+Plots use matplotlib's Agg backend (no display needed) and label rates in percent as the field
+does; the DET plot uses normal-deviate (probit) axes. report.html links the PNGs relatively, so
+the output folder can be moved or zipped as a whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from authapp import metrics
+from authapp.experiment import IMPOSTOR_TYPES, ExperimentResult
+
+FILES = {
+    "results": "results.json",
+    "scores": "scores.csv",
+    "roc": "roc.png",
+    "det": "det.png",
+    "histograms": "histograms.png",
+    "html": "report.html",
+}
+SCORE_COLUMNS = ("identity", "attempt_file", "type", "method", "seed", "score", "accepted",
+                 "decision", "threshold", "attempt_identity")
+DET_TICKS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 40)  # percent
+DET_LIMITS = (0.05, 50.0)  # percent
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _colors(n: int) -> list:
+    plt = _pyplot()
+    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20")
+    return [cmap(k % cmap.N) for k in range(n)]
+
+
+def _kinds(result: ExperimentResult) -> list[str]:
+    """Impostor types with data (skilled only when the data set has forgeries)."""
+    return [k for k in IMPOSTOR_TYPES
+            if any(result.decisions(m, k).size for m in result.variants)]
+
+
+# -- files ----------------------------------------------------------------------------------
+def write_results_json(results: Mapping[str, Any], path: Path) -> None:
+    tmp = Path(f"{path}.tmp")
+    tmp.write_text(json.dumps(results, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_scores_csv(result: ExperimentResult, path: Path) -> None:
+    """One row per attempt, method and seed; ``accepted`` = decision >= 0."""
+    tmp = Path(f"{path}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(SCORE_COLUMNS)
+        for ident, trials in result.trials.items():
+            for t in trials:
+                for k in range(t.scores.size):
+                    w.writerow((ident, t.attempt_files[k], t.types[k], t.method, t.seed,
+                                repr(float(t.scores[k])), int(t.decisions[k] >= 0),
+                                repr(float(t.decisions[k])), repr(t.threshold),
+                                t.attempt_identities[k]))
+    os.replace(tmp, path)
+
+
+# -- plots ----------------------------------------------------------------------------------
+def _curve_axes(plt, n: int, width: float = 6.0):
+    fig, axes = plt.subplots(1, n, figsize=(width * n, 5.2), squeeze=False, dpi=100)
+    return fig, axes[0]
+
+
+def plot_roc(result: ExperimentResult, path: Path) -> None:
+    """ROC per impostor type: genuine accept rate vs false accept rate, in percent."""
+    plt = _pyplot()
+    kinds = _kinds(result) or ["random"]
+    fig, axes = _curve_axes(plt, len(kinds))
+    colors = _colors(len(result.variants))
+    for ax, kind in zip(axes, kinds):
+        for color, name in zip(colors, result.variants):
+            gen, imp = result.decisions(name, "genuine"), result.decisions(name, kind)
+            if not (gen.size and imp.size):
+                continue
+            _, far, frr = metrics.roc_points(gen, imp)
+            e = metrics.eer(gen, imp)
+            ax.plot(100 * far, 100 * (1 - frr), color=color, lw=1.6,
+                    label=f"{name} (EER {100 * e:.2f} %)")
+        ax.plot([0, 100], [0, 100], color="0.7", lw=0.8, ls=":")
+        ax.set_xlim(-1, 101)
+        ax.set_ylim(-1, 101)
+        ax.set_xlabel("False accept rate FAR (%)")
+        ax.set_ylabel("Genuine accept rate 1 - FRR (%)")
+        ax.set_title(f"ROC, {kind} impostors")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _probit(p: np.ndarray) -> np.ndarray:
+    from scipy.stats import norm
+
+    lo, hi = DET_LIMITS[0] / 100 / 2, 1 - 1e-6
+    return norm.ppf(np.clip(p, lo, hi))
+
+
+def plot_det(result: ExperimentResult, path: Path) -> None:
+    """DET per impostor type on normal-deviate axes; zero rates are drawn at the axis edge."""
+    plt = _pyplot()
+    kinds = _kinds(result) or ["random"]
+    fig, axes = _curve_axes(plt, len(kinds))
+    colors = _colors(len(result.variants))
+    ticks = np.array(DET_TICKS) / 100
+    lim = _probit(np.array(DET_LIMITS) / 100)
+    for ax, kind in zip(axes, kinds):
+        for color, name in zip(colors, result.variants):
+            gen, imp = result.decisions(name, "genuine"), result.decisions(name, kind)
+            if not (gen.size and imp.size):
+                continue
+            _, far, frr = metrics.roc_points(gen, imp)
+            e = metrics.eer(gen, imp)
+            ax.plot(_probit(far), _probit(frr), color=color, lw=1.6,
+                    label=f"{name} (EER {100 * e:.2f} %)")
+            ax.plot(_probit(np.array([e])), _probit(np.array([e])), "o", color=color, ms=4)
+        ax.plot(lim, lim, color="0.7", lw=0.8, ls=":")
+        ax.set_xticks(_probit(ticks), [f"{100 * t:g}" for t in ticks])
+        ax.set_yticks(_probit(ticks), [f"{100 * t:g}" for t in ticks])
+        ax.set_xlim(*lim)
+        ax.set_ylim(*lim)
+        ax.set_xlabel("False accept rate FAR (%)")
+        ax.set_ylabel("False reject rate FRR (%)")
+        ax.set_title(f"DET, {kind} impostors")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_histograms(result: ExperimentResult, path: Path) -> None:
+    """Decision-value histograms per method (genuine / random / skilled), threshold at 0."""
+    plt = _pyplot()
+    n = max(1, len(result.variants))
+    cols = min(3, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.4 * rows), squeeze=False,
+                             dpi=100)
+    style = {"genuine": "tab:green", "random": "tab:blue", "skilled": "tab:red"}
+    for ax, name in zip(axes.ravel(), result.variants):
+        data = {k: result.decisions(name, k) for k in ("genuine", "random", "skilled")}
+        allv = np.concatenate([v for v in data.values() if v.size] or [np.zeros(1)])
+        lo, hi = np.percentile(allv, [0.5, 99.5])
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+        if hi - lo < 1e-12:
+            lo, hi = lo - 1, hi + 1
+        bins = np.linspace(lo, hi, 41)
+        for kind, values in data.items():
+            if values.size:
+                ax.hist(np.clip(values, lo, hi), bins=bins, density=True, alpha=0.45,
+                        color=style[kind], label=f"{kind} ({values.size})")
+        ax.axvline(0.0, color="k", lw=0.8, ls="--")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("score - user threshold")
+        ax.legend(fontsize=7)
+    for ax in axes.ravel()[len(result.variants):]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+# -- tables ---------------------------------------------------------------------------------
+def _pct(x: float | None, digits: int = 2) -> str:
+    return "-" if x is None else f"{100 * x:.{digits}f}"
+
+
+def table_rows(results: Mapping[str, Any]) -> list[list[str]]:
+    """[method, impostors, EER %, AUC, FAR %, FRR %, FRR@FAR1 %, FRR@FAR0.1 %, rec. %,
+    per-user EER %, genuine n, impostor n] per method and impostor type."""
+    rows = []
+    for name, by_kind in results.get("methods", {}).items():
+        for kind in IMPOSTOR_TYPES:
+            s = by_kind.get(kind)
+            if s is None:
+                continue
+            rows.append([name, kind, _pct(s["eer"]), f"{s['auc']:.4f}", _pct(s["far"]),
+                         _pct(s["frr"]), _pct(s["frr_at_far_1pct"]),
+                         _pct(s["frr_at_far_0_1pct"]), _pct(s["recognition_rate"]),
+                         _pct(s.get("eer_user_mean")), str(s["n_genuine"]),
+                         str(s["n_impostor"])])
+    return rows
+
+
+TABLE_HEADER = ["method", "impostors", "EER %", "AUC", "FAR %", "FRR %", "FRR@FAR1%",
+                "FRR@FAR0.1%", "recog. %", "user EER %", "n gen", "n imp"]
+
+
+def format_table(results: Mapping[str, Any]) -> str:
+    """The method x impostor-type table as aligned text for the terminal."""
+    rows = [TABLE_HEADER] + table_rows(results)
+    widths = [max(len(r[c]) for r in rows) for c in range(len(TABLE_HEADER))]
+    lines = []
+    for k, r in enumerate(rows):
+        cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1])]
+        cells += [v.rjust(w) for v, w in zip(r[2:], widths[2:])]
+        lines.append("  ".join(cells))
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# -- HTML -----------------------------------------------------------------------------------
+_CSS = """
+body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 24px 32px;
+       color: #1d2733; background: #ffffff; max-width: 1400px; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; color: #12355b; }
+h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 2px solid #d0d8e2;
+     padding-bottom: 4px; color: #12355b; }
+p.meta { color: #4a5868; margin-top: 0; }
+table { border-collapse: collapse; margin: 8px 0 12px 0; font-size: 0.92em; }
+th, td { padding: 5px 10px; border: 1px solid #cfd7e0; text-align: right; }
+th { background: #e8eef5; color: #12355b; }
+td.l, th.l { text-align: left; }
+tr:nth-child(even) td { background: #f6f8fb; }
+td.best { background: #d8f3dc !important; font-weight: bold; }
+img { max-width: 100%; border: 1px solid #d0d8e2; margin: 6px 0; }
+ul.protocol li { margin-bottom: 4px; }
+.small { font-size: 0.85em; color: #4a5868; }
+"""
+
+
+def _table_html(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1,
+                best: Mapping[tuple[int, int], bool] | None = None) -> str:
+    out = ["<table>", "<tr>" + "".join(
+        f"<th class=\"{'l' if c < left else ''}\">{html.escape(h)}</th>"
+        for c, h in enumerate(header)) + "</tr>"]
+    for r, row in enumerate(rows):
+        cells = []
+        for c, v in enumerate(row):
+            cls = ["l"] if c < left else []
+            if best and best.get((r, c)):
+                cls.append("best")
+            cells.append(f"<td class=\"{' '.join(cls)}\">{html.escape(v)}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _best_eer_cells(rows: list[list[str]]) -> dict[tuple[int, int], bool]:
+    """Mark the lowest EER per impostor type."""
+    best: dict[tuple[int, int], bool] = {}
+    for kind in IMPOSTOR_TYPES:
+        idx = [k for k, r in enumerate(rows) if r[1] == kind and r[2] != "-"]
+        if idx:
+            low = min(float(rows[k][2]) for k in idx)
+            for k in idx:
+                if float(rows[k][2]) == low:
+                    best[(k, 2)] = True
+    return best
+
+
+def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
+    """The report page; ``images`` maps a caption to a relative PNG path."""
+    title = f"AirAuth impersonation test: {results.get('dataset', '')}"
+    rows = table_rows(results)
+    proto = results.get("protocol", {})
+    timing = results.get("timing", {})
+    pseudo = results.get("pseudo", {})
+    parts = [
+        "<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        "<p class=\"meta\">"
+        f"data: {html.escape(str(results.get('data_dir', '')))} "
+        f"(format {html.escape(str(results.get('format') or 'auto'))}) &middot; "
+        f"{results.get('references', '?')} references &middot; seeds "
+        f"{html.escape(', '.join(str(s) for s in results.get('seeds', [])))} &middot; "
+        f"{len(results.get('identities', []))} identities tested &middot; pseudo data: "
+        f"{html.escape(str(pseudo.get('mode', 'off')))}"
+        + (f" ({html.escape(', '.join(pseudo.get('generators', [])))})"
+           if pseudo.get("generators") else "")
+        + (f" &middot; wall time {timing['wall_s']:.1f} s with {timing.get('jobs', 1)} job(s)"
+           if timing.get("wall_s") is not None else "") + "</p>",
+        "<h2>Results per method and impostor type</h2>",
+        _table_html(TABLE_HEADER, rows, left=2, best=_best_eer_cells(rows)),
+        ("<p class=\"small\">Rates in percent. FAR / FRR / recognition rate at each verifier's "
+        "own per-user threshold; EER, AUC and FRR@FAR pooled over users and seeds on "
+        "score - user threshold; user EER = mean of per-user EERs. Best EER per impostor type "
+        "highlighted. With few errors, read the counts: zero errors in n attempts bounds the "
+        "rate at 3/n (95 %).</p>"),
+        "<h2>Protocol</h2><ul class=\"protocol\">",
+    ]
+    for key in ("scheme", "references", "thresholds", "eer"):
+        if key in proto:
+            parts.append(f"<li>{html.escape(str(proto[key]))}</li>")
+    bg = proto.get("background_for")
+    if bg:
+        parts.append("<li>background data passed as negatives to: "
+                     + html.escape(", ".join(m for m, v in bg.items() if v) or "none")
+                     + "</li>")
+    folds = proto.get("fold_of")
+    if folds:
+        by_fold: dict[int, list[str]] = {}
+        for ident, f in folds.items():
+            by_fold.setdefault(int(f), []).append(ident)
+        parts.append("<li>folds: " + "; ".join(
+            f"{f}: {html.escape(', '.join(ids))}" for f, ids in sorted(by_fold.items()))
+            + "</li>")
+    parts.append("</ul>")
+    parts.append("<h2>Curves and score distributions</h2>")
+    for caption, src in images.items():
+        parts.append(f"<figure><img src=\"{html.escape(src)}\" alt=\"{html.escape(caption)}\">"
+                     f"<figcaption class=\"small\">{html.escape(caption)}</figcaption></figure>")
+    per_user = results.get("per_user", {})
+    if per_user:
+        names = list(per_user)
+        kinds = [k for k in IMPOSTOR_TYPES
+                 if any(results["methods"].get(n, {}).get(k) for n in names)]
+        header = ["identity"] + [f"{n} {k}" for n in names for k in kinds]
+        idents = sorted({i for d in per_user.values() for i in d})
+        urows = [[i] + [_pct(per_user[n].get(i, {}).get(k)) for n in names for k in kinds]
+                 for i in idents]
+        parts += ["<h2>Per-user EER (%)</h2>", _table_html(header, urows)]
+    skipped = results.get("skipped", [])
+    skipped_files = results.get("skipped_files", [])
+    if skipped or skipped_files:
+        parts.append("<h2>Skipped</h2><ul>")
+        parts += [f"<li>{html.escape(s['identity'])}: {html.escape(s['reason'])}</li>"
+                  for s in skipped]
+        parts += [f"<li>file: {html.escape(s)}</li>" for s in skipped_files]
+        parts.append("</ul>")
+    per_method = timing.get("per_method", {})
+    if per_method:
+        trows = [[n, f"{v['fit_s']:.2f}", f"{v['score_s']:.2f}",
+                  f"{v['cpu_s']:.2f}" if "cpu_s" in v else "-"] for n, v in per_method.items()]
+        parts += ["<h2>Timing (seconds summed over identities and seeds)</h2>",
+                  _table_html(["method", "fit s", "score s", "CPU s"], trows)]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(result: ExperimentResult, out_dir: Path) -> dict[str, Path]:
+    """Write every output file into ``out_dir``; returns their paths by kind."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {k: out_dir / v for k, v in FILES.items()}
+    write_scores_csv(result, paths["scores"])
+    plot_roc(result, paths["roc"])
+    plot_det(result, paths["det"])
+    plot_histograms(result, paths["histograms"])
+    images = {"DET curves (normal-deviate axes)": FILES["det"],
+              "ROC curves": FILES["roc"],
+              "Score distributions (score - user threshold; accepted right of 0)":
+                  FILES["histograms"]}
+    write_results_json(result.results, paths["results"])
+    tmp = Path(f"{paths['html']}.tmp")
+    tmp.write_text(render_html(result.results, images), encoding="utf-8")
+    os.replace(tmp, paths["html"])
+    return paths

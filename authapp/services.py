@@ -1,0 +1,533 @@
+"""Enrollment and login services: the one place the CLI and the GUI get their behaviour from.
+
+``AuthService(store, settings)`` offers ``enroll`` (quality check, optional pseudo data, fit,
+atomic save), ``verify`` (1:1 login with lockout, replay-attack detection, attempt and audit
+records; or, with ``record_attempt=False``, a side-effect-free check), ``identify`` (1:N with a
+rejection option) and ``delete``. Every user-caused problem is an ``AirAuthError`` subclass with
+a message meant for people; a failed call leaves the store unchanged.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from authapp import security
+from authapp.security import LockoutPolicy, ReplayMatch
+from authapp.store import FAILED_OUTCOMES, DuplicateUserError, EnrollmentStore, UserInfo
+from authapp.userid import normalize_user_id, user_key
+from capture.errors import AirAuthError, TrajectoryError
+from capture.preprocess import FeatureConfig, normalized_positions
+from capture.trajectory import Label, Trajectory
+from models.base import Verifier, check_trajectories
+from models.quality import QualityConfig, QualityReport, check_enrollment
+from models.registry import VERIFIERS, make_verifier, name_of
+from models.serialization import dump_verifier
+
+MAX_DURATION_S = 120.0
+"""Longest recording accepted: nobody writes a name for two minutes; bounds scoring time."""
+MAX_FRAMES = 200_000
+MAX_ABS_POSITION_MM = 1.0e5
+"""Positions beyond 100 m from the device are not a hand: reject instead of overflowing."""
+
+
+class EnrollmentQualityError(AirAuthError, ValueError):
+    """The enrollment samples failed the quality check; ``report`` says which and why."""
+
+    def __init__(self, report: QualityReport | None, extra: Sequence[str] = ()) -> None:
+        msgs = [] if report is None else report.messages_rejecting()
+        msgs += list(extra)
+        super().__init__("enrollment rejected: " + "; ".join(msgs))
+        self.report = report
+        self.extra = list(extra)
+
+
+class VerificationError(AirAuthError, ValueError):
+    """A recording cannot be scored against a user (wrong kind of data, unusable values)."""
+
+
+# -- settings -----------------------------------------------------------------------------------
+def available_verifiers() -> list[str]:
+    """Registered verifier names whose module can be imported in this installation."""
+    out = []
+    for name, target in VERIFIERS.items():
+        module = target.partition(":")[0]
+        try:
+            if importlib.util.find_spec(module) is not None:
+                out.append(name)
+        except (ImportError, ValueError):
+            pass
+    return out
+
+
+def default_verifier_kind() -> str:
+    """"fusion" when installed, else the first available of dtw, ss-svm, svm, subspace."""
+    avail = available_verifiers()
+    for name in ("fusion", "dtw", "ss-svm", "svm", "subspace"):
+        if name in avail:
+            return name
+    raise AirAuthError("no verifier is installed (models.registry lists none importable)")
+
+
+def pseudo_available() -> bool:
+    try:
+        module = importlib.import_module("models.pseudo")
+    except ImportError:
+        return False
+    return hasattr(module, "make_generator")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How enrollment and login behave. ``verifier=None`` picks ``default_verifier_kind()``.
+
+    ``pseudo``: name for ``models.pseudo.make_generator`` or None (no pseudo data).
+    ``background``: give verifiers that learn from other people (``uses_background``) the
+    other enrolled users' enrollment recordings as negatives. Off by default: a model then
+    depends only on its own user's data (deleting a user never leaves traces in others').
+    Store-wide values saved with ``EnrollmentStore.set_setting`` (keys: "verifier",
+    "verifier_params", "pseudo", "lockout", "replay_threshold_mm") override the defaults via
+    ``Settings.from_store``, so an administrator's lockout policy is not a command-line flag.
+    """
+
+    verifier: str | None = None
+    verifier_params: Mapping[str, Any] = field(default_factory=dict)
+    pseudo: str | None = None
+    background: bool = False
+    seed: int = 0
+    check_quality: bool = True
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    replay_threshold_mm: float = security.DEFAULT_REPLAY_THRESHOLD_MM
+
+    @property
+    def verifier_kind(self) -> str:
+        return self.verifier or default_verifier_kind()
+
+    @classmethod
+    def from_store(cls, store: EnrollmentStore) -> Settings:
+        saved = store.get_settings()
+        kw: dict[str, Any] = {}
+        if isinstance(saved.get("verifier"), str):
+            kw["verifier"] = saved["verifier"]
+        if isinstance(saved.get("verifier_params"), dict):
+            kw["verifier_params"] = saved["verifier_params"]
+        if saved.get("pseudo") is None or isinstance(saved.get("pseudo"), str):
+            kw["pseudo"] = saved.get("pseudo")
+        if isinstance(saved.get("background"), bool):
+            kw["background"] = saved["background"]
+        if isinstance(saved.get("lockout"), dict):
+            try:
+                kw["lockout"] = LockoutPolicy(**saved["lockout"])
+            except (TypeError, ValueError) as exc:
+                raise AirAuthError(f"store setting 'lockout' is invalid: {exc}") from exc
+        if isinstance(saved.get("replay_threshold_mm"), (int, float)):
+            kw["replay_threshold_mm"] = float(saved["replay_threshold_mm"])
+        return cls(**kw)
+
+
+# -- results ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EnrollmentReport:
+    """What an enrollment did, for the UI: quality notes, model, threshold, timings (s)."""
+
+    user: str
+    verifier_kind: str
+    verifier: Verifier
+    threshold: float
+    n_samples: int
+    quality: QualityReport | None
+    n_pseudo_genuine: int
+    n_pseudo_impostors: int
+    timings: dict[str, float]
+    re_enrolled: bool
+
+    def lines(self) -> list[str]:
+        out = [f"enrolled {self.user!r}: {self.n_samples} samples, "
+               + f"verifier {self.verifier_kind}, threshold {self.threshold:.4g}"]
+        if self.n_pseudo_genuine or self.n_pseudo_impostors:
+            out.append(f"pseudo data: {self.n_pseudo_genuine} genuine, "
+                       f"{self.n_pseudo_impostors} impostors")
+        if self.quality is not None:
+            out += [f"note: {n}" for s in self.quality.samples for n in s.notes]
+        out.append("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items()))
+        return out
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of one 1:1 check.
+
+    ``decision``: True = accepted as genuine. ``score``: the verifier's decision value
+    (score minus its threshold; >= 0 accepts), None when no scoring happened (locked out,
+    replay). ``raw_score``/``threshold``: before subtracting. ``per_verifier``: for a fusion,
+    each member's normalised score (higher = more genuine) plus the fusion's margin under its
+    own name; for a single verifier, its margin. ``outcome``: "accept", "reject",
+    "replay" or "locked". ``reason``: one sentence for the user.
+    """
+
+    user: str
+    decision: bool
+    score: float | None
+    raw_score: float | None
+    threshold: float | None
+    per_verifier: dict[str, float]
+    reason: str
+    outcome: str
+    replay_of: ReplayMatch | None = None
+    locked_until: float | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.decision
+
+
+@dataclass(frozen=True)
+class IdentifyResult:
+    """Outcome of 1:N identification: ``user`` is None when no enrolled user accepts."""
+
+    user: str | None
+    score: float | None
+    candidates: list[tuple[str, float]]  # (user, decision value), best first
+    reason: str
+
+    @property
+    def identified(self) -> bool:
+        return self.user is not None
+
+
+# -- the service --------------------------------------------------------------------------------
+class AuthService:
+    """Enrollment and login over one ``EnrollmentStore``; ``clock`` is injectable for tests."""
+
+    def __init__(self, store: EnrollmentStore, settings: Settings | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
+        self.store = store
+        self.settings = settings if settings is not None else Settings.from_store(store)
+        self.clock = clock or store.clock
+
+    # -- input checks -------------------------------------------------------------------------
+    @staticmethod
+    def check_recording(rec: Any, what: str = "recording") -> Trajectory:
+        """A recording the verifiers can score, or a clear ``TrajectoryError``.
+
+        Bounds duration, frame count and coordinate range (so hostile input can neither hang
+        the scorer nor overflow it) and runs the shared preprocessing once.
+        """
+        if not isinstance(rec, Trajectory):
+            raise TrajectoryError(f"{what} is a {type(rec).__name__}, not a Trajectory")
+        if len(rec) > MAX_FRAMES:
+            raise TrajectoryError(f"{what} has {len(rec)} frames (at most {MAX_FRAMES})")
+        if rec.duration > MAX_DURATION_S:
+            raise TrajectoryError(f"{what} lasts {rec.duration:.1f} s (at most "
+                                  f"{MAX_DURATION_S:.0f} s)")
+        if float(np.max(np.abs(rec.positions))) > MAX_ABS_POSITION_MM:
+            raise TrajectoryError(f"{what} has positions beyond {MAX_ABS_POSITION_MM:.0f} mm: "
+                                  "not a hand-tracking recording")
+        with np.errstate(all="ignore"):
+            pos = normalized_positions(rec, FeatureConfig())
+        if not np.all(np.isfinite(pos)):
+            raise TrajectoryError(f"{what} cannot be preprocessed (degenerate values)")
+        return rec
+
+    # -- enrollment ---------------------------------------------------------------------------
+    def enroll(self, user: str, recordings: Sequence[Trajectory],
+               re_enroll: bool = False) -> EnrollmentReport:
+        """Check, (optionally) expand with pseudo data, fit and store a user's enrollment."""
+        t_start = time.perf_counter()
+        name = normalize_user_id(user)
+        existed = self.store.has_user(name)
+        if existed and not re_enroll:
+            raise DuplicateUserError(
+                f"user {name!r} is already enrolled; re-enroll explicitly to replace the "
+                "enrollment (authapp enroll --re-enroll)")
+        recs = check_trajectories(recordings, "enrollment samples", min_count=0)
+        recs = [self.check_recording(r, f"sample {i + 1}") for i, r in enumerate(recs)]
+        s = self.settings
+        timings: dict[str, float] = {}
+
+        t0 = time.perf_counter()
+        quality = check_enrollment(recs, s.quality) if s.check_quality else None
+        fps = [security.fingerprint(r) for r in recs]
+        problems = _duplicate_samples(fps, s.replay_threshold_mm)
+        if quality is None and len(recs) < 2:
+            problems.append(f"too few samples: {len(recs)} given, at least 2 needed")
+        if problems or (quality is not None and not quality.ok):
+            raise EnrollmentQualityError(quality, problems)
+        timings["quality"] = time.perf_counter() - t0
+
+        recs = [r.with_meta(user=name, label=Label.GENUINE) for r in recs]
+        kind = s.verifier_kind
+        verifier = make_verifier(kind, **dict(s.verifier_params))
+        t0 = time.perf_counter()
+        background: list[Trajectory] | None = None
+        if s.pseudo or (s.background and getattr(verifier, "uses_background", False)):
+            background = self._background(name, recs[0].dims)
+        pseudo_gen: list[Trajectory] = []
+        pseudo_imp: list[Trajectory] = []
+        if s.pseudo:
+            pseudo_gen, pseudo_imp = self._pseudo_data(recs, background or [])
+        negatives = list(pseudo_imp)
+        if s.background and getattr(verifier, "uses_background", False):
+            negatives += background or []
+        timings["pseudo"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        verifier.fit(recs + pseudo_gen, impostors=negatives or None)
+        model = dump_verifier(verifier)
+        timings["fit"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        metadata = {
+            "verifier": kind,
+            "verifier_params": dict(s.verifier_params),
+            "threshold": float(verifier.threshold_),
+            "dims": recs[0].dims,
+            "n_samples": len(recs),
+            "pseudo": {"generator": s.pseudo, "genuine": len(pseudo_gen),
+                       "impostors": len(pseudo_imp)},
+            "background_negatives": len(negatives) - len(pseudo_imp),
+            "seed": s.seed,
+            "quality": quality.to_dict() if quality is not None else None,
+            "sources": [r.meta.source for r in recs],
+        }
+        self.store.save_enrollment(name, recs, model, name_of(verifier), metadata,
+                                   re_enroll=re_enroll, fingerprints=fps)
+        timings["store"] = time.perf_counter() - t0
+        timings["total"] = time.perf_counter() - t_start
+        return EnrollmentReport(
+            user=name, verifier_kind=kind, verifier=verifier,
+            threshold=float(verifier.threshold_), n_samples=len(recs), quality=quality,
+            n_pseudo_genuine=len(pseudo_gen), n_pseudo_impostors=len(pseudo_imp),
+            timings=timings, re_enrolled=existed,
+        )
+
+    def _background(self, name: str, dims: int) -> list[Trajectory]:
+        """Enrollment recordings of every OTHER enrolled user with the same dimensionality."""
+        out: list[Trajectory] = []
+        for info in self.store.users():
+            if info.key != user_key(name) and info.metadata.get("dims", dims) == dims:
+                out += self.store.load_recordings(info.key)
+        return out
+
+    def _pseudo_data(self, recs: list[Trajectory], background: list[Trajectory]
+                     ) -> tuple[list[Trajectory], list[Trajectory]]:
+        """Pseudo-genuine / pseudo-impostor samples from ``models.pseudo`` (when installed).
+
+        The generator learns only from other enrolled users' recordings (its background) and
+        generates from this user's samples alone.
+        """
+        if not pseudo_available():
+            raise AirAuthError(f"pseudo data generator {self.settings.pseudo!r} is not "
+                               "installed (models.pseudo.make_generator missing)")
+        from models.pseudo import make_generator  # type: ignore[attr-defined]
+
+        gen = make_generator(self.settings.pseudo)
+        gen.fit(background, seed=self.settings.seed)
+        data = gen.generate(recs, seed=self.settings.seed)
+        return list(data.genuine), list(data.impostors)
+
+    # -- verification -------------------------------------------------------------------------
+    def _score(self, info: UserInfo, verifier: Verifier, rec: Trajectory
+               ) -> tuple[float, float, dict[str, float]]:
+        """(decision value, raw score, per-verifier decision values) of one recording."""
+        dims = info.metadata.get("dims")
+        if dims is not None and rec.dims != dims:
+            raise VerificationError(
+                f"recording is {rec.dims}-D but user {info.name!r} enrolled with {dims}-D data")
+        with np.errstate(all="ignore"):
+            raw = float(verifier.score_samples([rec])[0])
+            per = _per_verifier(verifier, rec, info.verifier_kind)
+        value = raw - float(verifier.threshold_)
+        if not np.isfinite(value):
+            raise VerificationError("this recording cannot be scored (degenerate data)")
+        return value, raw, per
+
+    def verify(self, user: str, recording: Trajectory,
+               record_attempt: bool = True) -> VerifyResult:
+        """1:1 login check of ``recording`` against ``user``.
+
+        With ``record_attempt`` (a login): a locked-out account is rejected unscored; a
+        near-exact copy of a stored recording or an earlier attempt is rejected as a replay;
+        the attempt, its fingerprint and audit events are recorded (and may start a lockout).
+        Without it (``authapp replay``): only the verifier's decision, no side effects; a
+        replay match is still reported in ``replay_of`` but does not change the decision.
+        Bad input raises before anything is written.
+        """
+        info = self.store.get_user(user)
+        name = info.name
+        now = self.clock()
+        if record_attempt:
+            lock = self._lock_state(name, now)
+            if lock.locked:
+                reason = (f"account {name!r} is locked after {self.settings.lockout.max_failures}"
+                          f" failed attempts; try again after {_fmt_time(lock.until)}")
+                self.check_recording(recording)
+                self.store.record_attempt(name, outcome="locked", score=None, reason=reason,
+                                          audit=[("login_locked", {"until": lock.until})],
+                                          when=now)
+                return VerifyResult(name, False, None, None, None, {}, reason, "locked",
+                                    locked_until=lock.until)
+        rec = self.check_recording(recording)
+        fp = security.fingerprint(rec)
+        stored = [(f.ref, f.points) for f in self.store.fingerprints(name)]
+        match = security.find_replay(fp, stored, self.settings.replay_threshold_mm)
+        _, verifier = self.store.load_verifier(name)
+        value, raw, per = self._score(info, verifier, rec)
+        threshold = float(verifier.threshold_)
+        if not record_attempt:
+            ok = value >= 0
+            reason = (f"{'accepted' if ok else 'rejected'}: score {raw:.4g} "
+                      f"{'>=' if ok else '<'} threshold {threshold:.4g}")
+            if match is not None:
+                reason += (f" (note: near-exact copy of {match.ref}, {match.distance_mm:.3f} mm; "
+                           "a login would reject it as a replay)")
+            return VerifyResult(name, ok, value, raw, threshold, per, reason,
+                                "accept" if ok else "reject", replay_of=match)
+        if match is not None:
+            outcome, ok = "replay", False
+            reason = (f"rejected: replay attack suspected (near-exact copy of {match.ref}, "
+                      f"mean distance {match.distance_mm:.3f} mm)")
+            events = [("replay_detected", {"ref": match.ref,
+                                           "distance_mm": round(match.distance_mm, 4)})]
+        else:
+            ok = value >= 0
+            outcome = "accept" if ok else "reject"
+            reason = (f"{'accepted' if ok else 'rejected'}: score {raw:.4g} "
+                      f"{'>=' if ok else '<'} threshold {threshold:.4g}")
+            events = [("login_accept" if ok else "login_reject", {"score": round(value, 6)})]
+        lock_after = None
+        if not ok:
+            times = [a.time for a in self._recent_attempts(name, now)
+                     if a.outcome in FAILED_OUTCOMES] + [now]
+            state = security.lockout_state(times, self._last_success(name, now), now,
+                                           self.settings.lockout)
+            if state.locked:
+                lock_after = state.until
+                events.append(("lockout", {"until": state.until,
+                                           "failures": state.recent_failures}))
+                reason += (f"; too many failed attempts: account locked until "
+                           f"{_fmt_time(state.until)}")
+        self.store.record_attempt(name, outcome=outcome, score=value, reason=reason,
+                                  fingerprint=fp, audit=events, when=now)
+        return VerifyResult(name, ok, value, raw, threshold, per, reason, outcome,
+                            replay_of=match, locked_until=lock_after)
+
+    def _recent_attempts(self, name: str, now: float) -> list:
+        pol = self.settings.lockout
+        return self.store.attempts(name, since=now - pol.window_s - pol.lockout_s)
+
+    def _last_success(self, name: str, now: float) -> float | None:
+        succ = [a.time for a in self._recent_attempts(name, now) if a.outcome == "accept"]
+        return max(succ) if succ else None
+
+    def _lock_state(self, name: str, now: float) -> security.LockState:
+        attempts = self._recent_attempts(name, now)
+        fails = [a.time for a in attempts if a.outcome in FAILED_OUTCOMES]
+        return security.lockout_state(fails, self._last_success(name, now), now,
+                                      self.settings.lockout)
+
+    def lock_state(self, user: str) -> security.LockState:
+        """Whether ``user`` is locked out now (for UIs)."""
+        return self._lock_state(self.store.get_user(user).name, self.clock())
+
+    # -- identification -----------------------------------------------------------------------
+    def identify(self, recording: Trajectory) -> IdentifyResult:
+        """1:N: the enrolled user whose verifier accepts ``recording`` with the largest margin.
+
+        Rejects (``user=None``) when no verifier accepts, or when the best match's stored data
+        contain a near-exact copy of the recording (replay). No attempt is recorded.
+        """
+        rec = self.check_recording(recording)
+        candidates: list[tuple[str, float]] = []
+        for info in self.store.users():
+            dims = info.metadata.get("dims")
+            if dims is not None and dims != rec.dims:
+                continue
+            _, verifier = self.store.load_verifier(info.key)
+            value, _, _ = self._score(info, verifier, rec)
+            candidates.append((info.name, value))
+        candidates.sort(key=lambda c: -c[1])
+        if not candidates:
+            return IdentifyResult(None, None, [], "rejected: no enrolled user to compare with")
+        best, value = candidates[0]
+        if value < 0:
+            return IdentifyResult(None, None, candidates,
+                                  "rejected: no enrolled user accepts this recording")
+        stored = [(f.ref, f.points) for f in self.store.fingerprints(best)]
+        match = security.find_replay(security.fingerprint(rec), stored,
+                                     self.settings.replay_threshold_mm)
+        if match is not None:
+            return IdentifyResult(None, None, candidates,
+                                  f"rejected: replay attack suspected (near-exact copy of "
+                                  f"{best!r}'s {match.ref})")
+        others = sum(1 for _, v in candidates[1:] if v >= 0)
+        reason = f"identified as {best!r} (margin {value:.4g})"
+        if others:
+            reason += f"; {others} other user(s) also accept it"
+        return IdentifyResult(best, value, candidates, reason)
+
+    # -- deletion -----------------------------------------------------------------------------
+    def delete(self, user: str) -> None:
+        """Remove a user's enrollment, attempts and fingerprints (the audit log keeps a note)."""
+        self.store.delete_user(user)
+
+
+def _per_verifier(verifier: Verifier, rec: Trajectory, kind: str) -> dict[str, float]:
+    """Per-verifier scores: a fusion's members' normalised scores (higher = more genuine)
+    next to the fusion's own margin; for a single verifier just its margin."""
+    out: dict[str, float] = {}
+    members = getattr(verifier, "member_scores", None)
+    if callable(members):
+        out = {str(k): float(np.asarray(v).ravel()[0]) for k, v in members([rec]).items()}
+    out[kind] = float(verifier.decision_function([rec])[0])
+    return out
+
+
+def _duplicate_samples(fps: list[np.ndarray], threshold_mm: float) -> list[str]:
+    """Messages for enrollment samples that are copies of an earlier sample."""
+    out = []
+    for i in range(1, len(fps)):
+        match = security.find_replay(fps[i], [(str(j), fps[j]) for j in range(i)], threshold_mm)
+        if match is not None:
+            out.append(f"sample {i + 1} is a copy of sample {int(match.ref) + 1}: record each "
+                       "sample separately")
+    return out
+
+
+def _fmt_time(t: float | None) -> str:
+    if t is None:
+        return "?"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
+# -- module-level conveniences (a service over the default or a given store) ---------------------
+def _service(store: EnrollmentStore | str | None, settings: Settings | None) -> AuthService:
+    st = store if isinstance(store, EnrollmentStore) else EnrollmentStore(store)
+    return AuthService(st, settings)
+
+
+def enroll(user: str, recordings: Sequence[Trajectory], re_enroll: bool = False, *,
+           store: EnrollmentStore | str | None = None,
+           settings: Settings | None = None) -> EnrollmentReport:
+    return _service(store, settings).enroll(user, recordings, re_enroll=re_enroll)
+
+
+def verify(user: str, recording: Trajectory, *, store: EnrollmentStore | str | None = None,
+           settings: Settings | None = None, record_attempt: bool = True) -> VerifyResult:
+    return _service(store, settings).verify(user, recording, record_attempt=record_attempt)
+
+
+def identify(recording: Trajectory, *, store: EnrollmentStore | str | None = None,
+             settings: Settings | None = None) -> IdentifyResult:
+    return _service(store, settings).identify(recording)
+
+
+def delete(user: str, *, store: EnrollmentStore | str | None = None) -> None:
+    _service(store, None).delete(user)

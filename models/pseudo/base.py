@@ -1,0 +1,169 @@
+"""The pseudo-data generator interface and its plain-data persistence.
+
+A user enrolls with a handful of genuine samples and no impostor samples. A generator expands
+them: ``fit(background)`` learns whatever it needs from OTHER people's recordings (it may be a
+no-op), ``generate(references, seed)`` returns pseudo-genuine and pseudo-impostor trajectories
+made from the references alone. Every generated trajectory says where it came from in
+``meta.extra`` ("pseudo", "generator", "transform", "strength", "parents"), so provenance can be
+audited and tests can prove that nothing but the references was used.
+
+State goes out as (JSON-able params, named arrays) like the verifiers' state; ``dump_generator``
+/ ``load_generator`` turn that into bytes (npz + JSON header, never pickle) and the caller
+(authapp, the harness) decides where the bytes live.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import io
+import json
+import zipfile
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+from capture.errors import AirAuthError
+from capture.trajectory import Label, Trajectory
+from models.base import NotFittedError, check_trajectories
+
+FORMAT = "airauth-pseudo-generator"
+VERSION = 1
+_HEADER = "__header__"
+
+GENUINE = "genuine"
+IMPOSTOR = "impostor"
+
+
+class PseudoDataError(AirAuthError, ValueError):
+    """Input a generator cannot work with (too few references, mixed dimensions, bad state)."""
+
+
+@dataclass
+class PseudoData:
+    """What a generator returns: extra genuine-like and impostor-like trajectories."""
+
+    genuine: list[Trajectory] = field(default_factory=list)
+    impostors: list[Trajectory] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.genuine) + len(self.impostors)
+
+
+def tag(traj: Trajectory, kind: str, generator: str) -> Trajectory:
+    """Mark a candidate as pseudo-genuine or pseudo-impostor (label and meta.extra)."""
+    if kind not in (GENUINE, IMPOSTOR):
+        raise ValueError(f"kind must be {GENUINE!r} or {IMPOSTOR!r}")
+    extra = dict(traj.meta.extra)
+    extra["pseudo"] = kind
+    extra["generator"] = generator
+    label = Label.GENUINE if kind == GENUINE else Label.IMPOSTOR
+    return traj.with_meta(label=label, extra=extra)
+
+
+def check_references(references: Any, min_count: int = 1) -> list[Trajectory]:
+    """References must be trajectories of one dimensionality (all pen or all in-air)."""
+    refs = check_trajectories(references, "references", min_count=min_count)
+    dims = {r.dims for r in refs}
+    if len(dims) > 1:
+        raise PseudoDataError("references mix 2-D and 3-D trajectories: enroll one kind only")
+    return refs
+
+
+def identity_of(traj: Trajectory) -> str:
+    """Who wrote what: background trajectories are grouped by (user, content)."""
+    return f"{traj.meta.user}|{traj.meta.content}"
+
+
+def background_fingerprint(background: Sequence[Trajectory]) -> str:
+    """A short hash of a background corpus, for callers that cache fitted generators."""
+    h = hashlib.sha256()
+    for tr in background:
+        h.update(identity_of(tr).encode())
+        h.update(tr.meta.source.encode())
+        h.update(np.ascontiguousarray(tr.positions[:: max(1, len(tr) // 16)]).tobytes())
+        h.update(str(len(tr)).encode())
+    return h.hexdigest()[:16]
+
+
+class PseudoGenerator(ABC):
+    """Base class: ``fit`` on other people's data, ``generate`` from one user's references."""
+
+    name: ClassVar[str] = "pseudo-generator"
+
+    def fit(self, background: Sequence[Trajectory], seed: int = 0) -> "PseudoGenerator":
+        background = check_trajectories(background, "background", 0) if background else []
+        self._fit(background, int(seed))
+        self.fitted_ = True
+        return self
+
+    def generate(self, references: Sequence[Trajectory], seed: int) -> PseudoData:
+        """Pseudo data from ``references`` only (deterministic for a seed)."""
+        if not getattr(self, "fitted_", False):
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit() first")
+        refs = check_references(references, min_count=1)
+        return self._generate(refs, int(seed))
+
+    def get_params(self) -> dict[str, Any]:
+        sig = inspect.signature(type(self).__init__)
+        return {k: getattr(self, k) for k in sig.parameters if k not in ("self", "kwargs")}
+
+    @abstractmethod
+    def _fit(self, background: list[Trajectory], seed: int) -> None: ...
+
+    @abstractmethod
+    def _generate(self, references: list[Trajectory], seed: int) -> PseudoData: ...
+
+    @abstractmethod
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(JSON-able params + fitted scalars, named arrays) describing the fitted generator."""
+
+    @classmethod
+    @abstractmethod
+    def from_state(cls, params: dict[str, Any],
+                   arrays: dict[str, np.ndarray]) -> "PseudoGenerator": ...
+
+
+def dump_generator(gen: PseudoGenerator) -> bytes:
+    """Serialize a fitted generator to bytes (npz: arrays + a JSON header with a version)."""
+    params, arrays = gen.get_state()
+    header = {"format": FORMAT, "version": VERSION, "kind": gen.name, "params": params}
+    if _HEADER in arrays:
+        raise ValueError(f"array name {_HEADER!r} is reserved")
+    payload = {k: np.asarray(v) for k, v in arrays.items()}
+    for k, v in payload.items():
+        if v.dtype == object:
+            raise ValueError(f"array {k!r} has dtype object: not serializable safely")
+    payload[_HEADER] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **payload)
+    return buf.getvalue()
+
+
+def load_generator(data: bytes) -> PseudoGenerator:
+    """Inverse of ``dump_generator``; ``PseudoDataError`` for anything unreadable or stale."""
+    from models.pseudo import generator_class
+
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
+        raise PseudoDataError(f"not a readable pseudo-data generator file ({exc})") from exc
+    if _HEADER not in arrays:
+        raise PseudoDataError("generator file has no header")
+    try:
+        header = json.loads(arrays.pop(_HEADER).tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PseudoDataError("generator header is corrupt") from exc
+    if header.get("format") != FORMAT:
+        raise PseudoDataError("file is not an AirAuth pseudo-data generator")
+    if header.get("version") != VERSION:
+        raise PseudoDataError(f"generator format version {header.get('version')} is not "
+                              f"supported (expected {VERSION}): retrain it")
+    cls = generator_class(str(header.get("kind")))
+    try:
+        return cls.from_state(header.get("params", {}), arrays)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PseudoDataError(f"generator file is inconsistent: {exc}") from exc

@@ -1,0 +1,255 @@
+"""Helpers for the store/services tests: real FMKit recordings, store snapshots, consistency.
+
+Also the body of the child processes the crash and concurrency tests start
+(``python tests/storekit.py crash-child ...``), kept here so that they import as little as
+possible and start fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import sys
+from functools import cache
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # when run as a child script
+    sys.path.insert(0, str(REPO))
+
+FMKIT = Path(os.environ.get("AIRAUTH_SHARED_DATA", REPO.parent / "shared" / "data")) / "fmkit_leap"
+
+STORE_KIND = "subspace"
+"""Verifier the store-mechanics tests fit: fast, and its module exists in every checkout."""
+
+
+@cache
+def fmkit(content: str) -> tuple:
+    """The ten real FMKit recordings of user luduo writing ``content`` ("luduo"/"jisuanji")."""
+    from capture.formats.fmkit import read_fmkit
+
+    files = sorted(FMKIT.glob(f"luduo_{content}_*.txt"))
+    assert len(files) == 10, f"expected 10 FMKit recordings for {content!r} in {FMKIT}"
+    return tuple(read_fmkit(f) for f in files)
+
+
+def snapshot(store_dir: Path) -> dict:
+    """Everything observable in a store: every table's rows and every file's sha256."""
+    out: dict = {"files": {}, "tables": {}}
+    for path in sorted(store_dir.rglob("*")):
+        if path.is_file() and not path.name.startswith(("store.sqlite3", ".lock")):
+            out["files"][str(path.relative_to(store_dir))] = hashlib.sha256(
+                path.read_bytes()).hexdigest()
+    conn = sqlite3.connect(store_dir / "store.sqlite3")
+    try:
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for name in names:
+            out["tables"][name] = conn.execute(f"SELECT * FROM {name} ORDER BY 1").fetchall()
+    finally:
+        conn.close()
+    return out
+
+
+def check_consistent(store_dir: Path, expect_users: set[str] | None = None) -> dict[str, int]:
+    """Open the store (cleaning up after crashes) and check it fully; returns user -> subset.
+
+    Every user's model and recordings load with matching checksums, the recordings are exactly
+    the subset the model's metadata names (so rows, model and files come from ONE save), no
+    unreferenced files remain and SQLite's own integrity check passes.
+    """
+    import numpy as np
+
+    from authapp.store import EnrollmentStore
+
+    with EnrollmentStore(store_dir) as store:
+        conn = store._connection()
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        seen: dict[str, int] = {}
+        referenced: set[str] = set()
+        for info in store.users():
+            _, verifier = store.load_verifier(info.key)
+            recs = store.load_recordings(info.key)
+            subset = info.metadata.get("subset", -1)
+            assert [r.meta.source for r in recs] == info.metadata["sources"], info.name
+            assert len(recs) == info.n_recordings == len(info.metadata["sources"])
+            scores = verifier.score_samples(recs)
+            assert np.all(np.isfinite(scores)), "non-finite score from a stored model"
+            seen[info.name] = subset
+            referenced.add(f"users/{info.dirname}/{info.model_file}")
+            for _, f, _ in conn.execute(
+                    "SELECT idx, file, sha256 FROM recordings WHERE model_id = ?",
+                    (info.model_id,)):
+                referenced.add(f"users/{info.dirname}/{f}")
+        on_disk = {str(p.relative_to(store_dir)) for p in (store_dir / "users").rglob("*")
+                   if p.is_file()}
+        assert on_disk == referenced, f"orphans {on_disk - referenced}, missing " \
+                                      f"{referenced - on_disk}"
+        assert not any((store_dir / "tmp").iterdir())
+    if expect_users is not None:
+        assert set(seen) <= expect_users
+    return seen
+
+
+# -- child processes ------------------------------------------------------------------------------
+def prepare_subsets(work: Path, n_subsets: int = 6) -> None:
+    """Write model bytes + native recordings for a few enrollment subsets (done once, in the
+    parent, so the children do no fitting and start fast)."""
+    import numpy as np
+
+    from authapp.security import fingerprint
+    from capture.formats.native import save_native
+    from models.registry import make_verifier
+    from models.serialization import dump_verifier
+
+    lu = fmkit("luduo")
+    rng = np.random.default_rng(0)
+    work.mkdir(parents=True, exist_ok=True)
+    manifest = []
+    for sid in range(n_subsets):
+        idx = sorted(rng.choice(len(lu), size=3 + sid % 3, replace=False).tolist())
+        recs = [lu[i].with_meta(source=f"luduo_{i + 1:02d}") for i in idx]
+        files = []
+        for i, r in zip(idx, recs):
+            path = work / f"rec{i}.npz"
+            if not path.exists():
+                save_native(r, path)
+            files.append(path.name)
+        model = dump_verifier(make_verifier(STORE_KIND).fit(recs))
+        (work / f"model{sid}.npz").write_bytes(model)
+        np.save(work / f"fps{sid}.npy", np.stack([fingerprint(r) for r in recs]))
+        manifest.append({"sid": sid, "recs": files, "model": f"model{sid}.npz"})
+    (work / "manifest.json").write_text(json.dumps(manifest))
+
+
+def crash_child(store_dir: str, work: str, seed: int, crash_at: str = "") -> None:
+    """Enroll / re-enroll / delete users in a loop until killed (or a crash point fires)."""
+    import signal
+
+    import numpy as np
+
+    import authapp.store as st
+    from capture.formats.native import read_native
+
+    wd = Path(work)
+    manifest = json.loads((wd / "manifest.json").read_text())
+    subsets = []
+    for m in manifest:
+        recs = [read_native(wd / f) for f in m["recs"]]
+        fps = list(np.load(wd / f"fps{m['sid']}.npy"))
+        subsets.append((m["sid"], recs, (wd / m["model"]).read_bytes(), fps))
+    rng = np.random.default_rng(seed)
+    store = st.EnrollmentStore(store_dir)
+    users = ["alice", "Bob", "carol"]
+    target, _, after = crash_at.partition("@")
+    if target:  # deterministic fault injection: die at the n-th time a step is reached
+        hits = {"n": 0}
+
+        def hook(name: str) -> None:
+            if name == target:
+                hits["n"] += 1
+                if hits["n"] > int(after or 0):
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+        st._CRASH_HOOK = hook
+    print("ready", flush=True)
+    while True:
+        user = users[int(rng.integers(len(users)))]
+        if rng.random() < 0.1 and store.has_user(user):
+            store.delete_user(user)
+            continue
+        sid, recs, model, fps = subsets[int(rng.integers(len(subsets)))]
+        store.save_enrollment(user, recs, model, STORE_KIND,
+                              {"subset": sid, "sources": [r.meta.source for r in recs]},
+                              re_enroll=True, fingerprints=fps)
+
+
+def _wait_for(go_file: str) -> None:
+    """Block until the parent creates ``go_file`` (so all children work at the same time)."""
+    import time
+
+    print("ready", flush=True)
+    deadline = time.monotonic() + 120
+    while not os.path.exists(go_file):
+        if time.monotonic() > deadline:
+            raise SystemExit("parent never said go")
+        time.sleep(0.01)
+
+
+def verify_child(store_dir: str, seconds: float, seed: int, go_file: str) -> None:
+    """Log in repeatedly (recording attempts) for ``seconds``; print the attempt count."""
+    import time
+
+    import numpy as np
+
+    from authapp.security import LockoutPolicy
+    from authapp.services import AuthService, Settings
+    from authapp.store import EnrollmentStore
+
+    lu = fmkit("luduo")
+    rng = np.random.default_rng(seed)
+    svc = AuthService(EnrollmentStore(store_dir, create=False),
+                      Settings(verifier=STORE_KIND, lockout=LockoutPolicy(max_failures=0)))
+    svc.verify("bob", lu[9], record_attempt=False)  # warm up (imports, JIT) before timing
+    n = 0
+    _wait_for(go_file)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        user = ["alice", "bob"][int(rng.integers(2))]
+        svc.verify(user, lu[int(rng.integers(len(lu)))], record_attempt=True)
+        n += 1
+    print(f"attempts {n}", flush=True)
+
+
+def enroll_child(store_dir: str, seconds: float, seed: int, go_file: str) -> None:
+    """Re-enroll user alice (services path: quality check, fit, save) for ``seconds``."""
+    import time
+
+    import numpy as np
+
+    from authapp.services import AuthService, Settings
+    from authapp.store import EnrollmentStore
+
+    lu = fmkit("luduo")
+    rng = np.random.default_rng(seed)
+    svc = AuthService(EnrollmentStore(store_dir, create=False), Settings(verifier=STORE_KIND))
+    from models.quality import check_enrollment
+
+    check_enrollment(lu[:3])  # warm up (imports, JIT) before timing
+    n = 0
+    _wait_for(go_file)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        idx = sorted(rng.choice(len(lu), size=4, replace=False).tolist())
+        svc.enroll("alice", [lu[i] for i in idx], re_enroll=True)
+        n += 1
+    print(f"enrollments {n}", flush=True)
+
+
+def save_user(store, user: str, recs, kind: str = STORE_KIND, re_enroll: bool = False):
+    """Fit ``kind`` on ``recs`` and save it directly through the store (no services)."""
+    from authapp.security import fingerprint
+    from models.registry import make_verifier
+    from models.serialization import dump_verifier
+
+    verifier = make_verifier(kind).fit(list(recs))
+    return store.save_enrollment(
+        user, list(recs), dump_verifier(verifier), kind,
+        {"sources": [r.meta.source for r in recs], "dims": recs[0].dims},
+        re_enroll=re_enroll, fingerprints=[fingerprint(r) for r in recs])
+
+
+if __name__ == "__main__":
+    cmd, *rest = sys.argv[1:]
+    if cmd == "crash-child":
+        crash_child(rest[0], rest[1], int(rest[2]), rest[3] if len(rest) > 3 else "")
+    elif cmd == "verify-child":
+        verify_child(rest[0], float(rest[1]), int(rest[2]), rest[3])
+    elif cmd == "enroll-child":
+        enroll_child(rest[0], float(rest[1]), int(rest[2]), rest[3])
+    else:
+        raise SystemExit(f"unknown command {cmd}")
+

@@ -1,0 +1,307 @@
+"""The impersonation-test harness end to end on real recordings, and its protocol rules."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+from authapp import experiment
+from authapp.cli import main
+from authapp.commands.experiment import parse_params, parse_seeds
+from capture.errors import AirAuthError
+from capture.trajectory import Trajectory
+from models import registry
+from models.base import Verifier
+
+FMKIT_IDENTITIES = ("luduo_jisuanji", "luduo_luduo")
+SUMMARY_KEYS = {"eer", "auc", "far", "frr", "n_genuine", "n_impostor"}
+
+
+def available() -> list[str]:
+    methods, _ = experiment.available_methods()
+    assert methods, "no verifier of the registry can be imported"
+    return methods
+
+
+def run_cli(capsys, *args: Any) -> tuple[int, str, str]:
+    rc = main(["experiment", *map(str, args), "--no-progress"])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def read_scores(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def fmkit_run(fmkit_dir, tmp_path_factory):
+    """One run with every verifier that exists, --jobs 1, K = 5, seeds 0..2."""
+    out = tmp_path_factory.mktemp("fmkit_jobs1")
+    rc = main(["experiment", str(fmkit_dir), "--format", "fmkit", "--references", "5",
+               "--methods", ",".join(available()), "--jobs", "1", "--out", str(out),
+               "--no-progress"])
+    assert rc == 0
+    return out
+
+
+def test_fmkit_results_json_shape(fmkit_run):
+    res = json.loads((fmkit_run / "results.json").read_text())
+    assert res["dataset"] == "fmkit_leap"
+    assert res["references"] == 5
+    assert res["seeds"] == [0, 1, 2]
+    assert list(res["methods"]) == available()
+    for name, by_kind in res["methods"].items():
+        assert set(by_kind) == {"random", "skilled"}
+        assert by_kind["skilled"] is None  # FMKit has no forgeries
+        s = by_kind["random"]
+        assert SUMMARY_KEYS <= set(s)
+        for key in ("eer", "auc", "far", "frr", "frr_at_far_1pct", "recognition_rate"):
+            assert 0.0 <= s[key] <= 1.0, (name, key)
+        assert s["n_genuine"] == 2 * 3 * 5  # 2 identities x 3 seeds x (10 - 5) attempts
+        assert s["n_impostor"] > 0
+    assert res["identities"] == list(FMKIT_IDENTITIES)
+    assert {s["identity"] for s in res["skipped"]} == {"fmcode_fmcode", "fmhash_fmhash"}
+    assert res["protocol"]["folds"] == 2
+    assert set(res["protocol"]["fold_of"]) == set(res["identities"]) | {"fmcode_fmcode",
+                                                                       "fmhash_fmhash"}
+    assert res["timing"]["wall_s"] > 0
+
+
+def test_fmkit_every_method_separates_both_identities(fmkit_run):
+    """The issue's check: EER 0 for the two FMKit identities (for every existing method)."""
+    res = json.loads((fmkit_run / "results.json").read_text())
+    for name in res["methods"]:
+        assert res["methods"][name]["random"]["eer"] == 0.0, name
+        for ident in FMKIT_IDENTITIES:
+            assert res["per_user"][name][ident]["random"] == 0.0, (name, ident)
+
+
+def test_fmkit_outputs_written(fmkit_run):
+    for name in ("results.json", "scores.csv", "roc.png", "det.png", "histograms.png",
+                 "report.html"):
+        assert (fmkit_run / name).stat().st_size > 0, name
+    rows = read_scores(fmkit_run / "scores.csv")
+    assert list(rows[0])[:7] == ["identity", "attempt_file", "type", "method", "seed", "score",
+                                 "accepted"]
+    res = json.loads((fmkit_run / "results.json").read_text())
+    for name, by_kind in res["methods"].items():
+        mine = [r for r in rows if r["method"] == name]
+        s = by_kind["random"]
+        assert sum(r["type"] == "genuine" for r in mine) == s["n_genuine"]
+        assert sum(r["type"] == "random" for r in mine) == s["n_impostor"]
+        accepted_imp = sum(r["accepted"] == "1" for r in mine if r["type"] == "random")
+        assert accepted_imp == s["false_accepts"]
+    # the references of every identity and seed are never among its genuine attempts
+    for ident, by_seed in res["reference_files"].items():
+        for seed, refs in by_seed.items():
+            tests = {r["attempt_file"] for r in rows if r["identity"] == ident
+                     and r["seed"] == seed and r["type"] == "genuine"}
+            assert len(refs) == 5 and len(tests) == 5 and not tests & set(refs)
+
+
+def test_jobs_do_not_change_results(fmkit_run, fmkit_dir, tmp_path, capsys):
+    rc, out, _ = run_cli(capsys, fmkit_dir, "--format", "fmkit", "--references", 5,
+                         "--methods", ",".join(available()), "--jobs", 2, "--out", tmp_path)
+    assert rc == 0 and "wall time" in out
+    one = json.loads((fmkit_run / "results.json").read_text())
+    two = json.loads((tmp_path / "results.json").read_text())
+    for key in ("methods", "per_user", "per_seed_eer", "protocol", "reference_files"):
+        assert one[key] == two[key], key
+    assert read_scores(fmkit_run / "scores.csv") == read_scores(tmp_path / "scores.csv")
+
+
+# -- protocol rules, checked with a tiny verifier defined here (never in product code) ---------
+class ToyVerifier(Verifier):
+    """Score = -|log duration - mean log duration of the references|; records its fits."""
+
+    name = "toy"
+    uses_background = True
+    fits: ClassVar[list[tuple[set[str], set[str]]]] = []
+
+    def __init__(self, tolerance: float = 0.3) -> None:
+        self.tolerance = tolerance
+
+    def _fit(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> None:
+        ToyVerifier.fits.append(({t.meta.user for t in genuine},
+                                 {t.meta.user for t in impostors}))
+        self.center_ = float(np.mean([np.log(t.duration) for t in genuine]))
+        self.threshold_ = -self.tolerance
+
+    def _score(self, trajectories: list[Trajectory]) -> np.ndarray:
+        return -np.abs(np.log([t.duration for t in trajectories]) - self.center_)
+
+    def get_state(self):
+        return {"center": self.center_}, {}
+
+    @classmethod
+    def from_state(cls, params, arrays):
+        v = cls()
+        v.center_, v.threshold_ = params["center"], -v.tolerance
+        return v
+
+
+@pytest.fixture
+def toy(monkeypatch):
+    monkeypatch.setitem(registry.VERIFIERS, "toy", f"{__name__}:ToyVerifier")
+    ToyVerifier.fits = []
+    return ToyVerifier
+
+
+def test_protocol_folds_forgeries_and_background(toy, shared_data):
+    data = shared_data / "svc2004_task1"
+    cfg = experiment.ExperimentConfig(data_dir=data, format="svc2004", references=5,
+                                      seeds=(4,), methods=("toy",), jobs=1)
+    result = experiment.run_experiment(cfg, progress=False)
+    res = result.results
+    fold_of = res["protocol"]["fold_of"]
+    assert len(fold_of) == 20 and sorted(set(fold_of.values())) == [0, 1]
+    assert sorted(np.bincount(list(fold_of.values()))) == [10, 10]  # enrolling ids spread
+    s = res["methods"]["toy"]
+    assert s["skilled"]["n_impostor"] == 20 * 20 and s["skilled"]["n_genuine"] == 20 * 15
+    assert s["random"]["n_impostor"] == 20 * 9 * 20  # 9 fold-mates x 20 genuine samples
+    # background (negatives in fit) comes only from the other fold; random impostors only
+    # from the user's own fold: nobody is both for the same user
+    assert len(toy.fits) == 20
+    for genuine_users, negative_users in toy.fits:
+        (user,) = genuine_users
+        assert negative_users and all(fold_of[n] != fold_of[user] for n in negative_users)
+    for ident, trials in result.trials.items():
+        for t in trials:
+            rnd = {a for a, k in zip(t.attempt_identities, t.types) if k == "random"}
+            assert ident not in rnd and all(fold_of[a] == fold_of[ident] for a in rnd)
+
+
+def test_single_fold_means_no_background(toy, shared_data):
+    cfg = experiment.ExperimentConfig(data_dir=shared_data / "svc2004_task1", format="svc2004",
+                                      references=5, seeds=(0,), methods=("toy",), folds=1)
+    res = experiment.run_experiment(cfg, progress=False).results
+    assert res["methods"]["toy"]["random"]["n_impostor"] == 20 * 19 * 20
+    assert all(not negatives for _, negatives in toy.fits)
+
+
+def test_toy_run_is_seeded(toy, shared_data):
+    def run(seeds):
+        cfg = experiment.ExperimentConfig(data_dir=shared_data / "svc2004_task1",
+                                          format="svc2004", references=5, seeds=seeds,
+                                          methods=("toy",))
+        return experiment.run_experiment(cfg, progress=False).results
+
+    a, b, c = run((1, 2)), run((1, 2)), run((3, 4))
+    assert a["reference_files"] == b["reference_files"]
+    assert a["methods"] == b["methods"]
+    assert a["reference_files"] != c["reference_files"]
+
+
+def test_assign_folds_is_deterministic_and_disjoint():
+    ids = [f"u{k}" for k in range(11)]
+    f1 = experiment.assign_folds(ids, ids[:7], 2, seed=3)
+    assert f1 == experiment.assign_folds(ids, ids[:7], 2, seed=3)
+    assert set(f1) == set(ids)
+    counts = np.bincount([f1[i] for i in ids[:7]])
+    assert sorted(counts) == [3, 4]
+    assert set(experiment.assign_folds(ids, ids, 1, seed=0).values()) == {0}
+
+
+def test_identity_seed_stable():
+    assert experiment.identity_seed(0, "U1", "x") == experiment.identity_seed(0, "U1", "x")
+    assert experiment.identity_seed(0, "U1") != experiment.identity_seed(1, "U1")
+    assert experiment.identity_seed(0, "U1") != experiment.identity_seed(0, "U2")
+
+
+# -- command-line errors ------------------------------------------------------------------------
+def test_bad_data_dir(capsys, tmp_path):
+    rc, _, err = run_cli(capsys, tmp_path / "missing", "--out", tmp_path / "o")
+    assert rc == 2 and "data directory not found" in err and "Traceback" not in err
+
+
+def test_unknown_method(capsys, fmkit_dir, tmp_path):
+    rc, _, err = run_cli(capsys, fmkit_dir, "--format", "fmkit", "--methods", "nope",
+                         "--out", tmp_path)
+    assert rc == 2 and "unknown verifier 'nope'" in err
+
+
+def test_bad_format(capsys, fmkit_dir, tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        main(["experiment", str(fmkit_dir), "--format", "csv", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "invalid choice: 'csv'" in capsys.readouterr().err
+
+
+def test_too_few_samples_for_k(capsys, fmkit_dir, tmp_path):
+    rc, _, err = run_cli(capsys, fmkit_dir, "--format", "fmkit", "--references", 10,
+                         "--methods", available()[0], "--out", tmp_path)
+    assert rc == 2 and "11 genuine samples" in err
+
+
+def test_pseudo_without_generators_fails_clearly(capsys, fmkit_dir, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "models.pseudo", None)  # as if the package were missing
+    rc, _, err = run_cli(capsys, fmkit_dir, "--format", "fmkit", "--pseudo", "on",
+                         "--methods", available()[0], "--out", tmp_path)
+    assert rc == 2 and "models.pseudo" in err
+
+
+def test_option_parsing():
+    assert parse_seeds("3", 5) == (5, 6, 7)
+    assert parse_seeds("0,4,9", 5) == (0, 4, 9)
+    for bad in ("0", "a", "1,1"):
+        with pytest.raises(AirAuthError):
+            parse_seeds(bad, 0)
+    assert parse_params(["dtw.window=0.2", "dtw.name=abc"], ("dtw",)) == {
+        "dtw": {"window": 0.2, "name": "abc"}}
+    with pytest.raises(AirAuthError, match="not in --methods"):
+        parse_params(["svm.C=1"], ("dtw",))
+
+
+class ToyPseudo:
+    """Stands in for a models.pseudo generator: records what it learns from and sees."""
+
+    fitted: ClassVar[list[set[str]]] = []
+    seen: ClassVar[list[list[str]]] = []
+
+    def fit(self, background, seed):
+        ToyPseudo.fitted.append({t.meta.user for t in background})
+        return self
+
+    def generate(self, references, seed):
+        from types import SimpleNamespace
+
+        ToyPseudo.seen.append([t.meta.source for t in references])
+        slow = [Trajectory(t.t * 1.05, t.positions, meta=t.meta) for t in references]
+        fast = [Trajectory(t.t * 0.4, t.positions, meta=t.meta) for t in references]
+        return SimpleNamespace(genuine=slow, impostors=fast)
+
+
+def test_pseudo_both_uses_only_references(toy, shared_data, monkeypatch):
+    from types import ModuleType
+
+    fake = ModuleType("models.pseudo")
+    fake.make_generator = lambda name: ToyPseudo()
+    monkeypatch.setitem(sys.modules, "models.pseudo", fake)
+    ToyPseudo.fitted, ToyPseudo.seen = [], []
+    data = shared_data / "svc2004_task1"
+    cfg = experiment.ExperimentConfig(data_dir=data, format="svc2004", references=5,
+                                      seeds=(0,), methods=("toy",), pseudo="both",
+                                      generators=("pseudo",))
+    result = experiment.run_experiment(cfg, progress=False)
+    res = result.results
+    assert list(res["methods"]) == ["toy", "toy+pseudo"]
+    assert res["pseudo"] == {"mode": "both", "generators": ["pseudo"]}
+    fold_of = res["protocol"]["fold_of"]
+    # fitted once per fold, on the other fold's identities only
+    assert len(ToyPseudo.fitted) == 2
+    assert {frozenset({fold_of[u] for u in users}) for users in ToyPseudo.fitted} == {
+        frozenset({0}), frozenset({1})}
+    # generation saw exactly the references of each identity, never a test sample
+    refs = {tuple(sorted(str(data / f) for f in by_seed["0"]))
+            for by_seed in res["reference_files"].values()}
+    assert {tuple(sorted(s)) for s in ToyPseudo.seen} == refs
+    # the pseudo variant was fitted on references + pseudo-genuine, pseudo-impostors as
+    # negatives on top of the background
+    assert len(toy.fits) == 2 * 20

@@ -1,0 +1,100 @@
+"""Metric code against hand-computed cases (ties, all equal, separated, empty class)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from authapp import metrics
+from capture.errors import AirAuthError
+
+
+def test_perfectly_separated():
+    g, i = [2.0, 3.0], [0.0, 1.0]
+    assert metrics.eer(g, i) == 0.0
+    assert metrics.auc(g, i) == 1.0
+    assert metrics.frr_at_far(g, i, 0.0) == 0.0
+
+
+def test_fully_inverted():
+    g, i = [0.0, 1.0], [2.0, 3.0]
+    assert metrics.eer(g, i) == 1.0
+    assert metrics.auc(g, i) == 0.0
+
+
+def test_all_equal_scores_are_chance():
+    assert metrics.eer([1.0] * 5, [1.0] * 7) == 0.5
+    assert metrics.auc([1.0] * 5, [1.0] * 7) == 0.5
+
+
+def test_ties_between_classes():
+    # thresholds 0, 1, 2, inf: FAR 1, .5, 0, 0; FRR 0, 0, .5, 1 -> crossing half-way
+    # between (FAR .5, FRR 0) and (FAR 0, FRR .5): EER .25.
+    g, i = [1.0, 2.0], [1.0, 0.0]
+    assert metrics.eer(g, i) == pytest.approx(0.25)
+    # pairs: (1>0) 1, (1=1) .5, (2>1) 1, (2>0) 1 -> 3.5 / 4
+    assert metrics.auc(g, i) == pytest.approx(0.875)
+
+
+def test_interpolated_eer_hand_case():
+    # FAR: 1, .5, .5, .5, 0, 0 ; FRR: 0, 0, 1/3, 2/3, 2/3, 1 -> crossing between the
+    # thresholds 2 and 2.5, where FAR stays .5 and FRR goes 1/3 -> 2/3: EER .5
+    g, i = [1.0, 2.0, 3.0], [0.0, 2.5]
+    assert metrics.eer(g, i) == pytest.approx(0.5)
+    assert metrics.auc(g, i) == pytest.approx(4 / 6)
+    thr, far, frr = metrics.roc_points(g, i)
+    np.testing.assert_array_equal(thr, [0, 1, 2, 2.5, 3, np.inf])
+    np.testing.assert_allclose(far, [1, .5, .5, .5, 0, 0])
+    np.testing.assert_allclose(frr, [0, 0, 1 / 3, 2 / 3, 2 / 3, 1])
+
+
+def test_frr_at_far_targets():
+    imp = np.arange(100.0)  # 0..99
+    gen = [50.5, 98.5, 99.5, 200.0]
+    # FAR <= 1 %: at most one impostor (99) accepted -> threshold 98.5 -> FRR 1/4
+    assert metrics.frr_at_far(gen, imp, 0.01) == pytest.approx(0.25)
+    # FAR <= 0.1 %: no impostor accepted -> threshold 99.5 -> FRR 2/4
+    assert metrics.frr_at_far(gen, imp, 0.001) == pytest.approx(0.5)
+
+
+def test_summary_at_own_threshold():
+    g = [0.5, 1.0, -0.2, 2.0]  # one false reject (-0.2)
+    i = [-1.0, -0.5, 0.0, -3.0, -2.0]  # one false accept (0.0 >= 0)
+    s = metrics.summarize(g, i)
+    assert (s.far, s.frr) == (pytest.approx(0.2), pytest.approx(0.25))
+    assert (s.false_accepts, s.false_rejects, s.n_genuine, s.n_impostor) == (1, 1, 4, 5)
+    assert s.recognition_rate == pytest.approx(7 / 9)
+    assert metrics.rates_at(g, i, 0.0) == (pytest.approx(0.2), pytest.approx(0.25))
+    d = s.to_dict()
+    assert set(d) >= {"eer", "auc", "far", "frr", "n_genuine", "n_impostor"}
+
+
+@pytest.mark.parametrize("fn", [metrics.eer, metrics.auc, metrics.summarize])
+def test_empty_class_is_a_clear_error(fn):
+    with pytest.raises(metrics.MetricsError, match="no impostor attempts"):
+        fn([1.0, 2.0], [])
+    with pytest.raises(AirAuthError, match="no genuine attempts"):
+        fn([], [1.0])
+
+
+def test_nan_scores_rejected():
+    with pytest.raises(metrics.MetricsError, match="NaN"):
+        metrics.eer([1.0, np.nan], [0.0])
+
+
+def test_auc_and_eer_agree_with_brute_force():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        g = np.round(rng.normal(1.0, 1.0, rng.integers(1, 30)), 1)  # rounding makes ties
+        i = np.round(rng.normal(0.0, 1.0, rng.integers(1, 40)), 1)
+        diff = g[:, None] - i[None, :]
+        assert metrics.auc(g, i) == pytest.approx(np.mean(diff > 0) + 0.5 * np.mean(diff == 0))
+        e = metrics.eer(g, i)
+        _, far, frr = metrics.roc_points(g, i)
+        assert np.all(np.diff(far) <= 0) and np.all(np.diff(frr) >= 0)
+        # the EER lies on the ROC segment where FAR - FRR changes sign
+        d = far - frr
+        k = int(np.nonzero(d <= 0)[0][0])
+        seg = [far[k - 1], far[k], frr[k - 1], frr[k]]
+        assert min(seg) - 1e-12 <= e <= max(seg) + 1e-12
+        assert 0.0 <= e <= 1.0

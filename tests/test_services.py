@@ -1,0 +1,196 @@
+"""authapp.services on real FMKit recordings: enroll, verify, identify, delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from storekit import STORE_KIND, fmkit, snapshot
+
+from authapp.security import LockoutPolicy
+from authapp.services import (
+    AuthService,
+    EnrollmentQualityError,
+    Settings,
+    VerificationError,
+    available_verifiers,
+    default_verifier_kind,
+)
+from authapp.store import DuplicateUserError, EnrollmentStore, UnknownUserError
+from capture.errors import AirAuthError, TrajectoryError
+from capture.formats import load_recording
+from capture.trajectory import Trajectory
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory: pytest.TempPathFactory):
+    store = EnrollmentStore(tmp_path_factory.mktemp("svc") / "store")
+    service = AuthService(store, Settings(verifier=STORE_KIND))
+    service.enroll("luduo", fmkit("luduo")[:5])
+    service.enroll("jisuanji", fmkit("jisuanji")[:5])
+    yield service
+    store.close()
+
+
+def test_enroll_report(tmp_path: Path) -> None:
+    with EnrollmentStore(tmp_path / "s") as store:
+        service = AuthService(store, Settings(verifier=STORE_KIND))
+        lu = list(fmkit("luduo")[:5])
+        lu[4] = Trajectory(lu[4].t * 1.7, lu[4].positions)  # noticeably slower: a note
+        report = service.enroll("Luduo", lu)
+        assert report.user == "Luduo" and report.n_samples == 5 and not report.re_enrolled
+        assert report.verifier_kind == STORE_KIND and np.isfinite(report.threshold)
+        assert report.threshold == report.verifier.threshold_
+        assert set(report.timings) == {"quality", "pseudo", "fit", "store", "total"}
+        assert report.quality is not None and report.quality.ok
+        text = "\n".join(report.lines())
+        assert "sample 5 is somewhat slower" in text and "threshold" in text
+        info = store.get_user("luduo")
+        assert info.metadata["n_samples"] == 5 and info.metadata["dims"] == 3
+        assert info.metadata["quality"]["ok"] is True
+        with pytest.raises(DuplicateUserError, match="--re-enroll"):
+            service.enroll("LUDUO", fmkit("luduo")[5:])
+        again = service.enroll("luduo", fmkit("luduo")[5:], re_enroll=True)
+        assert again.re_enrolled and store.get_user("luduo").n_recordings == 5
+
+
+def test_verify_accepts_genuine_and_rejects_other_word(svc: AuthService) -> None:
+    for t in fmkit("luduo")[5:]:
+        r = svc.verify("luduo", t, record_attempt=False)
+        assert r.decision and r.outcome == "accept", r.reason
+        assert r.score == pytest.approx(r.raw_score - r.threshold)
+        assert r.per_verifier[STORE_KIND] == pytest.approx(r.score)
+    for t in fmkit("jisuanji")[5:]:
+        r = svc.verify("luduo", t, record_attempt=False)
+        assert not r.decision and r.outcome == "reject" and r.reason.startswith("rejected")
+
+
+def test_identify_best_match_and_rejection(svc: AuthService, fmkit_dir: Path) -> None:
+    r = svc.identify(fmkit("luduo")[7])
+    assert r.identified and r.user == "luduo" and r.candidates[0][0] == "luduo"
+    assert svc.identify(fmkit("jisuanji")[9]).user == "jisuanji"
+    for name in ("fmcode_fmcode_01.txt", "fmhash_fmhash_01.txt", "English_client0_word0"):
+        r = svc.identify(load_recording(fmkit_dir / name))
+        assert not r.identified and "no enrolled user accepts" in r.reason, name
+        assert len(r.candidates) == 2 and all(v < 0 for _, v in r.candidates)
+    r = svc.identify(fmkit("luduo")[0])  # an enrollment sample itself: a replay
+    assert not r.identified and "replay" in r.reason
+
+
+def test_check_only_verify_leaves_store_unchanged(svc: AuthService) -> None:
+    before = snapshot(svc.store.path)
+    svc.verify("luduo", fmkit("luduo")[6], record_attempt=False)
+    svc.verify("luduo", fmkit("luduo")[0], record_attempt=False)
+    svc.identify(fmkit("luduo")[6])
+    assert snapshot(svc.store.path) == before
+
+
+def test_bad_input_raises_clear_errors_and_changes_nothing(svc: AuthService,
+                                                           shared_data: Path) -> None:
+    before = snapshot(svc.store.path)
+    pen = load_recording(shared_data / "svc2004_task1" / "U1S1.TXT")
+    with pytest.raises(VerificationError, match="2-D but user 'luduo' enrolled with 3-D"):
+        svc.verify("luduo", pen)
+    with pytest.raises(UnknownUserError, match="no user 'nobody'"):
+        svc.verify("nobody", fmkit("luduo")[6])
+    with pytest.raises(TrajectoryError, match="not a Trajectory"):
+        svc.verify("luduo", np.zeros((50, 3)))
+    t = fmkit("luduo")[6]
+    with pytest.raises(TrajectoryError, match="lasts"):
+        svc.verify("luduo", Trajectory(t.t * 1000, t.positions))
+    with pytest.raises(TrajectoryError, match="beyond"):
+        svc.verify("luduo", Trajectory(t.t, t.positions * 1e9))
+    with pytest.raises(AirAuthError):
+        svc.verify("../../etc", t)
+    assert snapshot(svc.store.path) == before
+
+
+def test_quality_failure_and_copied_samples_store_nothing(svc: AuthService) -> None:
+    before = snapshot(svc.store.path)
+    lu, ji = fmkit("luduo"), fmkit("jisuanji")
+    with pytest.raises(EnrollmentQualityError, match="sample 4's shape differs") as err:
+        svc.enroll("mixed", [lu[0], lu[1], lu[2], ji[0]])
+    assert err.value.report.rejected == [3]
+    with pytest.raises(EnrollmentQualityError, match="sample 3 is a copy of sample 1"):
+        svc.enroll("copies", [lu[0], lu[1], Trajectory(lu[0].t * 1.1, lu[0].positions)])
+    with pytest.raises(EnrollmentQualityError, match="too few samples"):
+        svc.enroll("few", [lu[0], lu[1]])
+    assert snapshot(svc.store.path) == before
+
+
+def test_delete(tmp_path: Path) -> None:
+    with EnrollmentStore(tmp_path / "s") as store:
+        service = AuthService(store, Settings(verifier=STORE_KIND))
+        service.enroll("luduo", fmkit("luduo")[:3])
+        service.verify("luduo", fmkit("luduo")[5])
+        service.delete("LUDUO")
+        assert store.users() == [] and store.attempts("luduo") == []
+        with pytest.raises(UnknownUserError):
+            service.verify("luduo", fmkit("luduo")[5])
+        with pytest.raises(UnknownUserError):
+            service.delete("luduo")
+
+
+def test_settings_come_from_the_store(tmp_path: Path) -> None:
+    with EnrollmentStore(tmp_path / "s") as store:
+        assert Settings.from_store(store) == Settings()
+        store.set_setting("lockout", {"max_failures": 2, "window_s": 30.0, "lockout_s": 60.0})
+        store.set_setting("verifier", STORE_KIND)
+        store.set_setting("replay_threshold_mm", 0.5)
+        s = Settings.from_store(store)
+        assert s.lockout == LockoutPolicy(2, 30.0, 60.0) and s.verifier == STORE_KIND
+        assert s.replay_threshold_mm == 0.5
+        store.set_setting("lockout", {"max_failures": -3})
+        with pytest.raises(AirAuthError, match="lockout"):
+            Settings.from_store(store)
+
+
+def test_default_verifier_end_to_end(tmp_path: Path) -> None:
+    """The default kind (fusion when installed) through the whole service, real recordings."""
+    kind = default_verifier_kind()
+    assert kind in available_verifiers()
+    with EnrollmentStore(tmp_path / "s") as store:
+        service = AuthService(store)
+        report = service.enroll("luduo", fmkit("luduo")[:5])
+        assert report.verifier_kind == kind
+        genuine = [service.verify("luduo", t, record_attempt=False) for t in fmkit("luduo")[5:]]
+        other = [service.verify("luduo", t, record_attempt=False) for t in fmkit("jisuanji")]
+        assert sum(r.decision for r in genuine) >= 4, [r.reason for r in genuine]
+        assert not any(r.decision for r in other), [r.reason for r in other]
+        assert kind in genuine[0].per_verifier
+        if kind == "fusion":
+            assert len(genuine[0].per_verifier) > 1  # the members' scores too
+
+
+def test_background_negatives_from_other_users(tmp_path: Path) -> None:
+    """With ``background``, a verifier that learns from other people gets the other users'
+    enrollment samples as negatives; without it, it gets none."""
+    with EnrollmentStore(tmp_path / "s") as store:
+        plain = AuthService(store, Settings(verifier="svm"))
+        plain.enroll("ji", fmkit("jisuanji")[:5])
+        plain.enroll("luduo", fmkit("luduo")[:5])
+        assert store.get_user("luduo").metadata["background_negatives"] == 0
+        with_bg = AuthService(store, Settings(verifier="svm", background=True))
+        with_bg.enroll("luduo", fmkit("luduo")[:5], re_enroll=True)
+        assert store.get_user("luduo").metadata["background_negatives"] == 5
+        assert with_bg.verify("luduo", fmkit("luduo")[7], record_attempt=False).decision
+        assert not with_bg.verify("luduo", fmkit("jisuanji")[7], record_attempt=False).decision
+
+
+def test_pseudo_data_setting(tmp_path: Path) -> None:
+    """Pseudo data is used when configured and installed; when not installed the enrollment
+    fails with a clear error and stores nothing."""
+    from authapp.services import pseudo_available
+
+    with EnrollmentStore(tmp_path / "s") as store:
+        service = AuthService(store, Settings(verifier=STORE_KIND, pseudo="pseudo"))
+        if not pseudo_available():
+            with pytest.raises(AirAuthError, match="not installed"):
+                service.enroll("luduo", fmkit("luduo")[:5])
+            assert store.users() == []
+            return
+        report = service.enroll("luduo", fmkit("luduo")[:5])
+        assert report.n_pseudo_genuine + report.n_pseudo_impostors > 0
+        assert store.get_user("luduo").metadata["pseudo"]["generator"] == "pseudo"
+        assert store.get_user("luduo").n_recordings == 5  # only real samples are stored
