@@ -247,6 +247,7 @@ class AuthService:
             raise DuplicateUserError(
                 f"user {name!r} is already enrolled; re-enroll explicitly to replace the "
                 "enrollment (authapp enroll --re-enroll)")
+        self.store.check_new_user_id(name)  # before the (slow) fit; the store checks again
         recs = check_trajectories(recordings, "enrollment samples", min_count=0)
         recs = [self.check_recording(r, f"sample {i + 1}") for i, r in enumerate(recs)]
         s = self.settings

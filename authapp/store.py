@@ -39,7 +39,14 @@ from typing import Any, Self
 
 import numpy as np
 
-from authapp.userid import DIRNAME_RE, normalize_user_id, user_dirname, user_key
+from authapp.userid import (
+    DIRNAME_RE,
+    ConfusableUserIdError,
+    find_confusable,
+    normalize_user_id,
+    user_dirname,
+    user_key,
+)
 from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
 
@@ -534,6 +541,20 @@ class EnrollmentStore:
             return c.execute("SELECT 1 FROM users WHERE key = ? AND model_id IS NOT NULL",
                              (key,)).fetchone() is not None
 
+    def check_new_user_id(self, user: str) -> None:
+        """Raise ``ConfusableUserIdError`` if ``user`` is not enrolled but looks like someone who
+        is (Unicode look-alikes: an attacker enrolling "аlice" in Cyrillic next to "alice")."""
+        name = normalize_user_id(user)
+        with self._read() as c:
+            if c.execute("SELECT 1 FROM users WHERE key = ?", (user_key(name),)).fetchone():
+                return
+            names = [r[0] for r in c.execute("SELECT name FROM users")]
+        other = find_confusable(name, names)
+        if other is not None:
+            raise ConfusableUserIdError(
+                f"user id {name!r} looks like the enrolled user {other!r} (look-alike "
+                "characters); choose a clearly different id")
+
     # -- saving -------------------------------------------------------------------------------
     def save_enrollment(self, user: str, recordings: Sequence[Trajectory], model: bytes,
                         verifier_kind: str, metadata: dict[str, Any] | None = None, *,
@@ -562,6 +583,7 @@ class EnrollmentStore:
                     f"user {name!r} is already enrolled; re-enroll explicitly to replace the "
                     "enrollment (authapp enroll --re-enroll)"
                 )
+            self.check_new_user_id(name)
             folder = self.path / USERS_DIR / dirname
             if not folder.is_dir():
                 _make_private_dir(folder)

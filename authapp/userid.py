@@ -5,6 +5,12 @@ case-insensitively ("Alice", "alice" and full-width "Ａｌｉｃｅ" are the sa
 never used raw in a path: the on-disk directory name is an ASCII slug plus a hash of the
 canonical key, so ``../../x``, ``CON``, ``a/b`` or names differing only in case can neither
 escape the store nor clash with each other.
+
+Look-alikes (Unicode confusables, UTS #39): an id may not mix letters of Latin, Cyrillic,
+Greek or another alphabet that shares glyphs with them ("pаypal" with a Cyrillic "а" is
+refused), and ``confusable_skeleton`` maps look-alike characters ("а", "ο", "0", "1", "I", ...)
+to one representative so the store can refuse a NEW id that looks like an enrolled one
+(whole-script "аlех" in Cyrillic vs "alex", "AIice" with a capital i vs "Alice").
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 
 from capture.errors import AirAuthError
 
@@ -24,6 +31,34 @@ _ALLOWED_CATEGORIES = ("L", "N", "M")  # letters, digits, combining marks (neede
 
 class UserIdError(AirAuthError, ValueError):
     """A user id is empty, too long or contains characters that are not allowed."""
+
+
+class ConfusableUserIdError(UserIdError):
+    """A new user id looks like (but is not) an already enrolled one."""
+
+
+_CONFUSABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE",
+                                 "COPTIC"})
+"""Alphabets with many glyphs identical to each other's: an id may use only one of them."""
+
+# Look-alikes mapped to one Latin representative (a small subset of Unicode's confusables.txt
+# covering the Cyrillic, Greek and digit/letter look-alikes of Latin letters). Applied to the
+# NFKC form BEFORE case folding, so that capital I and small l stay confusable.
+_SKELETON_MAP = str.maketrans({
+    # Cyrillic
+    "а": "a", "А": "a", "В": "b", "в": "b", "Ь": "b", "с": "c", "С": "c", "ԁ": "d",
+    "е": "e", "Е": "e", "ё": "e", "Ё": "e", "һ": "h", "Н": "h", "н": "h", "і": "i", "І": "l",
+    "ӏ": "l", "Ӏ": "l", "ј": "j", "Ј": "j", "К": "k", "к": "k", "М": "m", "м": "m",
+    "о": "o", "О": "o", "р": "p", "Р": "p", "ԛ": "q", "ѕ": "s", "Ѕ": "s", "Т": "t", "т": "t",
+    "у": "y", "У": "y", "х": "x", "Х": "x", "ԝ": "w", "Ԝ": "w", "ү": "y", "Ү": "y",
+    # Greek
+    "α": "a", "Α": "a", "Β": "b", "β": "b", "ε": "e", "Ε": "e", "Ζ": "z", "Η": "h",
+    "ι": "i", "Ι": "l", "κ": "k", "Κ": "k", "Μ": "m", "ν": "v", "Ν": "n", "ο": "o",
+    "Ο": "o", "ρ": "p", "Ρ": "p", "Τ": "t", "τ": "t", "υ": "u", "Υ": "y", "χ": "x",
+    "Χ": "x", "ϲ": "c", "Ϲ": "c", "ϳ": "j",
+    # Latin and digits
+    "I": "l", "1": "l", "|": "l", "ı": "i", "0": "o", "ɑ": "a", "ɡ": "g", "ʏ": "y",
+})
 
 
 def normalize_user_id(raw: object) -> str:
@@ -44,6 +79,12 @@ def normalize_user_id(raw: object) -> str:
         raise UserIdError(
             f"user id {_printable(name)} contains {_describe(ch)}, which is not allowed "
             "(use letters, digits, spaces and . _ - @ + ')"
+        )
+    scripts = sorted({_script(ch) for ch in name} & _CONFUSABLE_SCRIPTS)
+    if len(scripts) > 1:
+        raise UserIdError(
+            f"user id {_printable(name)} mixes {' and '.join(s.title() for s in scripts)} "
+            "letters (look-alike characters are not allowed; use one alphabet)"
         )
     if "  " in name:
         raise UserIdError(f"user id {_printable(name)} contains consecutive spaces")
@@ -69,6 +110,29 @@ def user_dirname(raw: object) -> str:
     ascii_part = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "_", ascii_part).strip("_")[:24] or "user"
     return f"{slug}-{digest}"
+
+
+def confusable_skeleton(raw: object) -> str:
+    """Look-alike-insensitive form of a user id: equal skeletons render (nearly) alike."""
+    name = normalize_user_id(raw)
+    mapped = unicodedata.normalize("NFKC", name.translate(_SKELETON_MAP)).casefold()
+    return mapped.translate(_SKELETON_MAP)  # case folding can produce mapped letters again
+
+
+def find_confusable(raw: object, enrolled: Iterable[str]) -> str | None:
+    """The first of ``enrolled`` (display names) that looks like ``raw`` but is another user."""
+    key, skel = user_key(raw), confusable_skeleton(raw)
+    for other in enrolled:
+        if user_key(other) != key and confusable_skeleton(other) == skel:
+            return other
+    return None
+
+
+def _script(ch: str) -> str:
+    """First word of a letter's Unicode name ("LATIN", "CYRILLIC", "CJK", ...); "" otherwise."""
+    if not unicodedata.category(ch).startswith("L"):
+        return ""
+    return unicodedata.name(ch, "").split(" ", 1)[0]
 
 
 DIRNAME_RE = re.compile(r"^[a-z0-9_]{1,24}-[0-9a-f]{24}$")

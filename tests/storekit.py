@@ -125,8 +125,14 @@ def prepare_subsets(work: Path, n_subsets: int = 6) -> None:
     (work / "manifest.json").write_text(json.dumps(manifest))
 
 
-def crash_child(store_dir: str, work: str, seed: int, crash_at: str = "") -> None:
-    """Enroll / re-enroll / delete users in a loop until killed (or a crash point fires)."""
+def crash_child(store_dir: str, work: str, seed: int, crash_at: str = "", log: str = "") -> None:
+    """Enroll / re-enroll / delete users in a loop until killed (or a crash point fires).
+
+    With ``log``, every operation is announced there before it starts ("begin enroll USER
+    SUBSET" / "begin delete USER") and confirmed after it returns ("end"), with unbuffered
+    appends that survive a SIGKILL, so the parent knows the old and the new state of the
+    operation the kill interrupted (see ``expected_states``).
+    """
     import signal
 
     import numpy as np
@@ -155,16 +161,59 @@ def crash_child(store_dir: str, work: str, seed: int, crash_at: str = "") -> Non
                     os.kill(os.getpid(), signal.SIGKILL)
 
         st._CRASH_HOOK = hook
+    log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600) if log else None
+
+    def note(line: str) -> None:
+        if log_fd is not None:
+            os.write(log_fd, (line + "\n").encode())
+
     print("ready", flush=True)
     while True:
         user = users[int(rng.integers(len(users)))]
         if rng.random() < 0.1 and store.has_user(user):
+            note(f"begin delete {user}")
             store.delete_user(user)
+            note("end")
             continue
         sid, recs, model, fps = subsets[int(rng.integers(len(subsets)))]
+        note(f"begin enroll {user} {sid}")
         store.save_enrollment(user, recs, model, STORE_KIND,
                               {"subset": sid, "sources": [r.meta.source for r in recs]},
                               re_enroll=True, fingerprints=fps)
+        note("end")
+
+
+def expected_states(before: dict[str, int], log: Path) -> tuple[list[dict[str, int]], int]:
+    """(the states the store may be in after a kill, operations completed) from a child's log.
+
+    ``before`` is the state (user -> enrolled subset) when the child started. Completed
+    operations are applied in order; if the last one began but never ended, the store must be
+    in the state before it (old) or after it (new), nothing else.
+    """
+    state = dict(before)
+    done = 0
+    pending = None
+    for line in log.read_text().splitlines() if log.exists() else []:
+        if line == "end":
+            assert pending is not None, "log: 'end' without 'begin'"
+            _apply(state, pending)
+            pending = None
+            done += 1
+        else:
+            assert pending is None, "log: 'begin' while an operation was still running"
+            pending = line.split()[1:]
+    if pending is None:
+        return [state], done
+    new = dict(state)
+    _apply(new, pending)
+    return [state, new], done
+
+
+def _apply(state: dict[str, int], op: list[str]) -> None:
+    if op[0] == "delete":
+        state.pop(op[1], None)
+    else:
+        state[op[1]] = int(op[2])
 
 
 def _wait_for(go_file: str) -> None:
@@ -245,7 +294,7 @@ def save_user(store, user: str, recs, kind: str = STORE_KIND, re_enroll: bool = 
 if __name__ == "__main__":
     cmd, *rest = sys.argv[1:]
     if cmd == "crash-child":
-        crash_child(rest[0], rest[1], int(rest[2]), rest[3] if len(rest) > 3 else "")
+        crash_child(rest[0], rest[1], int(rest[2]), *rest[3:5])
     elif cmd == "verify-child":
         verify_child(rest[0], float(rest[1]), int(rest[2]), rest[3])
     elif cmd == "enroll-child":

@@ -11,6 +11,7 @@ import pytest
 from storekit import STORE_KIND, snapshot
 
 from authapp.cli import main
+from authapp.store import EnrollmentStore
 
 
 def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
@@ -71,6 +72,7 @@ def test_store_commands(tmp_path: Path, files: dict, capsys: pytest.CaptureFixtu
                       (("login", "../x", lu[6]), "not allowed"),
                       (("replay", lu[6], "--user", "nobody"), "no user"),
                       (("enroll", "few", lu[0], lu[1]), "too few samples"),
+                      (("enroll", "LUDU0", *lu[:4]), "looks like the enrolled user 'LUDUO'"),
                       (("delete", "nobody"), "no user 'nobody'")]:
         code, out, err = run(capsys, *argv, *st)
         assert code == 2, argv
@@ -80,6 +82,17 @@ def test_store_commands(tmp_path: Path, files: dict, capsys: pytest.CaptureFixtu
     assert code == 0 and "deleted user 'LUDUO'" in out
     code, out, _ = run(capsys, "users", *st)
     assert "LUDUO" not in out and "ji" in out
+
+    # a damaged artifact: a one-line error naming the user, exit 2, never a wrong decision
+    with EnrollmentStore(tmp_path / "store") as store:
+        info = store.get_user("ji")
+    model = tmp_path / "store" / "users" / info.dirname / info.model_file
+    data = bytearray(model.read_bytes())
+    data[-100] ^= 0xFF
+    model.write_bytes(bytes(data))
+    code, out, err = run(capsys, "login", "ji", ji[6], *st)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "stored data of user 'ji' is damaged" in err and "--re-enroll" in err
 
 
 def test_console_script_exit_codes(tmp_path: Path, files: dict) -> None:

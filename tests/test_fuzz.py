@@ -246,3 +246,15 @@ def default_service(tmp_path_factory: pytest.TempPathFactory):
 def test_verify_default_verifier(default_service: AuthService, arr) -> None:
     t, pos = arr
     _verify(default_service, lambda: Trajectory(t, pos), record=False)
+
+
+FUZZ_CASES = 10_800
+"""3000 + 500 + 2000 + 2000 (loader) + 2000 + 700 + 300 + 300 (verify / login)."""
+
+
+def test_fuzz_case_count_reaches_the_required_total() -> None:
+    """The hypothesis tests above add up to >= 10,000 generated cases (the issue's bar)."""
+    tests = [v for k, v in globals().items() if k.startswith("test_") and
+             hasattr(v, "hypothesis")]
+    counts = {t.__name__: t._hypothesis_internal_use_settings.max_examples for t in tests}
+    assert sum(counts.values()) == FUZZ_CASES >= 10_000, counts

@@ -152,3 +152,30 @@ def test_login_replays_are_rejected_and_count_as_failures(service) -> None:
     # the side-effect-free check reports the match but keeps the verifier's decision
     r = svc.verify("luduo", again, record_attempt=False)
     assert r.decision and r.replay_of is not None and "would reject" in r.reason
+
+
+def test_leap_signatures_genuine_repeats_pass_and_replays_are_caught(shared_data: Path) -> None:
+    """50 real signers' in-air signatures (~10 each, the other device's data): no genuine
+    repetition comes within 3x the replay threshold of an earlier one of the same person (as in
+    a login history), while a jittered, re-timed copy of each person's first one is caught."""
+    from capture.formats import load_recording
+
+    root = shared_data / "leap_air_signatures"
+    signers = sorted(p for p in root.iterdir() if p.is_dir())
+    assert len(signers) >= 40
+    rng = np.random.default_rng(5)
+    pairs = 0
+    for folder in signers:
+        recs = [load_recording(f) for f in sorted(folder.glob("*.csv"))]
+        fps = [fingerprint(r) for r in recs]
+        for i in range(1, len(fps)):
+            earlier = [(str(j), fps[j]) for j in range(i)]
+            assert find_replay(fps[i], earlier, 3 * DEFAULT_REPLAY_THRESHOLD_MM) is None, \
+                f"{folder.name}: genuine sample {i + 1} flagged as a replay"
+            pairs += i
+        first = recs[0]
+        copy = Trajectory(first.t * 0.9 + 2.0,
+                          first.positions + rng.normal(0, 0.05, first.positions.shape))
+        match = find_replay(fingerprint(copy), [(str(j), f) for j, f in enumerate(fps)])
+        assert match is not None and match.ref == "0", folder.name
+    assert pairs > 2000

@@ -150,6 +150,7 @@ def test_default_verifier_end_to_end(tmp_path: Path) -> None:
     """The default kind (fusion when installed) through the whole service, real recordings."""
     kind = default_verifier_kind()
     assert kind in available_verifiers()
+    assert kind == "fusion", "the product's default verifier must be the per-user fusion"
     with EnrollmentStore(tmp_path / "s") as store:
         service = AuthService(store)
         report = service.enroll("luduo", fmkit("luduo")[:5])
@@ -159,8 +160,16 @@ def test_default_verifier_end_to_end(tmp_path: Path) -> None:
         assert sum(r.decision for r in genuine) >= 4, [r.reason for r in genuine]
         assert not any(r.decision for r in other), [r.reason for r in other]
         assert kind in genuine[0].per_verifier
-        if kind == "fusion":
-            assert len(genuine[0].per_verifier) > 1  # the members' scores too
+        assert len(genuine[0].per_verifier) > 1  # the fusion members' scores too
+        # the stored model is plain models.serialization output (npz + JSON, no pickle)
+        from models.serialization import load_verifier
+
+        _, data = store.load_model_bytes("luduo")
+        loaded = load_verifier(data)
+        assert type(loaded) is type(report.verifier)
+        probe = [fmkit("luduo")[7]]
+        np.testing.assert_allclose(loaded.score_samples(probe),
+                                   report.verifier.score_samples(probe))
 
 
 def test_background_negatives_from_other_users(tmp_path: Path) -> None:

@@ -253,12 +253,27 @@ def test_attempts_fingerprints_are_capped(store: EnrollmentStore,
 
 
 def test_no_pickle_in_store_code() -> None:
+    """Nothing on the store's load path can unpickle: no pickle module, and every ``np.load``
+    passes ``allow_pickle=False`` explicitly (the store, native recordings, model files)."""
+    import re
+
     import authapp.security
     import authapp.services
+    import capture.formats.native
+    import models.serialization
 
-    for mod in (store_mod, authapp.security, authapp.services):
+    mods = (store_mod, authapp.security, authapp.services, capture.formats.native,
+            models.serialization)
+    loads = 0
+    for mod in mods:
         src = Path(mod.__file__).read_text()
-        assert "import pickle" not in src and "allow_pickle=True" not in src
+        assert not re.search(r"^\s*(import|from)\s+(c?pickle|dill|joblib|shelve)\b", src, re.MULTILINE), \
+            mod.__name__
+        assert "allow_pickle=True" not in src and "pickle.load" not in src, mod.__name__
+        for call in re.findall(r"np\.load\((.*)$", src, re.MULTILINE):  # the rest of the line
+            assert "allow_pickle=False" in call, f"{mod.__name__}: np.load({call})"
+            loads += 1
+    assert loads >= 2  # native recordings and verifier models are both loaded this way
 
 
 def test_model_bytes_written_are_exactly_the_serialized_verifier(store: EnrollmentStore) -> None:

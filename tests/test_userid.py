@@ -13,7 +13,9 @@ from authapp.store import DuplicateUserError, EnrollmentStore
 from authapp.userid import (
     DIRNAME_RE,
     MAX_LENGTH,
+    ConfusableUserIdError,
     UserIdError,
+    confusable_skeleton,
     normalize_user_id,
     user_dirname,
     user_key,
@@ -92,3 +94,35 @@ def test_store_keeps_strange_names_inside_and_apart(tmp_path: Path) -> None:
     assert len(dirs) == 4 and all(DIRNAME_RE.match(d.name) for d in dirs)
     assert {p.resolve().parent for p in dirs} == {users_dir.resolve()}
     assert not (tmp_path / "escape").exists()
+
+
+@pytest.mark.parametrize("raw,scripts", [("p\u0430ypal", "Cyrillic and Latin"),  # Cyrillic a
+                                         ("\u03a9mega", "Greek and Latin"),
+                                         ("\u0430lic\u0435 smith", "Cyrillic and Latin")])
+def test_mixed_script_look_alikes_are_rejected(raw: str, scripts: str) -> None:
+    with pytest.raises(UserIdError, match=f"mixes {scripts} letters"):
+        normalize_user_id(raw)
+
+
+def test_confusable_skeletons() -> None:
+    assert confusable_skeleton("\u0441\u043e\u0440") == confusable_skeleton("cop")  # Cyrillic
+    assert confusable_skeleton("AIice") == confusable_skeleton("alice")  # capital i vs l
+    assert confusable_skeleton("a1ice") == confusable_skeleton("Alice")
+    assert confusable_skeleton("\u03bf\u03c1\u03b1") == confusable_skeleton("opa")  # Greek
+    assert confusable_skeleton("alicia") != confusable_skeleton("alice")
+    assert confusable_skeleton("Jos\u00e9") != confusable_skeleton("Jose")
+
+
+def test_store_refuses_a_new_id_that_looks_like_an_enrolled_one(tmp_path: Path) -> None:
+    recs = fmkit("luduo")[:3]
+    with EnrollmentStore(tmp_path / "s") as store:
+        save_user(store, "alice", recs)
+        save_user(store, "cop", recs)
+        for fake, real in [("AIice", "alice"), ("a1ice", "alice"),
+                           ("\u0441\u043e\u0440", "cop")]:
+            with pytest.raises(ConfusableUserIdError, match=f"looks like the enrolled user "
+                                                            f"'{real}'"):
+                save_user(store, fake, recs)
+        save_user(store, "ALICE", recs, re_enroll=True)  # the same user, not a look-alike
+        save_user(store, "alicia", recs)
+        assert sorted(u.name for u in store.users()) == ["ALICE", "alicia", "cop"]
