@@ -474,7 +474,11 @@ class AuthService:
             reason += f"; {others} other user(s) also accept it"
         return IdentifyResult(best, value, candidates, reason)
 
-    # -- deletion -----------------------------------------------------------------------------
+    # -- listing and deletion -----------------------------------------------------------------
+    def users(self) -> list:
+        """Enrolled users (``store.UserInfo`` rows), for the CLI and the GUI."""
+        return self.store.users()
+
     def delete(self, user: str) -> None:
         """Remove a user's enrollment, attempts and fingerprints (the audit log keeps a note)."""
         self.store.delete_user(user)

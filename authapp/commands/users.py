@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    users = open_service(args).store.users()
+    users = open_service(args).users()
     if not users:
         print("no users enrolled")
         return 0

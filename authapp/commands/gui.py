@@ -1,0 +1,36 @@
+"""``authapp gui [--store DIR] [--replay FILE...]``: the desktop GUI (needs the gui extra).
+
+Qt is imported only when the command runs, so the rest of the CLI works without PyQt5.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from authapp.cli_store import add_store_argument, open_service
+from capture.errors import AirAuthError
+from capture.formats import detect_format
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("gui", help="open the desktop GUI (enroll, log in, manage users)")
+    p.add_argument("--replay", nargs="+", metavar="FILE", default=[],
+                   help="recordings to preload as the replay source (no device needed)")
+    add_store_argument(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    for path in args.replay:
+        detect_format(path)  # a missing or unreadable file fails now, with its name
+    try:
+        from authapp.gui.app import check_display, run_gui
+    except ImportError as exc:
+        raise AirAuthError(f"the GUI needs PyQt5 and pyqtgraph ({exc}): install them with "
+                           "pip install 'airauth[gui]'") from exc
+    check_display()  # before the store is created: a failed start leaves nothing behind
+    service = open_service(args, create=True)
+    try:
+        return run_gui(service, args.replay)
+    finally:
+        service.store.close()

@@ -1,0 +1,180 @@
+"""The Login tab: capture one gesture and verify it (1:1), or identify its writer (1:N)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from authapp.gui.widgets import Banner, MessageLabel
+from authapp.services import IdentifyResult, VerifyResult
+from capture.trajectory import Trajectory
+
+if TYPE_CHECKING:
+    from authapp.gui.main_window import MainWindow
+
+BANNERS = {"accept": ("ACCEPTED", "ok"), "reject": ("REJECTED", "bad"),
+           "replay": ("REJECTED: REPLAY ATTACK", "bad"), "locked": ("ACCOUNT LOCKED", "warn")}
+
+
+class LoginTab(QWidget):
+    """User choice, a capture button and the decision with its scores."""
+
+    def __init__(self, host: MainWindow) -> None:
+        super().__init__()
+        self.host = host
+        self.result: VerifyResult | IdentifyResult | None = None
+        self._mode = "login"
+
+        self.user = QComboBox()
+        self.user.setEditable(True)
+        self.user.setObjectName("loginUser")
+        self.user.lineEdit().setPlaceholderText("user id")
+        self.check_only = QCheckBox("check only: do not record the attempt (no lockout, "
+                                    "no replay history)")
+        self.login_button = QPushButton("Capture && log in")
+        self.login_button.setDefault(True)
+        self.identify_button = QPushButton("Capture && identify (1:N)")
+        self.banner = Banner("loginBanner")
+        self.reason = MessageLabel("loginReason")
+        self.scores = QTableWidget(0, 2)
+        self.scores.setObjectName("loginScores")
+        self.scores.setHorizontalHeaderLabels(["verifier / user", "score (higher = more genuine)"])
+        self.scores.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.scores.verticalHeader().setVisible(False)
+        self.scores.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.message = MessageLabel("loginMessage")
+
+        form = QFormLayout()
+        form.addRow("User id", self.user)
+        form.addRow("", self.check_only)
+        row = QHBoxLayout()
+        row.addWidget(self.login_button)
+        row.addWidget(self.identify_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(row)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.reason)
+        layout.addWidget(self.scores, 1)
+        layout.addWidget(self.message)
+
+        self.login_button.clicked.connect(self.login)
+        self.identify_button.clicked.connect(self.identify)
+        self.user.currentTextChanged.connect(self._show_lock_state)
+
+    def set_users(self, names: Sequence[str]) -> None:
+        current = self.user.currentText()
+        self.user.blockSignals(True)
+        self.user.clear()
+        self.user.addItems(list(names))
+        self.user.setEditText(current)
+        self.user.blockSignals(False)
+
+    # -- actions --------------------------------------------------------------------------
+    def login(self) -> None:
+        if not self.user.currentText().strip():
+            self.message.show_message("enter or pick a user id first", "bad")
+            return
+        self._start("login")
+
+    def identify(self) -> None:
+        self._start("identify")
+
+    def _start(self, mode: str) -> None:
+        self._mode = mode
+        self.banner.show_result("", "info")
+        self.reason.clear_message()
+        self.scores.setRowCount(0)
+        self.message.show_message("capturing one sample... write, then hold still")
+        self.host.start_capture(1, self._captured, self._capture_done)
+
+    def _captured(self, traj: Trajectory) -> None:
+        svc = self.host.service
+        self.message.show_message("scoring...")
+        if self._mode == "identify":
+            self.host.runner.submit(lambda: svc.identify(traj), self._identified, self._failed)
+            return
+        user, record = self.user.currentText().strip(), not self.check_only.isChecked()
+        self.host.runner.submit(lambda: svc.verify(user, traj, record_attempt=record),
+                                self._verified, self._failed)
+
+    def _capture_done(self, error: str | None) -> None:
+        if error:
+            self.message.show_message(f"no sample captured: {error}", "bad")
+
+    def _verified(self, r: VerifyResult) -> None:
+        self.result = r
+        text, kind = BANNERS.get(r.outcome, (r.outcome.upper(), "bad"))
+        self.banner.show_result(text, kind)
+        self.reason.show_message(r.reason, "ok" if r.decision else kind)
+        rows = [("decision value", r.score)] if r.score is not None else []
+        rows += list(r.per_verifier.items())  # members first, the deciding verifier last
+        self._fill(rows)
+        extra = []
+        if r.replay_of is not None and r.outcome != "replay":
+            extra.append(f"note: near-exact copy of {r.replay_of.ref}")
+        if r.locked_until is not None:
+            extra.append("account locked until "
+                         + time.strftime("%H:%M:%S", time.localtime(r.locked_until)))
+        self.message.show_message("; ".join(extra) or
+                                  ("attempt recorded" if not self.check_only.isChecked()
+                                   else "check only: nothing recorded"),
+                                  "warn" if extra else "info")
+        self.host.set_status(f"login {r.user!r}: {r.outcome}")
+
+    def _identified(self, r: IdentifyResult) -> None:
+        self.result = r
+        if r.identified:
+            self.banner.show_result(f"IDENTIFIED: {r.user}", "ok")
+        else:
+            self.banner.show_result("NOT IDENTIFIED", "bad")
+        self.reason.show_message(r.reason, "ok" if r.identified else "bad")
+        self._fill(list(r.candidates))
+        self.message.show_message("identification records no attempt")
+        self.host.set_status(r.reason)
+
+    def _failed(self, message: str, exc: BaseException) -> None:
+        self.banner.show_result("ERROR", "bad")
+        self.reason.show_message(message, "bad")
+        self.message.clear_message()
+        self.host.set_status("login failed: " + message)
+
+    def _fill(self, rows: Sequence[tuple[str, float | None]]) -> None:
+        self.scores.setRowCount(len(rows))
+        for i, (name, value) in enumerate(rows):
+            self.scores.setItem(i, 0, QTableWidgetItem(str(name)))
+            self.scores.setItem(i, 1, QTableWidgetItem("-" if value is None else f"{value:+.4f}"))
+
+    def _show_lock_state(self, name: str) -> None:
+        """Tell the user before they write when the account is locked."""
+        name = name.strip()
+        if not name or self.host.runner.busy:
+            return
+        try:
+            state = self.host.service.lock_state(name)
+        except Exception:  # noqa: BLE001 - unknown user while typing: nothing to say yet
+            self.message.clear_message()
+            return
+        if state.locked:
+            until = time.strftime("%H:%M:%S", time.localtime(state.until or 0))
+            self.message.show_message(f"account {name!r} is locked until {until}", "warn")
+        else:
+            self.message.clear_message()
+
+    def set_busy(self, busy: bool) -> None:
+        self.login_button.setEnabled(not busy)
+        self.identify_button.setEnabled(not busy)

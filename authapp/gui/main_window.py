@@ -1,0 +1,187 @@
+"""The AirAuth main window: source and live plot on the left, Enroll / Login / Users tabs on
+the right. It owns the two kinds of background work: one ``CaptureThread`` at a time for
+gestures, and a ``TaskRunner`` for service calls (enrollment fitting, scoring, deletion)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtGui import QCloseEvent
+from PyQt5.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from authapp.gui.capture import CaptureThread
+from authapp.gui.enroll_tab import EnrollTab
+from authapp.gui.login_tab import LoginTab
+from authapp.gui.source_panel import SourcePanel
+from authapp.gui.trajectory_view import TrajectoryView
+from authapp.gui.users_tab import UsersTab
+from authapp.gui.widgets import MessageLabel
+from authapp.gui.workers import TaskRunner
+from authapp.services import AuthService
+from capture.trajectory import Trajectory
+
+SampleHandler = Callable[[Trajectory], None]
+DoneHandler = Callable[[str | None], None]
+
+
+class MainWindow(QMainWindow):
+    """The whole GUI over one ``AuthService``; ``replay_files`` preload the replay queue."""
+
+    users_changed = pyqtSignal()
+
+    def __init__(self, service: AuthService, replay_files: Sequence[str | Path] = ()) -> None:
+        super().__init__()
+        self.service = service
+        self.runner = TaskRunner(self)
+        self.capture_thread: CaptureThread | None = None
+        self.setWindowTitle(f"AirAuth - {service.store.path}")
+        self.resize(1280, 760)
+
+        self.source = SourcePanel()
+        self.view = TrajectoryView()
+        self.capture_status = MessageLabel("captureStatus")
+        self.writing = QLabel("")
+        self.writing.setObjectName("writingIndicator")
+        self.cancel_button = QPushButton("Stop capture")
+        self.cancel_button.setEnabled(False)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.capture_status, 1)
+        status_row.addWidget(self.writing)
+        status_row.addWidget(self.cancel_button)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(self.source)
+        left_layout.addWidget(self.view, 1)
+        left_layout.addLayout(status_row)
+
+        self.tabs = QTabWidget()
+        self.enroll_tab = EnrollTab(self)
+        self.login_tab = LoginTab(self)
+        self.users_tab = UsersTab(self)
+        self.tabs.addTab(self.enroll_tab, "Enroll")
+        self.tabs.addTab(self.login_tab, "Login")
+        self.tabs.addTab(self.users_tab, "Users")
+        splitter = QSplitter(Qt.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        self.setCentralWidget(splitter)
+        self.statusBar().showMessage(f"store: {service.store.path}")
+
+        self.runner.busy_changed.connect(lambda _: self._update_busy())
+        self.users_changed.connect(self.refresh_users)
+        self.cancel_button.clicked.connect(self.cancel_capture)
+        if replay_files:
+            self.source.set_replay_files(list(replay_files))
+        self.refresh_users()
+
+    # -- capture --------------------------------------------------------------------------
+    @property
+    def capturing(self) -> bool:
+        return self.capture_thread is not None
+
+    def start_capture(self, n: int, on_sample: SampleHandler, on_done: DoneHandler) -> bool:
+        """Capture ``n`` gestures from the chosen source; ``on_sample`` gets each one and
+        ``on_done`` the error message (None when all ``n`` arrived)."""
+        if self.capturing or self.runner.busy:
+            on_done("busy: wait for the current capture or computation to finish")
+            return False
+        spec = self.source.spec(n)
+        thread = CaptureThread(spec, n, self)
+        self.capture_thread = thread
+        self.view.clear(f"waiting for {spec.describe()}...")
+        self.source.show_info("")
+        self.capture_status.show_message(f"capturing {n} sample(s) from {spec.describe()}")
+
+        def gesture(traj: Trajectory) -> None:
+            self.view.show_gesture(traj, f"segmented sample {thread.n_captured}")
+            self.source.advance(1)
+            on_sample(traj)
+
+        def finished() -> None:
+            self.capture_thread = None
+            thread.deleteLater()
+            error = thread.error
+            if error is None and thread.n_captured < n:
+                error = "capture cancelled"
+            if error:  # in full above the plot; one sentence below it
+                if self.view.gesture is None:
+                    self.view.caption.setText("no gesture captured")
+                self.source.show_error(error)
+                self.capture_status.show_message(_first_sentence(error), "bad")
+                self.capture_status.setToolTip(error)
+            else:
+                self.capture_status.show_message(f"captured {n} sample(s)", "ok")
+            self._update_busy()
+            on_done(error)
+
+        thread.sample_started.connect(self._sample_started)
+        thread.frames.connect(self.view.append_frames)
+        thread.writing.connect(self._writing)
+        thread.gesture.connect(gesture)
+        thread.finished.connect(finished)
+        thread.start()
+        self._update_busy()
+        return True
+
+    def cancel_capture(self) -> None:
+        if self.capture_thread is not None:
+            self.capture_thread.cancel()
+
+    def _sample_started(self, what: str) -> None:
+        self.view.clear(f"capturing: {what}")
+        self.capture_status.show_message(f"capturing {what}: write, then hold still")
+
+    def _writing(self, on: bool) -> None:
+        self.writing.setText("writing" if on else "")
+        self.writing.setStyleSheet("color: white; background: #e66414; padding: 2px 6px;"
+                                   if on else "")
+
+    # -- shared helpers for the tabs ------------------------------------------------------
+    def show_trajectory(self, traj: Trajectory, caption: str) -> None:
+        self.view.show_gesture(traj, caption, keep_stream=False)
+
+    def set_status(self, text: str) -> None:
+        self.statusBar().showMessage(text)
+
+    def refresh_users(self) -> None:
+        names = self.users_tab.refresh()
+        self.login_tab.set_users(names)
+
+    def _update_busy(self) -> None:
+        busy = self.capturing or self.runner.busy
+        for tab in (self.enroll_tab, self.login_tab, self.users_tab):
+            tab.set_busy(busy)
+        self.source.setEnabled(not self.capturing)
+        self.cancel_button.setEnabled(self.capturing)
+
+    # -- shutdown -------------------------------------------------------------------------
+    def shutdown(self, wait_ms: int = 30000) -> None:
+        """Stop the capture and wait for running service calls (an enrollment finishes its
+        atomic save rather than being cut off)."""
+        thread = self.capture_thread
+        if thread is not None:
+            thread.cancel()
+            thread.wait(wait_ms)
+        self.runner.wait(wait_ms)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+
+def _first_sentence(text: str) -> str:
+    head, sep, _ = text.partition(". ")
+    return head + "." if sep else text
