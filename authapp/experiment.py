@@ -8,7 +8,10 @@ Protocol (what ``authapp experiment`` runs; results.json repeats it under ``"pro
   fold f, and *background* data (negatives for verifiers that learn from other people, and the
   corpus pseudo-data generators are fitted on) are the genuine samples of the identities of the
   other folds. So no person is both background and impostor for the same user. ``folds=1``
-  means: no background at all, every other identity is a random impostor.
+  means: no background at all, every other identity is a random impostor. ``folds=None``
+  (the default) picks 2 when at least ``2 * MIN_FOLD_IDENTITIES`` identities can enroll,
+  else 1: with a handful of identities, splitting would leave a user almost no random
+  impostors (FMKit's two identities would never be tested against each other).
 - **Trials.** For each identity and seed, ``references`` genuine samples drawn with a
   generator seeded by (seed, identity) enroll; the remaining genuine samples are genuine
   attempts; skilled impostors are that identity's forgeries when the data has them. An identity
@@ -28,12 +31,13 @@ the order identities are processed in.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sys
 import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +91,7 @@ class ExperimentConfig:
     methods: tuple[str, ...] = DEFAULT_METHODS
     pseudo: str = "off"
     generators: tuple[str, ...] = ("pseudo",)
-    folds: int = 2
+    folds: int | None = None  # None: auto_folds()
     fold_seed: int = 0
     jobs: int = 1
     method_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -111,6 +115,15 @@ def identity_seed(seed: int, identity: str, purpose: str = "") -> int:
     """A 32-bit seed from (run seed, identity, purpose), stable across processes and runs."""
     key = zlib.crc32(f"{identity}\x00{purpose}".encode())
     return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, key]).generate_state(1)[0])
+
+
+MIN_FOLD_IDENTITIES = 3
+"""Enrolling identities each fold needs before the data set is split (``folds=None``)."""
+
+
+def auto_folds(n_eligible: int) -> int:
+    """2 disjoint folds when each keeps ``MIN_FOLD_IDENTITIES`` enrolling identities, else 1."""
+    return 2 if n_eligible >= 2 * MIN_FOLD_IDENTITIES else 1
 
 
 def assign_folds(identities: Sequence[str], eligible: Iterable[str], folds: int,
@@ -200,7 +213,12 @@ class IdentityJob:
 
 
 def _source(traj: Trajectory, data_dir: Path) -> str:
-    src = traj.meta.source or ""
+    """The attempt's file for scores.csv: ``meta.extra["file"]`` when the loader recorded the
+    file it read, else ``meta.source`` (for a native recording, where it was first recorded or
+    imported from), relative to ``data_dir`` when inside it."""
+    src = str(traj.meta.extra.get("file") or traj.meta.source or "")
+    if not src:
+        return f"{traj.meta.user or '?'}#{traj.meta.extra.get('sample', '?')}"
     try:
         return os.path.relpath(src, data_dir) if os.path.isabs(src) else src
     except ValueError:
@@ -264,7 +282,11 @@ def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
             for name in sorted({g for _, g in cfg.variants() if g is not None}):
                 gen_seed = identity_seed(seed, job.identity, f"pseudo:{name}")
                 t0 = time.perf_counter()
-                pseudo[name] = job.generators[name].generate(refs, seed=gen_seed)
+                try:
+                    pseudo[name] = job.generators[name].generate(refs, seed=gen_seed)
+                except AirAuthError as exc:
+                    raise ExperimentError(f"pseudo-data generator {name!r} failed for identity "
+                                          f"{job.identity!r} (seed {seed}): {exc}") from exc
                 gen_s[name] = gen_s.get(name, 0.0) + time.perf_counter() - t0
             for method, gen in cfg.variants():
                 fit_genuine, negatives = list(refs), []
@@ -332,9 +354,11 @@ def available_methods(candidates: Sequence[str] = DEFAULT_METHODS) -> tuple[list
     return ok, missing
 
 
-def fit_generators(cfg: ExperimentConfig, dataset: Any, fold_of: Mapping[str, int]
+def fit_generators(cfg: ExperimentConfig, dataset: Any, fold_of: Mapping[str, int],
+                   verbose: bool = False
                    ) -> tuple[dict[int, dict[str, Any]], dict[str, float]]:
-    """Pseudo-data generators fitted once per fold on that fold's background identities."""
+    """Pseudo-data generators fitted once per fold on that fold's background identities
+    (``verbose``: a line on stderr per fit, as training a network can take minutes)."""
     if cfg.pseudo == "off":
         return {}, {}
     try:
@@ -355,6 +379,10 @@ def fit_generators(cfg: ExperimentConfig, dataset: Any, fold_of: Mapping[str, in
             except (AirAuthError, KeyError, ValueError, ImportError) as exc:
                 raise ExperimentError(f"pseudo-data generator {name!r} is not available: "
                                       f"{exc}") from exc
+            if verbose:
+                print(f"fitting pseudo-data generator {name!r} for fold {fold} on "
+                      f"{len(background)} background recordings ...", file=sys.stderr,
+                      flush=True)
             t0 = time.perf_counter()
             try:
                 fitted[fold][name] = gen.fit(
@@ -396,9 +424,12 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> ExperimentRe
     if not eligible:
         raise ExperimentError(f"no identity in {cfg.data_dir} has the {need} genuine samples "
                               f"needed for {cfg.references} references")
+    folds_auto = cfg.folds is None
+    if folds_auto:
+        cfg = replace(cfg, folds=auto_folds(len(eligible)))
     fold_of = assign_folds(identities, eligible, cfg.folds, cfg.fold_seed)
     background_for = {m: uses_background(m) for m in cfg.methods}
-    generators, gen_fit_s = fit_generators(cfg, dataset, fold_of)
+    generators, gen_fit_s = fit_generators(cfg, dataset, fold_of, verbose=progress)
     jobs = [IdentityJob(
         identity=ident,
         impostor_ids=tuple(o for o in identities if o != ident and fold_of[o] == fold_of[ident]),
@@ -437,7 +468,8 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> ExperimentRe
     variants = [variant_name(m, g) for m, g in cfg.variants()]
     result = ExperimentResult({}, trials, variants)
     result.results = _results_json(cfg, dataset, result, fold_of, background_for, skipped,
-                                   gen_fit_s, gen_s, time.perf_counter() - t_start)
+                                   gen_fit_s, gen_s, time.perf_counter() - t_start,
+                                   folds_auto)
     return result
 
 
@@ -450,6 +482,8 @@ def _evaluate_pair(job: IdentityJob) -> tuple[str, tuple[list[Trial], dict[str, 
         numba.set_num_threads(1)
     except Exception:  # noqa: BLE001, S110 - only a performance hint
         pass
+    # the main process already reported the data set's skipped files; don't repeat per worker
+    logging.getLogger("capture.datasets").setLevel(logging.ERROR)
     return job.identity, evaluate_identity(job)
 
 
@@ -520,7 +554,8 @@ def _skipped_file(item: Any, data_dir: Path) -> str:
 def _results_json(cfg: ExperimentConfig, dataset: Any, result: ExperimentResult,
                   fold_of: Mapping[str, int], background_for: Mapping[str, bool],
                   skipped: list[dict[str, Any]], gen_fit_s: Mapping[str, float],
-                  gen_s: Mapping[str, float], wall_s: float) -> dict[str, Any]:
+                  gen_s: Mapping[str, float], wall_s: float,
+                  folds_auto: bool = False) -> dict[str, Any]:
     has_forgeries = bool(getattr(dataset, "has_forgeries", False))
     methods, per_user, per_seed = summarize_result(result, has_forgeries)
     timing: dict[str, Any] = {"wall_s": None, "jobs": cfg.jobs, "per_method": {}}
@@ -546,14 +581,17 @@ def _results_json(cfg: ExperimentConfig, dataset: Any, result: ExperimentResult,
         "per_seed_eer": per_seed,
         "protocol": {
             "folds": cfg.folds,
+            "folds_chosen": "auto" if folds_auto else "given",
             "fold_seed": cfg.fold_seed,
             "fold_of": {ident: fold_of[ident] for ident in dataset.identities},
             "scheme": (
-                f"identities split into {cfg.folds} disjoint fold(s) (seed {cfg.fold_seed}); "
+                f"identities split into {cfg.folds} disjoint folds (seed {cfg.fold_seed}); "
                 "random impostors against a user = genuine samples of the other identities in "
                 "the user's fold; background (verifier negatives, pseudo-generator training) = "
                 "identities of the other folds, so no person is both background and impostor "
-                "for the same user"),
+                "for the same user" if cfg.folds > 1 else
+                "one fold: random impostors against a user = genuine samples of every other "
+                "identity; no background (no verifier or generator sees other people's data)"),
             "background_for": dict(background_for),
             "references": (f"{cfg.references} genuine samples per identity and seed, drawn "
                            "with a generator seeded by (seed, identity); the rest are genuine "

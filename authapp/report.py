@@ -12,6 +12,7 @@ import csv
 import html
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,36 @@ def _colors(n: int) -> list:
     return [cmap(k % cmap.N) for k in range(n)]
 
 
+LINESTYLES = ("-", "--", ":", "-.")
+LEGEND_INSIDE_MAX = 6  # more curves than this: legend to the right of the axes
+
+
+def _styles(variants: Sequence[str]) -> dict[str, tuple[Any, str]]:
+    """(colour, line style) per variant: one colour per method, one line style per pseudo-data
+    generator (solid = without), so "<method>+<generator>" sits next to its method."""
+    bases: list[str] = []
+    gens: list[str | None] = [None]
+    for name in variants:
+        base, gen = _split_variant(name)
+        if base not in bases:
+            bases.append(base)
+        if gen not in gens:
+            gens.append(gen)
+    colors = _colors(len(bases))
+    out = {}
+    for name in variants:
+        base, gen = _split_variant(name)
+        out[name] = (colors[bases.index(base)], LINESTYLES[gens.index(gen) % len(LINESTYLES)])
+    return out
+
+
+def _legend(ax, n: int, loc: str) -> None:
+    if n > LEGEND_INSIDE_MAX:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, borderaxespad=0)
+    else:
+        ax.legend(loc=loc, fontsize=8)
+
+
 def _kinds(result: ExperimentResult) -> list[str]:
     """Impostor types with data (skilled only when the data set has forgeries)."""
     return [k for k in IMPOSTOR_TYPES
@@ -80,7 +111,9 @@ def write_scores_csv(result: ExperimentResult, path: Path) -> None:
 
 
 # -- plots ----------------------------------------------------------------------------------
-def _curve_axes(plt, n: int, width: float = 6.0):
+def _curve_axes(plt, n: int, n_curves: int, width: float = 6.0):
+    if n_curves > LEGEND_INSIDE_MAX:
+        width += 2.4  # room for the legend beside each panel
     fig, axes = plt.subplots(1, n, figsize=(width * n, 5.2), squeeze=False, dpi=100)
     return fig, axes[0]
 
@@ -89,16 +122,17 @@ def plot_roc(result: ExperimentResult, path: Path) -> None:
     """ROC per impostor type: genuine accept rate vs false accept rate, in percent."""
     plt = _pyplot()
     kinds = _kinds(result) or ["random"]
-    fig, axes = _curve_axes(plt, len(kinds))
-    colors = _colors(len(result.variants))
+    fig, axes = _curve_axes(plt, len(kinds), len(result.variants))
+    styles = _styles(result.variants)
     for ax, kind in zip(axes, kinds):
-        for color, name in zip(colors, result.variants):
+        for name in result.variants:
+            color, ls = styles[name]
             gen, imp = result.decisions(name, "genuine"), result.decisions(name, kind)
             if not (gen.size and imp.size):
                 continue
             _, far, frr = metrics.roc_points(gen, imp)
             e = metrics.eer(gen, imp)
-            ax.plot(100 * far, 100 * (1 - frr), color=color, lw=1.6,
+            ax.plot(100 * far, 100 * (1 - frr), color=color, ls=ls, lw=1.6,
                     label=f"{name} (EER {100 * e:.2f} %)")
         ax.plot([0, 100], [0, 100], color="0.7", lw=0.8, ls=":")
         ax.set_xlim(-1, 101)
@@ -107,7 +141,7 @@ def plot_roc(result: ExperimentResult, path: Path) -> None:
         ax.set_ylabel("Genuine accept rate 1 - FRR (%)")
         ax.set_title(f"ROC, {kind} impostors")
         ax.grid(True, alpha=0.3)
-        ax.legend(loc="lower right", fontsize=8)
+        _legend(ax, len(result.variants), "lower right")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -116,28 +150,38 @@ def plot_roc(result: ExperimentResult, path: Path) -> None:
 def _probit(p: np.ndarray) -> np.ndarray:
     from scipy.stats import norm
 
-    lo, hi = DET_LIMITS[0] / 100 / 2, 1 - 1e-6
+    # zero rates sit just inside the lower axis edge, so a perfect method stays visible
+    lo, hi = DET_LIMITS[0] / 100 * 1.08, 1 - 1e-6
     return norm.ppf(np.clip(p, lo, hi))
 
 
 def plot_det(result: ExperimentResult, path: Path) -> None:
-    """DET per impostor type on normal-deviate axes; zero rates are drawn at the axis edge."""
+    """DET per impostor type on normal-deviate axes; zero rates are drawn at the axis edge
+    (a method with EER 0 shows as an L along the lower and left edges)."""
     plt = _pyplot()
     kinds = _kinds(result) or ["random"]
-    fig, axes = _curve_axes(plt, len(kinds))
-    colors = _colors(len(result.variants))
+    fig, axes = _curve_axes(plt, len(kinds), len(result.variants))
+    styles = _styles(result.variants)
     ticks = np.array(DET_TICKS) / 100
     lim = _probit(np.array(DET_LIMITS) / 100)
     for ax, kind in zip(axes, kinds):
-        for color, name in zip(colors, result.variants):
+        perfect = []
+        for name in result.variants:
+            color, ls = styles[name]
             gen, imp = result.decisions(name, "genuine"), result.decisions(name, kind)
             if not (gen.size and imp.size):
                 continue
             _, far, frr = metrics.roc_points(gen, imp)
             e = metrics.eer(gen, imp)
-            ax.plot(_probit(far), _probit(frr), color=color, lw=1.6,
+            ax.plot(_probit(far), _probit(frr), color=color, ls=ls, lw=1.6,
                     label=f"{name} (EER {100 * e:.2f} %)")
             ax.plot(_probit(np.array([e])), _probit(np.array([e])), "o", color=color, ms=4)
+            if e == 0.0:
+                perfect.append(name)
+        if perfect:  # their curves hug the axes: say so in words
+            ax.text(0.03, 0.05, "no errors at some threshold (EER 0, drawn along the axes):\n"
+                    + ", ".join(perfect), transform=ax.transAxes, fontsize=8, va="bottom",
+                    bbox={"boxstyle": "round", "fc": "white", "ec": "0.7"})
         ax.plot(lim, lim, color="0.7", lw=0.8, ls=":")
         ax.set_xticks(_probit(ticks), [f"{100 * t:g}" for t in ticks])
         ax.set_yticks(_probit(ticks), [f"{100 * t:g}" for t in ticks])
@@ -147,7 +191,7 @@ def plot_det(result: ExperimentResult, path: Path) -> None:
         ax.set_ylabel("False reject rate FRR (%)")
         ax.set_title(f"DET, {kind} impostors")
         ax.grid(True, alpha=0.3)
-        ax.legend(loc="upper right", fontsize=8)
+        _legend(ax, len(result.variants), "upper right")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -177,6 +221,7 @@ def plot_histograms(result: ExperimentResult, path: Path) -> None:
         ax.axvline(0.0, color="k", lw=0.8, ls="--")
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("score - user threshold")
+        ax.set_ylabel("density", fontsize=8)
         ax.legend(fontsize=7)
     for ax in axes.ravel()[len(result.variants):]:
         ax.axis("off")
@@ -213,8 +258,63 @@ TABLE_HEADER = ["method", "impostors", "EER %", "AUC", "FAR %", "FRR %", "FRR@FA
 
 def format_table(results: Mapping[str, Any]) -> str:
     """The method x impostor-type table as aligned text for the terminal."""
-    rows = [TABLE_HEADER] + table_rows(results)
-    widths = [max(len(r[c]) for r in rows) for c in range(len(TABLE_HEADER))]
+    return _align([TABLE_HEADER] + table_rows(results))
+
+
+def _natural(text: str) -> list:
+    """Sort key that puts U2 before U10."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+            for part in re.split(r"(\d+)", text) if part]
+
+
+def _split_variant(name: str) -> tuple[str, str | None]:
+    base, plus, gen = name.partition("+")
+    return base, (gen if plus else None)
+
+
+def pseudo_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Per method and impostor type: EER without pseudo data and with each generator, and
+    the change in percentage points (negative = pseudo data helps). Empty when the run had
+    no pseudo variants."""
+    methods = results.get("methods", {})
+    gens: list[str] = []
+    bases: list[str] = []
+    for name in methods:
+        base, gen = _split_variant(name)
+        if base not in bases:
+            bases.append(base)
+        if gen is not None and gen not in gens:
+            gens.append(gen)
+    if not gens:
+        return [], []
+    header = ["method", "impostors", "EER % without"]
+    for g in gens:
+        header += [f"EER % +{g}", f"change +{g} (pp)"]
+    rows = []
+    for base in bases:
+        for kind in IMPOSTOR_TYPES:
+            off = (methods.get(base) or {}).get(kind)
+            ons = [(methods.get(f"{base}+{g}") or {}).get(kind) for g in gens]
+            if off is None and all(s is None for s in ons):
+                continue
+            row = [base, kind, _pct(off["eer"] if off else None)]
+            for s in ons:
+                row.append(_pct(s["eer"] if s else None))
+                row.append("-" if not (s and off) else f"{100 * (s['eer'] - off['eer']):+.2f}")
+            rows.append(row)
+    return header, rows
+
+
+def format_pseudo_table(results: Mapping[str, Any]) -> str:
+    """The with/without pseudo data comparison as aligned text ('' without pseudo variants)."""
+    header, rows = pseudo_rows(results)
+    if not rows:
+        return ""
+    return _align([header] + rows)
+
+
+def _align(rows: list[list[str]]) -> str:
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     lines = []
     for k, r in enumerate(rows):
         cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1])]
@@ -275,6 +375,28 @@ def _best_eer_cells(rows: list[list[str]]) -> dict[tuple[int, int], bool]:
     return best
 
 
+def background_summary(results: Mapping[str, Any]) -> str:
+    """One sentence on which people a verifier or generator learned from (issue 4 rule)."""
+    proto = results.get("protocol", {})
+    folds = proto.get("folds")
+    users = [m for m, v in (proto.get("background_for") or {}).items() if v]
+    gens = (results.get("pseudo") or {}).get("generators") or []
+    if folds == 1:
+        return ("No background: a single fold, so every other identity is a random impostor "
+                "and no verifier or generator learned from other people.")
+    if not folds:
+        return "Not recorded."
+    who = ", ".join(users) if users else "no method"
+    text = (f"Identities split into {folds} disjoint folds. For a user in fold f, the "
+            f"background (cohort) is the genuine samples of the identities of the other "
+            f"folds, and random impostors come only from fold f, so nobody is both for the "
+            f"same user. Background used as negatives by: {who}.")
+    if gens:
+        text += (f" Pseudo-data generators ({', '.join(gens)}) were fitted once per fold on "
+                 "that fold's background only.")
+    return text
+
+
 def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
     """The report page; ``images`` maps a caption to a relative PNG path."""
     title = f"AirAuth impersonation test: {results.get('dataset', '')}"
@@ -304,13 +426,25 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
         "score - user threshold; user EER = mean of per-user EERs. Best EER per impostor type "
         "highlighted. With few errors, read the counts: zero errors in n attempts bounds the "
         "rate at 3/n (95 %).</p>"),
-        "<h2>Protocol</h2><ul class=\"protocol\">",
     ]
+    p_header, p_rows = pseudo_rows(results)
+    if p_rows:
+        parts += [
+            "<h2>With and without pseudo data</h2>",
+            _table_html(p_header, p_rows, left=2),
+            ("<p class=\"small\">Pooled EER in percent per method without pseudo data and "
+             "with each generator's pseudo-genuine / pseudo-impostor samples (made from the K "
+             "references only); change in percentage points, negative = pseudo data "
+             "helps.</p>"),
+        ]
+    parts += ["<h2>Background / cohort</h2>",
+              f"<p>{html.escape(background_summary(results))}</p>",
+              "<h2>Protocol</h2><ul class=\"protocol\">"]
     for key in ("scheme", "references", "thresholds", "eer"):
         if key in proto:
             parts.append(f"<li>{html.escape(str(proto[key]))}</li>")
     bg = proto.get("background_for")
-    if bg:
+    if bg and proto.get("folds", 2) != 1:
         parts.append("<li>background data passed as negatives to: "
                      + html.escape(", ".join(m for m, v in bg.items() if v) or "none")
                      + "</li>")
@@ -333,7 +467,7 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
         kinds = [k for k in IMPOSTOR_TYPES
                  if any(results["methods"].get(n, {}).get(k) for n in names)]
         header = ["identity"] + [f"{n} {k}" for n in names for k in kinds]
-        idents = sorted({i for d in per_user.values() for i in d})
+        idents = sorted({i for d in per_user.values() for i in d}, key=_natural)
         urows = [[i] + [_pct(per_user[n].get(i, {}).get(k)) for n in names for k in kinds]
                  for i in idents]
         parts += ["<h2>Per-user EER (%)</h2>", _table_html(header, urows)]

@@ -147,6 +147,8 @@ def load_dataset(data_dir: str | os.PathLike[str], format: str | None = None) ->
         if label not in (Label.GENUINE, Label.SKILLED_FORGERY):
             ds.skipped.append((path, f"label {label.value!r} is neither genuine nor a forgery"))
             continue
+        # the file in DATA_DIR (a native recording's meta.source says where it was first recorded)
+        traj = traj.with_meta(extra={**(traj.meta.extra or {}), "file": str(path)})
         entries.append((identity, label, _sample_key(traj, path), traj))
     for identity, label, _, traj in sorted(entries, key=lambda e: (e[0], e[2])):
         target = ds._genuine if label is Label.GENUINE else ds._forgeries

@@ -98,3 +98,19 @@ def test_auc_and_eer_agree_with_brute_force():
         seg = [far[k - 1], far[k], frr[k - 1], frr[k]]
         assert min(seg) - 1e-12 <= e <= max(seg) + 1e-12
         assert 0.0 <= e <= 1.0
+
+
+def test_all_equal_scores_full_summary():
+    # every score sits exactly on the threshold: all accepted (score >= threshold)
+    s = metrics.summarize([0.0] * 4, [0.0] * 6)
+    assert (s.eer, s.auc, s.far, s.frr) == (0.5, 0.5, 1.0, 0.0)
+    assert s.recognition_rate == pytest.approx(4 / 10)
+    # no threshold separates them: FAR <= 1 % is only reached by rejecting everyone
+    assert s.frr_at_far_1pct == 1.0 and s.frr_at_far_0_1pct == 1.0
+    assert all(np.isfinite(v) for v in (s.eer, s.auc, s.far, s.frr))
+
+
+def test_single_attempt_per_class():
+    assert metrics.eer([1.0], [0.0]) == 0.0
+    assert metrics.eer([0.0], [1.0]) == 1.0
+    assert metrics.eer([0.5], [0.5]) == 0.5

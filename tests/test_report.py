@@ -87,6 +87,10 @@ def test_html_content(written):
     for src in ("det.png", "roc.png", "histograms.png"):
         assert f'src="{src}"' in page  # relative links: the folder can move
     assert "synthetic scores, no folds" in page and "tiny" in page
+    assert "<h2>Background / cohort</h2>" in page and "split into 2 disjoint folds" in page
+    assert "With and without pseudo data" not in page  # no pseudo variants in this run
+    # per-user rows in natural order
+    assert page.index("<td class=\"l\">user0</td>") < page.index("<td class=\"l\">user2</td>")
     weak = result.results["methods"]["weak"]["skilled"]
     assert f"<td class=\"\">{100 * weak['eer']:.2f}</td>" in page
 

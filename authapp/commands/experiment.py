@@ -36,29 +36,44 @@ def register(subparsers: Any) -> None:
         help="impersonation test over recorded data: FAR/FRR/EER/AUC, DET/ROC plots, report",
         description="Replay every recording of DATA_DIR against per-user verifiers: K "
                     "references enroll, the other genuine samples, other identities (random "
-                    "impostors) and forgeries (skilled impostors) try to log in.",
+                    "impostors) and forgeries (skilled impostors) try to log in. Writes "
+                    "results.json, scores.csv, roc.png, det.png, histograms.png and "
+                    "report.html into OUT_DIR and prints the table and the wall time.",
+        epilog="Example (the SVC2004 Task1 protocol: 5 references, seeds 0, 1, 2): "
+               "authapp experiment ../shared/data/svc2004_task1 --format svc2004 "
+               "--references 5 --seed 0 --seeds 3 --jobs 2 --out out/svc2004_task1",
     )
     p.add_argument("data_dir", metavar="DATA_DIR", type=Path, help="folder of recordings")
     p.add_argument("--format", choices=FORMATS, default=None,
-                   help="recording format (default: detected file by file)")
+                   help="recording format: native (user, content and label inside each "
+                        "file), fmkit (<user>_<content>_<nn>.txt), leapcsv "
+                        "(<identity>/<n>.csv), svc2004 (U<u>S<n>.TXT, S21-S40 forgeries); "
+                        "default: detected file by file")
     p.add_argument("--references", "-k", type=int, default=5, metavar="K",
                    help="enrollment samples per identity (default 5)")
     p.add_argument("--seed", type=int, default=0, metavar="S",
-                   help="first seed; also seeds the fold split (default 0)")
+                   help="seed of the run (default 0): the reference draws use seeds S, S+1, "
+                        "..., one per --seeds, and S also seeds the identity fold split; "
+                        "'--seed 4 --seeds 1' is a single seed")
     p.add_argument("--seeds", default="3", metavar="N|LIST",
-                   help="a count N (seeds S..S+N-1) or a comma list like 0,5,9 (default 3)")
-    p.add_argument("--methods", default=None,
+                   help="how many seeds average out the choice of references: a count N "
+                        "(seeds S..S+N-1; default 3, the issue's protocol) or an explicit comma "
+                        "list like 0,5,9 (then --seed only seeds the fold split)")
+    p.add_argument("--methods", default=None, metavar="M1,M2,...",
                    help="comma list of verifiers (default: every registered one that is "
                         f"installed among {','.join(DEFAULT_METHODS)})")
     p.add_argument("--pseudo", choices=PSEUDO_MODES, default="off",
                    help="without pseudo data (off), with it (on), or both; with it a method "
                         "is reported as <method>+<generator>")
     p.add_argument("--generators", default=None,
-                   help="pseudo-data generators for --pseudo on/both (default: those available "
-                        f"among {','.join(DEFAULT_GENERATORS)})")
-    p.add_argument("--folds", type=int, default=2,
-                   help="disjoint identity folds: background from other folds, random "
-                        "impostors from the user's own (default 2; 1 = no background)")
+                   help="comma list of models.pseudo generators for --pseudo on/both, e.g. "
+                        "pseudo,vae (default: every registered one that can be built, among "
+                        f"{','.join(DEFAULT_GENERATORS)})")
+    p.add_argument("--folds", type=int, default=None,
+                   help="disjoint identity folds: background (cohort) from the other folds, "
+                        "random impostors from the user's own; 1 = no background, every other "
+                        "identity is an impostor (default: 2 when at least 6 identities can "
+                        "enroll, else 1)")
     p.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=JSON",
                    help="verifier constructor parameter, e.g. dtw.window=0.2 (repeatable)")
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
@@ -135,7 +150,12 @@ def _generators(text: str | None, mode: str) -> tuple[str, ...]:
 
 def run(args: argparse.Namespace) -> int:
     from authapp.experiment import run_experiment
-    from authapp.report import format_table, write_report, write_results_json
+    from authapp.report import (
+        format_pseudo_table,
+        format_table,
+        write_report,
+        write_results_json,
+    )
 
     t0 = time.perf_counter()
     if args.methods:
@@ -170,6 +190,10 @@ def run(args: argparse.Namespace) -> int:
     result.results["timing"]["wall_s"] = wall
     write_results_json(result.results, paths["results"])
     print(format_table(result.results))
+    pseudo_table = format_pseudo_table(result.results)
+    if pseudo_table:
+        print("\nEER with and without pseudo data (change in percentage points):")
+        print(pseudo_table)
     skipped = result.results["skipped"]
     if skipped:
         print(f"skipped {len(skipped)} identit{'y' if len(skipped) == 1 else 'ies'}: "
@@ -177,7 +201,8 @@ def run(args: argparse.Namespace) -> int:
     if result.results["skipped_files"]:
         print(f"skipped {len(result.results['skipped_files'])} unreadable file(s): see "
               f"results.json")
-    print(f"{len(result.trials)} identities x {len(cfg.seeds)} seeds, folds={cfg.folds}; "
+    folds = result.results["protocol"]["folds"]
+    print(f"{len(result.trials)} identities x {len(cfg.seeds)} seeds, folds={folds}; "
           f"wall time {wall:.1f} s with --jobs {cfg.jobs}")
     print(f"report: {paths['html']}")
     return 0
