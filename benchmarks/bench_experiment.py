@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -32,11 +33,13 @@ def main() -> int:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "authapp.cli", "experiment", str(args.data), "--format",
-               "svc2004", "--references", "5", "--seeds", "3", "--jobs", str(args.jobs),
+               "svc2004", "--references", "5", "--seed", "0", "--seeds", "3",
+               "--jobs", str(args.jobs),
                "--pseudo", args.pseudo, "--out", tmp, "--no-progress"]
         if args.methods:
             cmd += ["--methods", args.methods]
         print("$", " ".join(cmd), flush=True)
+        load_before = os.getloadavg()[0]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=REPO, check=False)
         wall = time.perf_counter() - t0
@@ -57,6 +60,9 @@ def main() -> int:
     rest = max(wall - per_job, 0.0)
     print(f"verifier time {inside:.1f} s over {args.jobs} job(s) = {per_job:.1f} s per job; "
           f"harness share ~ {rest:.1f} s ({100 * rest / wall:.0f} %)")
+    print(f"load average (1 min) before / after: {load_before:.1f} / "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (a shared machine: a load above "
+          "the CPU count means other work slowed this run)")
     ok = wall <= args.limit
     print(f"{'PASS' if ok else 'FAIL'}: {wall:.1f} s {'<=' if ok else '>'} {args.limit:.0f} s")
     return 0 if ok else 1
