@@ -8,6 +8,12 @@ by the user's own spread: the mean leave-one-out distance of each recorded sampl
 other templates.  That per-user normalisation (as in the SVC2004 winner, Kholmatov &
 Yanikoglu 2005) makes one global threshold work across users who write consistently and
 users who do not.
+
+Against skilled forgers the score also charges for writing time: a forger copies the shape
+slowly and carefully, and DTW is built to forgive exactly that.  ``duration_weight`` times
+|log(query frames) - mean log(enrollment frames)| is subtracted from the normalised score
+(frames after idle trimming; 0 turns it off).  On SVC2004 this cut the skilled-forgery EER
+(Task1 6.8 -> 5.6 %, Task2 6.7 -> 5.9 %, 5 references, 3 seeds).
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ class DTWVerifier(Verifier):
     max_templates: at most this many templates are kept (recorded samples first, then
         pseudo-genuine ones in order); bounds login latency.
     threshold: accept while distance <= threshold * the user's mean LOO distance.
+    duration_weight: penalty per unit of |log duration ratio| to the enrollment samples'
+        (geometric) mean duration, in the same units as the normalised distance.
     """
 
     name = "dtw"
@@ -51,12 +59,13 @@ class DTWVerifier(Verifier):
 
     def __init__(self, features: Mapping[str, Any] | None = None, window: float | None = 0.15,
                  min_weight: float = 0.5, max_templates: int = 12,
-                 threshold: float = 1.5) -> None:
+                 threshold: float = 1.5, duration_weight: float = 0.5) -> None:
         self.features = features
         self.window = window
         self.min_weight = min_weight
         self.max_templates = max_templates
         self.threshold = threshold
+        self.duration_weight = duration_weight
 
     def _check_params(self) -> None:
         if not 0.0 <= self.min_weight <= 1.0:
@@ -65,6 +74,8 @@ class DTWVerifier(Verifier):
             raise ValueError("max_templates must be at least 2")
         if self.threshold <= 0:
             raise ValueError(f"threshold must be positive, got {self.threshold}")
+        if self.duration_weight < 0:
+            raise ValueError(f"duration_weight must be >= 0, got {self.duration_weight}")
 
     # -- fitting --------------------------------------------------------------------------
     def _fit(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> None:
@@ -77,6 +88,8 @@ class DTWVerifier(Verifier):
         keep = order[: self.max_templates]
         kept = [genuine[i] for i in keep]
         self.templates_ = [np.array(s) for s in sequences(kept, self.config_)]
+        self.log_frames_ = float(np.mean([np.log(len(s)) for s in
+                                          sequences([genuine[i] for i in real], self.config_)]))
         dist = dtw_distance_matrix(self.templates_, None, self.window)
 
         pos = {g: k for k, g in enumerate(keep)}
@@ -98,13 +111,17 @@ class DTWVerifier(Verifier):
                                    self.window)
 
     def _score(self, trajectories: list[Trajectory]) -> np.ndarray:
-        return -blended_distance(self.distances(trajectories), self.min_weight) / self.scale_
+        score = -blended_distance(self.distances(trajectories), self.min_weight) / self.scale_
+        if self.duration_weight > 0:
+            frames = np.array([len(s) for s in sequences(trajectories, self.config_)])
+            score -= self.duration_weight * np.abs(np.log(frames) - self.log_frames_)
+        return score
 
     # -- state ----------------------------------------------------------------------------
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         self._check_fitted()
         params = {"params": self.get_params(), "scale": self.scale_, "dims": self.dims_,
-                  "n_templates": len(self.templates_)}
+                  "n_templates": len(self.templates_), "log_frames": self.log_frames_}
         arrays = {f"template_{i}": t for i, t in enumerate(self.templates_)}
         arrays["loo_distances"] = self.loo_distances_
         return params, arrays
@@ -121,5 +138,8 @@ class DTWVerifier(Verifier):
             raise ValueError("DTW templates must be (frames, channels) arrays of one width")
         v.loo_distances_ = np.asarray(arrays["loo_distances"], dtype=np.float64)
         v.scale_ = float(params["scale"])
+        # models saved before the duration term: the mean template length stands in
+        v.log_frames_ = float(params.get("log_frames", np.mean([np.log(len(t))
+                                                                  for t in v.templates_])))
         v.threshold_ = -float(v.threshold)
         return v

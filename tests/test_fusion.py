@@ -121,3 +121,23 @@ def test_real_fmkit_luduo_accepted_jisuanji_rejected(fmkit_dir):
     v = FusionVerifier().fit(luduo[:5])  # default members: dtw, subspace, svm, ss-svm
     assert v.predict(luduo[5:]).all()
     assert not v.predict(jisuanji).any()
+
+
+def test_default_weights_favour_dtw_and_explicit_weights_override(data):
+    genuine, tests, others, background = data
+    v = FusionVerifier(members=["dtw", "svm"]).fit(genuine, background)
+    np.testing.assert_allclose(v.coef_, [0.75, 0.25])  # DEFAULT_WEIGHTS: dtw 3, others 1
+    assert v.predict(tests).all() and not v.predict(others).any()
+    equal = FusionVerifier(members=["dtw", "svm"], weights={}).fit(genuine, background)
+    np.testing.assert_allclose(equal.coef_, [0.5, 0.5])
+
+
+def test_gap_normalisation_is_floored_by_the_spreads():
+    from models.fusion import normalizer
+
+    g = np.array([[1.0, 0.2], [0.5, 0.3], [-2.0, 0.1]])  # (mean, std) per member
+    i = np.array([[-1.0, 0.5], [0.5, 0.4], [-1.0, 0.2]])
+    offset, scale = normalizer("gap", g, i)
+    np.testing.assert_allclose(offset, [-1.0, 0.5, -1.0])
+    # healthy gap kept; zero or negative gap -> the larger spread, never ~0
+    np.testing.assert_allclose(scale, [2.0, 0.4, 0.2])

@@ -55,7 +55,9 @@ def test_two_class_with_impostors_and_one_class_without(cls, data):
 def test_svm_with_dtw_distance_features(data):
     genuine, tests, others, background = data
     v = SVMVerifier(dtw_weight=1.0).fit(genuine, background)
-    assert v.mean_.shape[0] == 32 * 9 + 2
+    assert v.mean_.shape[0] == 32 * 9 + 1 + 2  # shape + log duration + (min, mean) DTW
+    assert SVMVerifier(dtw_weight=1.0, global_weight=0.0).fit(
+        genuine, background).mean_.shape[0] == 32 * 9 + 2
     assert v.score_samples(tests).min() > v.score_samples(others).max()
     loaded = load_verifier(dump_verifier(v))
     assert np.array_equal(loaded.score_samples(tests + others), v.score_samples(tests + others))
