@@ -95,6 +95,9 @@ class ExperimentConfig:
     fold_seed: int = 0
     jobs: int = 1
     method_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    generator_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per-generator constructor params, e.g. {"pseudo": {"cache_dir": ...}} so a rerun reuses
+    the trained embedding network."""
 
     def variants(self) -> list[tuple[str, str | None]]:
         """(method, generator or None) pairs in report order."""
@@ -375,8 +378,8 @@ def fit_generators(cfg: ExperimentConfig, dataset: Any, fold_of: Mapping[str, in
         fitted[fold] = {}
         for name in cfg.generators:
             try:
-                gen = make_generator(name)
-            except (AirAuthError, KeyError, ValueError, ImportError) as exc:
+                gen = make_generator(name, **dict(cfg.generator_params.get(name, {})))
+            except (AirAuthError, KeyError, ValueError, ImportError, TypeError) as exc:
                 raise ExperimentError(f"pseudo-data generator {name!r} is not available: "
                                       f"{exc}") from exc
             if verbose:

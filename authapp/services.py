@@ -329,7 +329,11 @@ class AuthService:
                                "installed (models.pseudo.make_generator missing)")
         from models.pseudo import make_generator  # type: ignore[attr-defined]
 
-        gen = make_generator(self.settings.pseudo)
+        # the embedding network is trained once and kept with the store (retrained when the
+        # recipe changes; reused, not retrained, when one more user joins the background)
+        params = ({"cache_dir": str(self.store.path / "pseudo_weights"), "reuse_weights": True}
+                  if self.settings.pseudo == "pseudo" else {})
+        gen = make_generator(self.settings.pseudo, **params)
         gen.fit(background, seed=self.settings.seed)
         data = gen.generate(recs, seed=self.settings.seed)
         return list(data.genuine), list(data.impostors)

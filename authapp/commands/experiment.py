@@ -180,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
         fold_seed=args.seed,
         jobs=args.jobs,
         method_params=parse_params(args.param, methods),
+        # the trained embedding network is cached beside the results, so a rerun reuses it
+        generator_params={"pseudo": {"cache_dir": str(Path(args.out) / "pseudo_weights")}},
     )
     result = run_experiment(cfg, progress=not args.no_progress)
     experiment_s = time.perf_counter() - t0

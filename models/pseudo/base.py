@@ -20,8 +20,9 @@ import io
 import json
 import zipfile
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -93,7 +94,7 @@ class PseudoGenerator(ABC):
 
     name: ClassVar[str] = "pseudo-generator"
 
-    def fit(self, background: Sequence[Trajectory], seed: int = 0) -> "PseudoGenerator":
+    def fit(self, background: Sequence[Trajectory], seed: int = 0) -> PseudoGenerator:
         background = check_trajectories(background, "background", 0) if background else []
         self._fit(background, int(seed))
         self.fitted_ = True
@@ -123,7 +124,7 @@ class PseudoGenerator(ABC):
     @classmethod
     @abstractmethod
     def from_state(cls, params: dict[str, Any],
-                   arrays: dict[str, np.ndarray]) -> "PseudoGenerator": ...
+                   arrays: dict[str, np.ndarray]) -> PseudoGenerator: ...
 
 
 def dump_generator(gen: PseudoGenerator) -> bytes:

@@ -22,8 +22,9 @@ Everything is deterministic for a ``numpy.random.Generator`` seed.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.interpolate import CubicSpline
@@ -46,7 +47,7 @@ class CandidateConfig:
 
     per_reference: int = 40
     transforms: tuple[str, ...] = TRANSFORMS
-    strengths: tuple[float, ...] = (0.25, 0.5, 1.0, 1.5, 2.0)
+    strengths: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0)
     segment_frac: tuple[float, float] = (0.1, 0.3)
     compound: float = 0.5
     """Probability that a second, weaker transform is composed onto a candidate (diversity)."""
@@ -74,7 +75,7 @@ class CandidateConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> "CandidateConfig":
+    def from_dict(cls, d: Mapping[str, Any] | None) -> CandidateConfig:
         d = dict(d or {})
         for k in ("transforms", "strengths", "segment_frac"):
             if k in d:
@@ -90,7 +91,7 @@ class _Rec:
     ch: dict[str, np.ndarray]
 
     @classmethod
-    def of(cls, traj: Trajectory) -> "_Rec":
+    def of(cls, traj: Trajectory) -> _Rec:
         return cls(traj.t.copy(), traj.positions.copy(), {k: v.copy() for k, v in
                                                           traj.channels.items()})
 
@@ -243,7 +244,7 @@ def _remove(rec: _Rec, s: float, rng: np.random.Generator, **_: Any) -> _Rec:
     a, b = max(a, 1), min(b, rec.n - 1)
     if b - a < 3 or rec.n - (b - a) + 2 < MIN_FRAMES:
         return rec
-    k = max(2, int(round(0.2 * (b - a))))
+    k = max(2, round(0.2 * (b - a)))
     # frames a..b-1 are replaced by k bridge frames between frame a-1 and frame b
     u = np.arange(1, k + 1) / (k + 1)
     bridge = rec.pos[a - 1] + u[:, None] * (rec.pos[b] - rec.pos[a - 1])

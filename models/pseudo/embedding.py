@@ -19,7 +19,8 @@ State: ``get_state()`` -> (JSON params incl. version, {name: array}) with the ne
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -122,7 +123,7 @@ class EfficientNetEmbedder:
 
     # -- training -----------------------------------------------------------------------------
     def fit(self, trajs: Sequence[Trajectory], labels: Sequence[Any], seed: int = 0,
-            augmenter=None, log=None) -> "EfficientNetEmbedder":
+            augmenter=None, log=None) -> EfficientNetEmbedder:
         """Train on ``trajs`` labelled by writer; ``augmenter(traj, rng) -> Trajectory``.
 
         ``log``: optional callable receiving one progress line per epoch.
@@ -217,7 +218,7 @@ class EfficientNetEmbedder:
 
     @classmethod
     def from_state(cls, params: dict[str, Any],
-                   arrays: dict[str, np.ndarray]) -> "EfficientNetEmbedder":
+                   arrays: dict[str, np.ndarray]) -> EfficientNetEmbedder:
         torch = _torch()
         if params.get("version") != VERSION:
             raise ValueError(f"embedding version {params.get('version')} != {VERSION}")

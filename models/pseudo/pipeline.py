@@ -9,12 +9,13 @@ the boundary -> pseudo-impostor; the rest is dropped.
 
 With fewer than two background identities (the very first user of a fresh install) the
 network cannot be trained; the embedding then falls back to fixed-length feature vectors and
-the SH-SVM to a one-class SVM, so enrollment still gets pseudo data.
+the SH-SVM to a nearest-reference radius, so enrollment still gets pseudo data.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -25,10 +26,13 @@ from models.pseudo.base import (
     PseudoData,
     PseudoDataError,
     PseudoGenerator,
+    background_fingerprint,
     identity_of,
     tag,
 )
+from models.pseudo.cache import WeightCache, default_cache_dir, digest
 from models.pseudo.candidates import CandidateConfig, generate_candidates, reference_spread
+from models.pseudo.embedding import VERSION as EMBEDDING_VERSION
 from models.pseudo.embedding import EfficientNetEmbedder
 from models.pseudo.shsvm import SHSVM, select
 
@@ -58,12 +62,20 @@ class CandidateSVMGenerator(PseudoGenerator):
     impostor_band : (lo, hi) scores of pseudo-impostors: just beyond the boundary.
     min_impostor_strength : weaker candidates are never called impostors (a 0.25-strength
         time warp is the user's own writing whatever the embedding says).
-    max_genuine_strength : stronger candidates are never called genuine.
+    min_genuine_strength, max_genuine_strength : only candidates in this strength range can be
+        pseudo-genuine (strength 1 = as far from the parent as two real repetitions are).
+    impostor_transforms, genuine_transforms : only candidates whose (first) transform is one
+        of these can be pseudo-impostors / pseudo-genuine (None = any).
     max_genuine, max_impostors : limits per enrollment.
     max_negatives : background embeddings kept as the SH-SVM's generic negatives.
     augment_strengths : candidate strengths used as training augmentation (same writer).
     distortion_classes : add one class per background writer made of that writer's
         candidates at ``distortion_strengths`` (teaches the net what a forgery-sized change is).
+    cache_dir : folder for trained network weights (``models.pseudo.cache``); None ->
+        ``$AIRAUTH_PSEUDO_CACHE`` if set, else nothing is written.
+    reuse_weights : without an exact cache hit (same background), reuse the newest cached
+        network of the same recipe instead of training (the product's enrollment: the
+        background grows by one user per enrollment). Experiments keep it False.
     """
 
     name = "pseudo"
@@ -72,12 +84,15 @@ class CandidateSVMGenerator(PseudoGenerator):
                  embedder: Mapping[str, Any] | None = None, C: float = 100.0,
                  kernel: str = "rbf", gamma: float | str = "scale", genuine_min: float = 0.0,
                  impostor_band: tuple[float, float] = (-1.0, 0.0),
-                 min_impostor_strength: float = 2.0, max_genuine_strength: float = 1.0,
-                 max_genuine: int = 30,
-                 max_impostors: int = 10, max_negatives: int = 400,
+                 min_impostor_strength: float = 2.0, min_genuine_strength: float = 1.0,
+                 max_genuine_strength: float = 1.5,
+                 impostor_transforms: tuple[str, ...] | None = None,
+                 genuine_transforms: tuple[str, ...] | None = None, max_genuine: int = 30,
+                 max_impostors: int = 0, max_negatives: int = 400,
                  augment_strengths: tuple[float, ...] = (0.25, 0.5),
                  distortion_classes: bool = True,
-                 distortion_strengths: tuple[float, ...] = (1.5, 2.0)) -> None:
+                 distortion_strengths: tuple[float, ...] = (1.5, 2.0),
+                 cache_dir: str | None = None, reuse_weights: bool = False) -> None:
         self.candidates = candidates
         self.embedder = embedder
         self.C = C
@@ -86,13 +101,18 @@ class CandidateSVMGenerator(PseudoGenerator):
         self.genuine_min = genuine_min
         self.impostor_band = impostor_band
         self.min_impostor_strength = min_impostor_strength
+        self.min_genuine_strength = min_genuine_strength
         self.max_genuine_strength = max_genuine_strength
+        self.impostor_transforms = impostor_transforms
+        self.genuine_transforms = genuine_transforms
         self.max_genuine = max_genuine
         self.max_impostors = max_impostors
         self.max_negatives = max_negatives
         self.augment_strengths = augment_strengths
         self.distortion_classes = distortion_classes
         self.distortion_strengths = distortion_strengths
+        self.cache_dir = None if cache_dir is None else str(cache_dir)
+        self.reuse_weights = reuse_weights
 
     # -- fit ----------------------------------------------------------------------------------
     def _fit(self, background: list[Trajectory], seed: int) -> None:
@@ -105,7 +125,20 @@ class CandidateSVMGenerator(PseudoGenerator):
         if len({t.dims for t in background}) > 1:
             raise PseudoDataError("background mixes 2-D and 3-D trajectories")
         rng = np.random.default_rng(seed)
-        if len(usable) >= 2:
+        self.embedder_ = None
+        self.weights_ = "none"
+        cache, family, data = self._cache_keys(background, seed)
+        if len(usable) >= 2 and cache is not None:
+            hit = cache.get(family, data)
+            self.weights_ = "cached"
+            if hit is None and self.reuse_weights:
+                hit, self.weights_ = cache.newest(family), "cached-reused"
+            if hit is not None:
+                try:
+                    self.embedder_ = EfficientNetEmbedder.from_state(*hit)
+                except (KeyError, TypeError, ValueError, RuntimeError):
+                    self.embedder_ = None  # stale or damaged file: train afresh
+        if len(usable) >= 2 and self.embedder_ is None:
             train = [t for t, i in zip(background, ids) if i in usable]
             labels = [i for i in ids if i in usable]
             groups = {u: [t for t, i in zip(train, labels) if i == u] for u in sorted(usable)}
@@ -128,13 +161,29 @@ class CandidateSVMGenerator(PseudoGenerator):
 
             emb = EfficientNetEmbedder(**dict(self.embedder or {}))
             self.embedder_ = emb.fit(train, labels, seed=seed, augmenter=augment)
-        else:
-            self.embedder_ = None
+            self.weights_ = "trained"
+            if cache is not None:
+                cache.put(family, data, *self.embedder_.get_state())
         if background:
-            keep = rng.permutation(len(background))[: self.max_negatives]
+            # own stream: the same negatives whether the network was trained or loaded
+            keep = np.random.default_rng([seed, 2]).permutation(
+                len(background))[: self.max_negatives]
             self.negatives_ = self._embed([background[k] for k in np.sort(keep)])
         else:
             self.negatives_ = np.zeros((0, 1), dtype=np.float32)
+
+    def _cache_keys(self, background: list[Trajectory], seed: int
+                    ) -> tuple[WeightCache | None, str, str]:
+        """(cache or None, recipe hash, background+seed hash) for the trained weights."""
+        where = self.cache_dir if self.cache_dir is not None else default_cache_dir()
+        if where is None or not background:
+            return None, "", ""
+        recipe = {"version": EMBEDDING_VERSION, "embedder": dict(self.embedder or {}),
+                  "augment": list(self.augment_strengths),
+                  "distortion": [self.distortion_classes, list(self.distortion_strengths)],
+                  "dims": self.dims_}
+        data = {"background": background_fingerprint(background), "seed": int(seed)}
+        return WeightCache(where), f"v{EMBEDDING_VERSION}-{digest(recipe, 10)}", digest(data, 10)
 
     def _embed(self, trajs: list[Trajectory]) -> np.ndarray:
         if self.embedder_ is None:
@@ -162,10 +211,17 @@ class CandidateSVMGenerator(PseudoGenerator):
         cands, scores = self.score_candidates(references, seed)
         rng = np.random.default_rng([seed, 1])
         strength = np.array([c.meta.extra["strength"] for c in cands])
+        first = np.array([c.meta.extra["steps"][0][0] for c in cands])
+
+        def made_by(kinds: tuple[str, ...] | None) -> np.ndarray:
+            return np.isin(first, list(kinds)) if kinds else np.ones(len(cands), dtype=bool)
         gen_idx, imp_idx = select(scores, rng, self.genuine_min, tuple(self.impostor_band),
                                   self.max_genuine, self.max_impostors,
-                                  strength >= self.min_impostor_strength,
-                                  strength <= self.max_genuine_strength)
+                                  (strength >= self.min_impostor_strength)
+                                  & made_by(self.impostor_transforms),
+                                  (strength >= self.min_genuine_strength)
+                                  & (strength <= self.max_genuine_strength)
+                                  & made_by(self.genuine_transforms))
         return PseudoData(
             genuine=[self._out(cands[i], GENUINE, scores[i], seed) for i in gen_idx],
             impostors=[self._out(cands[i], IMPOSTOR, scores[i], seed) for i in imp_idx],
@@ -192,11 +248,12 @@ class CandidateSVMGenerator(PseudoGenerator):
 
     @classmethod
     def from_state(cls, params: dict[str, Any],
-                   arrays: dict[str, np.ndarray]) -> "CandidateSVMGenerator":
+                   arrays: dict[str, np.ndarray]) -> CandidateSVMGenerator:
         p = dict(params)
         dims = p.pop("dims_", None)
         e_params = p.pop("embedder_", None)
-        for k in ("impostor_band", "augment_strengths", "distortion_strengths"):
+        for k in ("impostor_band", "augment_strengths", "distortion_strengths",
+                  "impostor_transforms", "genuine_transforms"):
             if k in p and p[k] is not None:
                 p[k] = tuple(p[k])
         self = cls(**p)

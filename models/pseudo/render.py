@@ -13,7 +13,7 @@ becomes ``N_CHANNELS`` images of ``size`` x ``size`` pixels, all at one common s
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.ndimage import gaussian_filter, uniform_filter1d

@@ -11,7 +11,7 @@ sit at +-1), sorts candidates:
   similar to the user but past the line, the hard negatives a verifier learns most from;
 - far beyond -> discarded (easy negatives teach nothing the background does not).
 
-Without negatives (no background yet) a one-class SVM gives the same geometry.
+Without negatives (no background yet) a nearest-reference radius gives the same geometry.
 """
 
 from __future__ import annotations
@@ -19,27 +19,31 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.svm import SVC, OneClassSVM
+from sklearn.svm import SVC
 
 
 class SHSVM:
     """Semi-hard-margin SVM over embeddings; ``decision_function`` is in margin units."""
 
-    def __init__(self, C: float = 100.0, kernel: str = "rbf", gamma: float | str = "scale",
-                 nu: float = 0.05) -> None:
+    def __init__(self, C: float = 100.0, kernel: str = "rbf",
+                 gamma: float | str = "scale") -> None:
         self.C = C
         self.kernel = kernel
         self.gamma = gamma
-        self.nu = nu
 
-    def fit(self, genuine: np.ndarray, negatives: np.ndarray | None = None) -> "SHSVM":
+    def fit(self, genuine: np.ndarray, negatives: np.ndarray | None = None) -> SHSVM:
         genuine = np.asarray(genuine, dtype=np.float64)
         if negatives is None or len(negatives) == 0:
-            self.svm_ = OneClassSVM(kernel=self.kernel, gamma=self.gamma, nu=self.nu)
-            self.svm_.fit(genuine)
-            # one-class decision is not in margin units: scale by the genuine spread
-            d = self.svm_.decision_function(genuine)
-            self.scale_ = float(np.median(np.abs(d))) or 1.0
+            # no negatives: a one-class SVM around 5 points puts them ON its boundary (its
+            # scale then explodes); the references' own nearest-neighbour radius is robust:
+            # 1 at a reference, 0 at the largest reference-to-reference NN distance, -1 at twice it
+            self.svm_ = None
+            self.genuine_ = genuine
+            d = np.linalg.norm(genuine[:, None] - genuine[None], axis=2)
+            np.fill_diagonal(d, np.inf)
+            nn = d.min(axis=1)
+            self.scale_ = float(np.max(nn[np.isfinite(nn)])) if np.isfinite(nn).any() else 0.0
+            self.scale_ = self.scale_ if self.scale_ > 0 else 1.0
             self.one_class_ = True
             return self
         negatives = np.asarray(negatives, dtype=np.float64)
@@ -54,7 +58,11 @@ class SHSVM:
         return self
 
     def decision_function(self, x: np.ndarray) -> np.ndarray:
-        return self.svm_.decision_function(np.asarray(x, dtype=np.float64)) / self.scale_
+        x = np.asarray(x, dtype=np.float64)
+        if self.one_class_:
+            nn = np.linalg.norm(x[:, None] - self.genuine_[None], axis=2).min(axis=1)
+            return 1.0 - nn / self.scale_
+        return self.svm_.decision_function(x) / self.scale_
 
 
 def select(scores: np.ndarray, rng: np.random.Generator, genuine_min: float = 0.0,
@@ -86,4 +94,4 @@ def select(scores: np.ndarray, rng: np.random.Generator, genuine_min: float = 0.
 
 
 def svm_params(s: SHSVM) -> dict[str, Any]:
-    return {"C": s.C, "kernel": s.kernel, "gamma": s.gamma, "nu": s.nu}
+    return {"C": s.C, "kernel": s.kernel, "gamma": s.gamma}

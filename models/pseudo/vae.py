@@ -80,7 +80,7 @@ class VAEGenerator(PseudoGenerator):
     def __init__(self, length: int = 64, latent: int = 16, hidden: int = 256,
                  epochs: int = 300, batch_size: int = 64, lr: float = 2e-3, beta: float = 0.05,
                  impostor_radius: float = 4.0, genuine_radius: float = 0.5,
-                 n_impostors: int = 10, n_genuine: int = 20, threads: int = 1) -> None:
+                 n_impostors: int = 0, n_genuine: int = 20, threads: int = 1) -> None:
         self.length = length
         self.latent = latent
         self.hidden = hidden
@@ -191,7 +191,7 @@ class VAEGenerator(PseudoGenerator):
         return params, arrays
 
     @classmethod
-    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> "VAEGenerator":
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> VAEGenerator:
         import torch
 
         p = dict(params)
