@@ -48,6 +48,7 @@ from authapp.userid import (
     user_key,
 )
 from capture.errors import AirAuthError
+from capture.formats.native import json_default
 from capture.trajectory import Trajectory
 
 try:  # POSIX advisory locks; on other platforms writers rely on SQLite's locking alone
@@ -574,7 +575,7 @@ class EnrollmentStore:
             raise StoreError("an enrollment needs at least one recording")
         if fingerprints is not None and len(fingerprints) != len(recordings):
             raise ValueError("one fingerprint per recording is needed")
-        meta_json = json.dumps(metadata or {}, sort_keys=True, default=_json_default)
+        meta_json = json.dumps(metadata or {}, sort_keys=True, default=json_default)
         blobs = [encode_recording(r) for r in recordings]
         now = self.clock()
         with self._writer_lock():
@@ -797,7 +798,7 @@ class EnrollmentStore:
         c.execute("INSERT INTO audit (time, event, user_key, user_name, detail) "
                   "VALUES (?, ?, ?, ?, ?)",
                   (when, event, key, name, json.dumps(detail, sort_keys=True,
-                                                      default=_json_default)))
+                                                      default=json_default)))
 
     def record_attempt(self, user: str, *, outcome: str, score: float | None, reason: str,
                        fingerprint: np.ndarray | None = None,
@@ -888,16 +889,6 @@ class EnrollmentStore:
             c.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) "
                       "DO UPDATE SET value = excluded.value", (key, json.dumps(value)))
             self._insert_audit(c, self.clock(), "setting", None, None, {key: value})
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
 def _fmt_time(t: float) -> str:

@@ -34,8 +34,9 @@ class RecordingWriteError(AirAuthError, OSError):
     """A recording could not be written (folder missing, no permission, disk full)."""
 
 
-def _json_default(value: Any) -> Any:
-    """Let numpy scalars/arrays in ``meta.extra`` through; anything else is a caller bug."""
+def json_default(value: Any) -> Any:
+    """``json.dumps`` hook: numpy scalars/arrays and paths as plain JSON; anything else is a
+    caller bug."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -57,7 +58,7 @@ def encode_recording(traj: Trajectory) -> bytes:
         "meta": traj.meta.to_dict(),
     }
     try:
-        header_bytes = json.dumps(header, default=_json_default).encode("utf-8")
+        header_bytes = json.dumps(header, default=json_default).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise TrajectoryError(f"recording metadata cannot be stored: {exc}") from exc
     arrays: dict[str, np.ndarray] = {
