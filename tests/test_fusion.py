@@ -126,7 +126,7 @@ def test_real_fmkit_luduo_accepted_jisuanji_rejected(fmkit_dir):
 def test_default_weights_favour_dtw_and_explicit_weights_override(data):
     genuine, tests, others, background = data
     v = FusionVerifier(members=["dtw", "svm"]).fit(genuine, background)
-    np.testing.assert_allclose(v.coef_, [0.75, 0.25])  # DEFAULT_WEIGHTS: dtw 3, others 1
+    np.testing.assert_allclose(v.coef_, [6 / 7, 1 / 7])  # DEFAULT_WEIGHTS: dtw 6, others 1
     assert v.predict(tests).all() and not v.predict(others).any()
     equal = FusionVerifier(members=["dtw", "svm"], weights={}).fit(genuine, background)
     np.testing.assert_allclose(equal.coef_, [0.5, 0.5])
