@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from capture.formats.fmkit import read_fmkit
-from models.dtw_verifier import DTWVerifier
+from models.dtw_verifier import TYPICAL_SPREAD, DTWVerifier
 from models.serialization import dump_verifier, load_verifier
 
 
@@ -91,9 +91,10 @@ def test_spread_shrinkage_scales_scores_but_keeps_their_order(fmkit):
     np.testing.assert_array_equal(np.argsort(s_full), np.argsort(s_half))
     ratio = s_half / s_full
     np.testing.assert_allclose(ratio, ratio[0])
-    # shrinking toward a spread: sqrt(loo * typical) instead of loo
-    np.testing.assert_allclose(ratio[0], np.sqrt(full.scale_ / 0.6))
-    np.testing.assert_allclose(s_other / s_half, np.sqrt(0.6 / 2.0))
+    # shrinking toward the in-air typical spread: sqrt(loo * typical) instead of loo
+    typical = TYPICAL_SPREAD[3]
+    np.testing.assert_allclose(ratio[0], np.sqrt(full.scale_ / typical))
+    np.testing.assert_allclose(s_other / s_half, np.sqrt(typical / 2.0))
 
 
 @pytest.mark.parametrize("bad", [{"scale_power": -0.1}, {"scale_power": 3.0},
