@@ -5,7 +5,7 @@ Runs the product path, ``authapp.services.AuthService.enroll`` with ``Settings(p
 on a temporary store: ``--background-users`` other people of the in-air data set are enrolled
 first (plain, no pseudo data), then the measured user. The EfficientNet is trained once on
 the other users' recordings (cold run, timed separately and reported with its size) and
-cached in a temporary ``$AIRAUTH_PSEUDO_CACHE``; the measured runs re-enroll the user with
+cached with the store (``pseudo_weights/``); the measured runs re-enroll the user with
 the cached weights, which is what every enrollment after the first costs.
 
     nice .venv/bin/python benchmarks/bench_enroll.py [--runs 3] [--generator pseudo]
@@ -14,7 +14,6 @@ the cached weights, which is what every enrollment after the first costs.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -45,7 +44,6 @@ def main() -> int:
     ids = [i for i in ds.identities if len(ds.genuine(i)) >= 5]
     user, others = ids[0], ids[1:1 + args.background_users]
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ["AIRAUTH_PSEUDO_CACHE"] = str(Path(tmp) / "weights")
         store = EnrollmentStore(Path(tmp) / "store")
         plain = AuthService(store, Settings(verifier=args.verifier))
         t0 = time.perf_counter()
@@ -67,7 +65,8 @@ def main() -> int:
             if run > 0:
                 totals.append(wall)
             reports.append(rep)
-        weights = sorted((Path(tmp) / "weights").glob("*.npz"))
+        # the service keeps the trained network with the store
+        weights = sorted((store.path / "pseudo_weights").glob("*.npz"))
         cold = reports[0].timings["pseudo"]
         if weights:
             from models.pseudo.cache import WeightCache
