@@ -128,3 +128,26 @@ def test_record_argument_errors(fmkit_dir, tmp_path, capsys) -> None:
     assert main(["record", str(tmp_path / "x.npz"), "--replay", str(tmp_path / "nope")]) == 2
     assert "no such file" in capsys.readouterr().err
     assert main(["record", str(tmp_path / "x.npz"), "--timeout", "0"]) == 2
+
+
+def test_record_checks_the_sample_against_an_enrolled_user(fmkit_dir, tmp_path, capsys) -> None:
+    store = tmp_path / "store"
+    enroll = [str(fmkit_dir / f"luduo_luduo_0{i}.txt") for i in range(1, 6)]
+    assert main(["enroll", "luduo", *enroll, "--store", str(store)]) == 0
+    capsys.readouterr()
+    common = ["--store", str(store), "--user", "luduo", "--replay"]
+    assert main(["record", str(tmp_path / "a.npz"), *common,
+                 str(fmkit_dir / "luduo_luduo_07.txt")]) == 0
+    assert "consistent with luduo's 5 enrolled samples" in capsys.readouterr().out
+    assert main(["record", str(tmp_path / "b.npz"), *common,
+                 str(fmkit_dir / "luduo_jisuanji_01.txt")]) == 0
+    out = capsys.readouterr().out
+    assert "does not fit luduo's enrolled samples" in out and "shape differs" in out
+    assert (tmp_path / "b.npz").is_file()  # the recording itself is still written
+    # an unknown user or a missing --user fails before anything is recorded
+    for extra in (["--user", "bob"], []):
+        out_file = tmp_path / f"c{len(extra)}.npz"
+        assert main(["record", str(out_file), "--store", str(store), *extra, "--replay",
+                     str(fmkit_dir / "luduo_luduo_07.txt")]) == 2
+        assert not out_file.exists()
+        assert "error" in capsys.readouterr().err

@@ -17,7 +17,7 @@ from capture.formats import FORMATS, load_recording, save_recording
 from capture.leap_adapter import HAND_PREFERENCES, LeapSource
 from capture.segmentation import SegmenterConfig, record_gesture
 from capture.sources import FrameSource, ReplaySource
-from capture.trajectory import Label, TrajectoryMeta
+from capture.trajectory import Label, Trajectory, TrajectoryMeta
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,6 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--hand", choices=HAND_PREFERENCES, default="right",
                    help="hand to track when two are in view (default right)")
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    p.add_argument("--store", metavar="DIR", default=None,
+                   help="with --user: also check the new sample against that user's enrolled "
+                        "samples in this enrollment store (the enrollment quality check), so "
+                        "a badly written sample is noticed before it is used")
     p.set_defaults(func=run)
 
 
@@ -50,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         raise AirAuthError("--timeout must be positive")
     if args.realtime and not args.replay:
         raise AirAuthError("--realtime only applies to --replay")
+    enrolled = _enrolled_samples(args) if args.store is not None else None
     config = SegmenterConfig()
     extra: dict = {"recorded_by": "authapp record", "segmenter": config.to_dict()}
     source: FrameSource
@@ -78,5 +83,26 @@ def run(args: argparse.Namespace) -> int:
         source.stop()
     save_recording(traj, out)
     print(f"wrote {out} ({len(traj)} frames, {traj.duration:.2f} s)")
+    if enrolled is not None:
+        _report_fit(args.user, enrolled, traj)
     return 0
+
+
+def _enrolled_samples(args: argparse.Namespace) -> list[Trajectory]:
+    """The enrollment recordings of ``--user`` (checked before recording, not after)."""
+    from authapp.cli_store import open_service
+
+    if args.user is None:
+        raise AirAuthError("--store needs --user: whose enrolled samples to compare with")
+    return open_service(args).store.load_recordings(args.user)
+
+
+def _report_fit(user: str, enrolled: list[Trajectory], traj: Trajectory) -> None:
+    from models.quality import check_enrollment
+
+    mine = check_enrollment([*enrolled, traj]).samples[-1]
+    if mine.accepted:
+        print(f"consistent with {user}'s {len(enrolled)} enrolled samples")
+    else:
+        print(f"does not fit {user}'s enrolled samples: {'; '.join(mine.reasons)}")
 
