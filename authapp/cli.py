@@ -11,7 +11,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from capture.errors import AirAuthError
 
@@ -19,7 +19,7 @@ EXIT_ERROR = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import authapp.commands as commands
+    from authapp import commands
 
     parser = argparse.ArgumentParser(
         prog="authapp", description="AirAuth: in-air handwriting biometric authentication"

@@ -4,12 +4,12 @@ from capture.errors import AirAuthError, DeviceError, RecordingFormatError, Traj
 from capture.trajectory import MIN_FRAMES, Label, Trajectory, TrajectoryMeta
 
 __all__ = [
+    "MIN_FRAMES",
     "AirAuthError",
     "DeviceError",
-    "RecordingFormatError",
-    "TrajectoryError",
-    "MIN_FRAMES",
     "Label",
+    "RecordingFormatError",
     "Trajectory",
+    "TrajectoryError",
     "TrajectoryMeta",
 ]

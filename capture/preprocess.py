@@ -8,8 +8,9 @@ normalise, derive velocity / acceleration / angles).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
@@ -168,7 +169,7 @@ class FeatureConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "FeatureConfig":
+    def from_dict(cls, d: Mapping[str, Any]) -> FeatureConfig:
         d = dict(d)
         d["channels"] = tuple(d.get("channels", cls.channels))
         return cls(**d)

@@ -7,9 +7,10 @@ and consistent shapes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class TrajectoryMeta:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "TrajectoryMeta":
+    def from_dict(cls, d: Mapping[str, Any]) -> TrajectoryMeta:
         try:
             label = Label(d.get("label", Label.UNKNOWN.value))
         except ValueError as exc:
@@ -141,11 +142,11 @@ class Trajectory:
     def bounding_box(self) -> tuple[np.ndarray, np.ndarray]:
         return self.positions.min(axis=0), self.positions.max(axis=0)
 
-    def with_meta(self, **changes: Any) -> "Trajectory":
+    def with_meta(self, **changes: Any) -> Trajectory:
         """A copy with some metadata fields replaced."""
         return replace(self, meta=replace(self.meta, **changes))
 
-    def slice(self, start: int, stop: int) -> "Trajectory":
+    def slice(self, start: int, stop: int) -> Trajectory:
         """Frames [start, stop) as a new trajectory (time restarts at 0)."""
         return Trajectory(
             t=self.t[start:stop],

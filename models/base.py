@@ -12,7 +12,8 @@ numpy arrays) and back with ``from_state``; ``models.serialization`` writes that
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class Verifier(ABC):
 
     # -- sklearn-style API --------------------------------------------------------------
     def fit(self, genuine: Sequence[Trajectory],
-            impostors: Sequence[Trajectory] | None = None) -> "Verifier":
+            impostors: Sequence[Trajectory] | None = None) -> Verifier:
         genuine = check_trajectories(genuine, "genuine", min_count=2)
         impostors = check_trajectories(impostors, "impostors", 0) if impostors else []
         self._fit(genuine, impostors)
@@ -87,7 +88,7 @@ class Verifier(ABC):
 
     @classmethod
     @abstractmethod
-    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> "Verifier": ...
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> Verifier: ...
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "threshold_"):

@@ -50,7 +50,7 @@ def test_lowpass_removes_high_frequency():
 
 
 def test_trim_idle_drops_still_ends():
-    t, pos = circle(n=300, still=50)
+    _, pos = circle(n=300, still=50)
     s = trim_idle(pos, rate_hz=150.0)
     assert 40 <= s.start <= 60 and 240 <= s.stop <= 260
 

@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import io
-import json
-import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,10 +26,10 @@ import numpy as np
 from capture.errors import AirAuthError
 from capture.trajectory import Label, Trajectory
 from models.base import NotFittedError, check_trajectories
+from models.serialization import pack_npz, unpack_npz
 
 FORMAT = "airauth-pseudo-generator"
 VERSION = 1
-_HEADER = "__header__"
 
 GENUINE = "genuine"
 IMPOSTOR = "impostor"
@@ -131,33 +128,14 @@ def dump_generator(gen: PseudoGenerator) -> bytes:
     """Serialize a fitted generator to bytes (npz: arrays + a JSON header with a version)."""
     params, arrays = gen.get_state()
     header = {"format": FORMAT, "version": VERSION, "kind": gen.name, "params": params}
-    if _HEADER in arrays:
-        raise ValueError(f"array name {_HEADER!r} is reserved")
-    payload = {k: np.asarray(v) for k, v in arrays.items()}
-    for k, v in payload.items():
-        if v.dtype == object:
-            raise ValueError(f"array {k!r} has dtype object: not serializable safely")
-    payload[_HEADER] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **payload)
-    return buf.getvalue()
+    return pack_npz(header, arrays)
 
 
 def load_generator(data: bytes) -> PseudoGenerator:
     """Inverse of ``dump_generator``; ``PseudoDataError`` for anything unreadable or stale."""
     from models.pseudo import generator_class
 
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
-        raise PseudoDataError(f"not a readable pseudo-data generator file ({exc})") from exc
-    if _HEADER not in arrays:
-        raise PseudoDataError("generator file has no header")
-    try:
-        header = json.loads(arrays.pop(_HEADER).tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PseudoDataError("generator header is corrupt") from exc
+    header, arrays = unpack_npz(data, "pseudo-data generator", PseudoDataError, "generator")
     if header.get("format") != FORMAT:
         raise PseudoDataError("file is not an AirAuth pseudo-data generator")
     if header.get("version") != VERSION:

@@ -18,19 +18,18 @@ negatives are still recomputed from the current background).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from models.serialization import pack_npz, unpack_npz
+
 CACHE_ENV = "AIRAUTH_PSEUDO_CACHE"
 FORMAT = "airauth-embedding-weights"
-_HEADER = "__header__"
 
 
 def default_cache_dir() -> Path | None:
@@ -58,11 +57,8 @@ class WeightCache:
     def load(self, path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
         """(params, arrays) of a cache file, or None when it is missing or unreadable."""
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
-            header = json.loads(arrays.pop(_HEADER).tobytes().decode("utf-8"))
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError,
-                UnicodeDecodeError):
+            header, arrays = unpack_npz(path, "embedding weights", ValueError)
+        except ValueError:
             return None
         if header.get("format") != FORMAT:
             return None
@@ -87,16 +83,13 @@ class WeightCache:
             arrays: dict[str, np.ndarray]) -> Path:
         """Write atomically (temp file + rename): a crash never leaves a half file."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # derived from biometric data
-        payload = {k: np.asarray(v) for k, v in arrays.items()}
         header = {"format": FORMAT, "family": family, "data": data, "params": params}
-        payload[_HEADER] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
-        buf = io.BytesIO()
-        np.savez_compressed(buf, **payload)
+        packed = pack_npz(header, arrays)
         target = self.path(family, data)
         fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(buf.getvalue())
+                fh.write(packed)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
