@@ -184,6 +184,13 @@ class FixedEncoder:
         if length < 2:
             raise ValueError("length must be at least 2")
 
+    @classmethod
+    def of(cls, owner: Any) -> FixedEncoder:
+        """The encoder a verifier's own params describe: the subspace method and both SVMs
+        carry ``features, length, align, window, global_weight, warp_weight``."""
+        return cls(owner.features, owner.length, owner.align, owner.window,
+                   owner.global_weight, owner.warp_weight)
+
     def fit(self, trajs: Sequence[Trajectory]) -> FixedEncoder:
         if self.align:
             seqs = sequences(trajs, self.config)

@@ -100,10 +100,6 @@ class SubspaceVerifier(Verifier):
         self.threshold = threshold
 
     # -- fitting --------------------------------------------------------------------------
-    def _encoder(self) -> FixedEncoder:
-        return FixedEncoder(self.features, self.length, self.align, self.window,
-                            self.global_weight, self.warp_weight)
-
     def _vectors(self, trajs: list[Trajectory]) -> np.ndarray:
         check_dims(trajs, self.dims_)
         return unit_rows(self.encoder_.transform(trajs))
@@ -119,7 +115,7 @@ class SubspaceVerifier(Verifier):
     def _fit(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> None:
         self._check_params()
         self.dims_ = genuine[0].dims
-        self.encoder_ = self._encoder().fit(genuine)
+        self.encoder_ = FixedEncoder.of(self).fit(genuine)
         x = self._vectors(genuine)
         self.basis_, self.eigenvalues_ = class_subspace(x, self.energy, self.max_dims)
 
@@ -163,7 +159,7 @@ class SubspaceVerifier(Verifier):
         v = cls(**params["params"])
         v._check_params()
         v.dims_ = int(params["dims"])
-        v.encoder_ = v._encoder().set_arrays(arrays, "encoder_")
+        v.encoder_ = FixedEncoder.of(v).set_arrays(arrays, "encoder_")
         v.basis_ = np.asarray(arrays["basis"], dtype=np.float64)
         v.eigenvalues_ = np.asarray(arrays["eigenvalues"], dtype=np.float64)
         v.loo_residuals_ = np.asarray(arrays["loo_residuals"], dtype=np.float64)

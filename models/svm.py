@@ -244,10 +244,6 @@ class SVMVerifier(_SVMBase):
         self.threshold = threshold
         self.oc_threshold = oc_threshold
 
-    def _encoder(self) -> FixedEncoder:
-        return FixedEncoder(self.features, self.length, self.align, self.window,
-                            self.global_weight, self.warp_weight)
-
     def _dtw_block(self, trajs: list[Trajectory], self_mask: bool = False) -> np.ndarray:
         from models.dtw import dtw_distance_matrix
 
@@ -260,7 +256,7 @@ class SVMVerifier(_SVMBase):
                         ) -> tuple[np.ndarray, np.ndarray]:
         from models.dtw import dtw_distance_matrix
 
-        self.encoder_ = self._encoder().fit(genuine)
+        self.encoder_ = FixedEncoder.of(self).fit(genuine)
         x_gen = self.encoder_.transform(genuine)
         x_imp = self.encoder_.transform(impostors) if impostors else np.empty((0, x_gen.shape[1]))
         if self.dtw_weight > 0:
@@ -299,7 +295,7 @@ class SVMVerifier(_SVMBase):
         return params, arrays
 
     def _restore_sub_state(self, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.encoder_ = self._encoder().set_arrays(arrays, "encoder_")
+        self.encoder_ = FixedEncoder.of(self).set_arrays(arrays, "encoder_")
         if self.dtw_weight > 0:
             self.dtw_scale_ = float(params["dtw_scale"])
             self.templates_ = [np.asarray(arrays[f"template_{i}"], dtype=np.float64)
@@ -345,10 +341,6 @@ class SubspaceSVMVerifier(_SVMBase):
         self.threshold = threshold
         self.oc_threshold = oc_threshold
 
-    def _encoder(self) -> FixedEncoder:
-        return FixedEncoder(self.features, self.length, self.align, self.window,
-                            self.global_weight, self.warp_weight)
-
     @staticmethod
     def project(basis: np.ndarray, x_unit: np.ndarray) -> np.ndarray:
         """Squared projections on each basis direction, then the residual: (n, k + 1)."""
@@ -357,7 +349,7 @@ class SubspaceSVMVerifier(_SVMBase):
 
     def _train_features(self, genuine: list[Trajectory], impostors: list[Trajectory]
                         ) -> tuple[np.ndarray, np.ndarray]:
-        self.encoder_ = self._encoder().fit(genuine)
+        self.encoder_ = FixedEncoder.of(self).fit(genuine)
         xg = unit_rows(self.encoder_.transform(genuine))
         self.basis_, _ = class_subspace(xg, self.energy, self.max_dims)
         k = self.basis_.shape[0]
@@ -380,7 +372,7 @@ class SubspaceSVMVerifier(_SVMBase):
         return {}, {"basis": self.basis_, **self.encoder_.get_arrays("encoder_")}
 
     def _restore_sub_state(self, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.encoder_ = self._encoder().set_arrays(arrays, "encoder_")
+        self.encoder_ = FixedEncoder.of(self).set_arrays(arrays, "encoder_")
         self.basis_ = np.asarray(arrays["basis"], dtype=np.float64)
         if self.basis_.ndim != 2 or self.basis_.shape[0] + 1 != self.mean_.shape[0]:
             raise ValueError("SS-SVM basis does not match the SVM's feature size")
