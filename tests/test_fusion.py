@@ -141,3 +141,27 @@ def test_gap_normalisation_is_floored_by_the_spreads():
     np.testing.assert_allclose(offset, [-1.0, 0.5, -1.0])
     # healthy gap kept; zero or negative gap -> the larger spread, never ~0
     np.testing.assert_allclose(scale, [2.0, 0.4, 0.2])
+
+
+def test_member_norm_own_keeps_the_members_scale_and_moves_its_threshold(data):
+    genuine, tests, others, background = data
+    members = ["dtw", "svm"]
+    v = FusionVerifier(members=members, member_norms={"dtw": "own"}).fit(genuine, background)
+    ref = FusionVerifier(members=members).fit(genuine, background)
+    dtw = v.members_[0]
+    assert v.sd_[0] == 1.0 and v.mu_[0] == pytest.approx(dtw.threshold_ - 0.5)
+    z = v.member_scores(tests)["dtw"]
+    # the member's own accept boundary sits at the gap units' 0.5
+    assert np.array_equal(z >= 0.5, dtw.score_samples(tests) >= dtw.threshold_)
+    # the other member is normalised as without the override
+    assert v.mu_[1] == pytest.approx(ref.mu_[1]) and v.sd_[1] == pytest.approx(ref.sd_[1])
+    assert v.score_samples(tests).min() > v.score_samples(others).max()
+    loaded = load_verifier(dump_verifier(v))
+    assert np.array_equal(loaded.score_samples(others), v.score_samples(others))
+
+
+@pytest.mark.parametrize("bad", [{"dtw": "nope"}, {"subspace": "own"}])
+def test_member_norms_are_checked(data, bad):
+    genuine, _, _, background = data
+    with pytest.raises(ValueError, match="member"):
+        FusionVerifier(members=["dtw", "svm"], member_norms=bad).fit(genuine, background)
