@@ -16,6 +16,11 @@ Protocol (what ``authapp experiment`` runs; results.json repeats it under ``"pro
   generator seeded by (seed, identity) enroll; the remaining genuine samples are genuine
   attempts; skilled impostors are that identity's forgeries when the data has them. An identity
   with fewer than ``references + 1`` genuine samples is skipped (and listed).
+  With ``split="svc2004"`` (the SVC2004 competition's protocol, for comparing with its
+  published numbers): the references are drawn from the first half of the identity's genuine
+  samples (S1-S10), the second half (S11-S20, written in a later session) are the genuine
+  attempts, and the random impostors of a trial are ``SVC2004_RANDOM_FORGERIES`` genuine
+  samples drawn from the other identities of the fold; SVC2004 ran 10 such trials per user.
 - **Pseudo data** (``pseudo`` = "on" / "both") is generated from the references only, and the
   verifier is fitted on references + pseudo-genuine, with pseudo-impostors (+ background when
   the method uses it) as negatives; it is reported as ``"<method>+<generator>"``.
@@ -50,6 +55,9 @@ from capture.trajectory import Trajectory
 ATTEMPT_TYPES = ("genuine", "random", "skilled")
 IMPOSTOR_TYPES = ("random", "skilled")
 PSEUDO_MODES = ("off", "on", "both")
+SPLITS = ("random", "svc2004")
+SVC2004_RANDOM_FORGERIES = 20
+"""Random forgeries per trial in SVC2004's own protocol (genuine samples of other users)."""
 DEFAULT_METHODS = ("dtw", "subspace", "svm", "ss-svm", "fusion")
 DEFAULT_GENERATORS = ("pseudo", "vae", "gan")
 
@@ -93,6 +101,7 @@ class ExperimentConfig:
     generators: tuple[str, ...] = ("pseudo",)
     folds: int | None = None  # None: auto_folds()
     fold_seed: int = 0
+    split: str = "random"  # SPLITS: how references, genuine attempts and random impostors are drawn
     jobs: int = 1
     method_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     generator_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -252,6 +261,25 @@ def _fit_and_score(method: str, params: Mapping[str, Any], seed: int, genuine: l
     return scores, float(verifier.threshold_), decisions, t1 - t0, t2 - t1, c2 - c0
 
 
+def draw_trial(cfg: ExperimentConfig, identity: str, seed: int, genuine: list[Trajectory],
+               random_att: list[tuple[str, Trajectory]]
+               ) -> tuple[list[Trajectory], list[Trajectory], list[tuple[str, Trajectory]]]:
+    """(references, genuine attempts, random impostor attempts) of one trial (``cfg.split``)."""
+    rng = np.random.default_rng(identity_seed(seed, identity, "references"))
+    if cfg.split == "svc2004":
+        first = len(genuine) // 2
+        ref_idx = set(rng.choice(first, cfg.references, replace=False).tolist())
+        refs = [genuine[k] for k in sorted(ref_idx)]
+        pick = np.random.default_rng(identity_seed(seed, identity, "random forgeries"))
+        n = min(SVC2004_RANDOM_FORGERIES, len(random_att))
+        chosen = sorted(pick.choice(len(random_att), n, replace=False).tolist())
+        return refs, genuine[first:], [random_att[k] for k in chosen]
+    ref_idx = set(rng.choice(len(genuine), cfg.references, replace=False).tolist())
+    refs = [t for k, t in enumerate(genuine) if k in ref_idx]
+    tests = [t for k, t in enumerate(genuine) if k not in ref_idx]
+    return refs, tests, random_att
+
+
 def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
     """All seeds and method variants for one identity (runs in a worker process).
 
@@ -271,14 +299,11 @@ def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
     # --jobs (loky limits its workers the same way).
     with threadpool_limits(limits=1):
         for seed in cfg.seeds:
-            rng = np.random.default_rng(identity_seed(seed, job.identity, "references"))
-            ref_idx = set(rng.choice(len(genuine), cfg.references, replace=False).tolist())
-            refs = [t for k, t in enumerate(genuine) if k in ref_idx]
-            tests = [t for k, t in enumerate(genuine) if k not in ref_idx]
-            attempts = tests + [t for _, t in random_att] + forgeries
-            att_ids = ([job.identity] * len(tests) + [o for o, _ in random_att]
+            refs, tests, trial_random = draw_trial(cfg, job.identity, seed, genuine, random_att)
+            attempts = tests + [t for _, t in trial_random] + forgeries
+            att_ids = ([job.identity] * len(tests) + [o for o, _ in trial_random]
                        + [f"forger of {job.identity}"] * len(forgeries))
-            types = np.array(["genuine"] * len(tests) + ["random"] * len(random_att)
+            types = np.array(["genuine"] * len(tests) + ["random"] * len(trial_random)
                              + ["skilled"] * len(forgeries))
             files = [_source(t, cfg.data_dir) for t in attempts]
             pseudo = {}
@@ -414,7 +439,10 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> ExperimentRe
     identities = list(dataset.identities)
     if not identities:
         raise ExperimentError(f"no recordings found in {cfg.data_dir}")
-    need = cfg.references + 1
+    if cfg.split not in SPLITS:
+        raise ExperimentError(f"--split must be one of {', '.join(SPLITS)}, got {cfg.split!r}")
+    # the svc2004 split draws the references from the first half of the genuine samples
+    need = cfg.references + 1 if cfg.split == "random" else 2 * cfg.references
     eligible, skipped = [], []
     for ident in identities:
         n = len(dataset.genuine(ident))
@@ -423,10 +451,15 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> ExperimentRe
         else:
             skipped.append({"identity": ident, "genuine_samples": n,
                             "reason": f"{n} genuine sample(s); {need} needed "
-                                      f"({cfg.references} references + 1 attempt)"})
+                                      + (f"({cfg.references} references + 1 attempt)"
+                                         if cfg.split == "random" else
+                                         f"(--split svc2004: {cfg.references} references "
+                                         "from the first half)")})
     if not eligible:
         raise ExperimentError(f"no identity in {cfg.data_dir} has the {need} genuine samples "
-                              f"needed for {cfg.references} references")
+                              f"needed for {cfg.references} references"
+                              + (" drawn from the first half (--split svc2004)"
+                                 if cfg.split == "svc2004" else ""))
     folds_auto = cfg.folds is None
     if folds_auto:
         cfg = replace(cfg, folds=auto_folds(len(eligible)))
@@ -527,6 +560,10 @@ def summarize_result(result: ExperimentResult, has_forgeries: bool
                 if e is not None:
                     user_eers.append(e)
             summary["eer_user_mean"] = float(np.mean(user_eers)) if user_eers else None
+            trial_eers = [e for ts in result.trials.values() for t in ts if t.method == name
+                          for e in [_safe_eer(t.decisions[t.types == "genuine"],
+                                              t.decisions[t.types == kind])] if e is not None]
+            summary["eer_trial_mean"] = float(np.mean(trial_eers)) if trial_eers else None
             seeds = sorted({t.seed for ts in result.trials.values() for t in ts})
             by_seed = []
             for s in seeds:
@@ -596,14 +633,21 @@ def _results_json(cfg: ExperimentConfig, dataset: Any, result: ExperimentResult,
                 "one fold: random impostors against a user = genuine samples of every other "
                 "identity; no background (no verifier or generator sees other people's data)"),
             "background_for": dict(background_for),
+            "split": cfg.split,
             "references": (f"{cfg.references} genuine samples per identity and seed, drawn "
                            "with a generator seeded by (seed, identity); the rest are genuine "
-                           "attempts"),
+                           "attempts" if cfg.split == "random" else
+                           f"SVC2004's protocol: {cfg.references} references per identity and "
+                           "seed drawn from the first half of its genuine samples (S1-S10), "
+                           "the second half (S11-S20) are the genuine attempts, and "
+                           f"{SVC2004_RANDOM_FORGERIES} genuine samples of other identities "
+                           "of the fold, drawn per trial, are the random impostors"),
             "thresholds": ("far/frr/recognition_rate at each verifier's own per-user threshold "
                            "(decision_function >= 0 accepts)"),
             "eer": ("eer/auc/frr_at_far pooled over users and seeds on decision_function "
                     "values (one global offset on the per-user thresholds); eer_user_mean = "
-                    "mean of per-user EERs (each pooled over seeds)"),
+                    "mean of per-user EERs (each pooled over seeds); eer_trial_mean = mean of "
+                    "the EERs of each (user, seed) trial (SVC2004 published such an average)"),
         },
         "pseudo": {"mode": cfg.pseudo,
                    "generators": list(cfg.generators) if cfg.pseudo != "off" else []},

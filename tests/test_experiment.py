@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -183,6 +184,46 @@ def test_protocol_folds_forgeries_and_background(toy, shared_data):
         for t in trials:
             rnd = {a for a, k in zip(t.attempt_identities, t.types) if k == "random"}
             assert ident not in rnd and all(fold_of[a] == fold_of[ident] for a in rnd)
+
+
+def test_svc2004_split_enrolls_from_the_first_session_and_tests_the_second(toy, shared_data):
+    cfg = experiment.ExperimentConfig(data_dir=shared_data / "svc2004_task1", format="svc2004",
+                                      references=5, seeds=(0, 1), methods=("toy",),
+                                      split="svc2004")
+    result = experiment.run_experiment(cfg, progress=False)
+    res = result.results
+    s = res["methods"]["toy"]
+    assert s["skilled"]["n_genuine"] == 20 * 2 * 10  # S11-S20 of each user, per trial
+    assert s["random"]["n_impostor"] == 20 * 2 * experiment.SVC2004_RANDOM_FORGERIES
+    assert res["protocol"]["split"] == "svc2004" and "S11-S20" in res["protocol"]["references"]
+    fold_of = res["protocol"]["fold_of"]
+    for ident, trials in result.trials.items():
+        for t in trials:
+            refs = [int(f.rsplit("S", 1)[1].split(".")[0]) for f in t.reference_files]
+            assert len(refs) == 5 and all(1 <= n <= 10 for n in refs)
+            gen = [f for f, k in zip(t.attempt_files, t.types) if k == "genuine"]
+            assert sorted(int(f.rsplit("S", 1)[1].split(".")[0]) for f in gen) == list(
+                range(11, 21))
+            rnd = [a for a, k in zip(t.attempt_identities, t.types) if k == "random"]
+            assert ident not in rnd and all(fold_of[a] == fold_of[ident] for a in rnd)
+        # the random forgeries are drawn anew for every trial
+        picks = [tuple(f for f, k in zip(t.attempt_files, t.types) if k == "random")
+                 for t in trials]
+        assert picks[0] != picks[1]
+    # the trial average is the mean of each (user, seed) trial's own EER
+    from authapp import metrics
+    trial_eers = [metrics.eer(t.decisions[t.types == "genuine"], t.decisions[t.types == kind])
+                  for ts in result.trials.values() for t in ts for kind in ["skilled"]]
+    assert s["skilled"]["eer_trial_mean"] == pytest.approx(np.mean(trial_eers))
+
+
+def test_svc2004_split_needs_twice_k_genuine_samples(toy, fmkit_dir):
+    cfg = experiment.ExperimentConfig(data_dir=fmkit_dir, format="fmkit", references=6,
+                                      seeds=(0,), methods=("toy",), split="svc2004")
+    with pytest.raises(experiment.ExperimentError, match="first half"):
+        experiment.run_experiment(cfg, progress=False)
+    with pytest.raises(experiment.ExperimentError, match="--split"):
+        experiment.run_experiment(replace(cfg, split="sessions"), progress=False)
 
 
 def test_single_fold_means_no_background(toy, shared_data):

@@ -22,6 +22,7 @@ from authapp.experiment import (
     DEFAULT_GENERATORS,
     DEFAULT_METHODS,
     PSEUDO_MODES,
+    SPLITS,
     ExperimentConfig,
     ExperimentError,
     available_methods,
@@ -74,6 +75,12 @@ def register(subparsers: Any) -> None:
                         "random impostors from the user's own; 1 = no background, every other "
                         "identity is an impostor (default: 2 when at least 6 identities can "
                         "enroll, else 1)")
+    p.add_argument("--split", choices=SPLITS, default="random",
+                   help="random (default): K references drawn from all genuine samples, the "
+                        "rest are attempts; svc2004: the SVC2004 competition's protocol, K "
+                        "references from the first half of the genuine samples (S1-S10), the "
+                        "second half (S11-S20) as attempts, 20 random forgeries per trial "
+                        "(use --seeds 10 for its 10 trials)")
     p.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=JSON",
                    help="verifier constructor parameter, e.g. dtw.window=0.2 (repeatable)")
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
@@ -178,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
         generators=_generators(args.generators, args.pseudo),
         folds=args.folds,
         fold_seed=args.seed,
+        split=args.split,
         jobs=args.jobs,
         method_params=parse_params(args.param, methods),
         # the trained embedding network is cached beside the results, so a rerun reuses it
