@@ -356,6 +356,8 @@ class SubspaceSVMVerifier(_SVMBase):
         f_gen = self.project(self.basis_, xg)
         if self.jackknife:
             for i, train in calibration.loo_splits(genuine):
+                if len(train) == 0:  # every other sample was made from this one: keep it
+                    continue
                 b, _ = class_subspace(xg[train], 1.0, k)
                 b = _match_directions(b, self.basis_)
                 f_gen[i] = self.project(b, xg[i:i + 1])[0]

@@ -106,3 +106,23 @@ def test_real_fmkit_luduo_accepted_jisuanji_rejected(cls, fmkit_dir):
     v = cls().fit(luduo[:5])
     assert v.predict(luduo[5:]).all()
     assert not v.predict(jisuanji).any()
+
+
+def _pseudo_of(ref, k: int):
+    """A generated copy of ``ref`` (slightly bent), tagged as its pseudo child."""
+    from capture.trajectory import Trajectory
+
+    u = np.linspace(0.0, 1.0, len(ref.t))[:, None]
+    bend = 0.5 * (k + 1) * np.sin(2 * np.pi * (k % 3 + 1) * u)
+    t = Trajectory(ref.t.copy(), ref.positions + bend, ref.channels, ref.meta)
+    return t.with_meta(extra={"pseudo": "genuine", "parent_sources": [ref.meta.source]},
+                       source=f"{ref.meta.source}~{k}")
+
+
+def test_ss_svm_with_one_recorded_sample_and_its_pseudo_samples(data):
+    # fusion's leave-one-out with 2 references + pseudo data fits SS-SVM on exactly this:
+    # the jackknife has nothing to fit on once the one recorded sample is left out
+    genuine, tests, others, background = data
+    kids = [_pseudo_of(genuine[0], k) for k in range(4)]
+    v = SubspaceSVMVerifier().fit([genuine[0]] + kids, background)
+    assert np.all(np.isfinite(v.score_samples(tests + others)))
