@@ -198,12 +198,13 @@ class FusionVerifier(Verifier):
     def _loo_genuine(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> np.ndarray:
         """(n_real, members) scores of each real sample by members fitted without it.
 
-        With only two usable samples no member can be fitted on the rest; then the final
-        members' own (optimistic) scores of the enrollment samples stand in.
+        With only two recorded samples no member can be fitted on the rest (one recorded
+        sample and generated copies of it give a member no spread to normalise by); then the
+        final members' own (optimistic) scores of the enrollment samples stand in.
         """
         rows = []
         for i, train in calibration.loo_splits(genuine):
-            if len(train) < 2:
+            if len(calibration.real_indices([genuine[j] for j in train])) < 2:
                 continue
             rest = [genuine[j] for j in train]
             fitted = [m.fit(rest, impostors or None) for m in self._new_members()]

@@ -165,3 +165,18 @@ def test_member_norms_are_checked(data, bad):
     genuine, _, _, background = data
     with pytest.raises(ValueError, match="member"):
         FusionVerifier(members=["dtw", "svm"], member_norms=bad).fit(genuine, background)
+
+
+def test_two_references_with_pseudo_children_use_no_single_sample_loo(data):
+    # a leave-one-out fit on one recorded sample + generated copies of it has no spread to
+    # normalise by (DTW's would fall back to raw units); such splits must not calibrate
+    genuine, tests, others, background = data
+    refs = genuine[:2]
+    kids = [sample(1, 70 + k, genuine[0].dims, variation=0.5, pseudo="genuine").with_meta(
+        extra={"pseudo": "genuine", "parent_sources": [refs[k % 2].meta.source]})
+        for k in range(6)]
+    v = FusionVerifier(members=["dtw", "svm"]).fit(refs + kids, background)
+    loo = v._loo_genuine(refs + kids, background)
+    assert loo.shape == (len(refs + kids), 2)  # the members' own scores stand in
+    assert np.all(np.isfinite(v.score_samples(tests + others)))
+    assert v.score_samples(tests).mean() > v.score_samples(others).mean()
