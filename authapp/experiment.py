@@ -441,8 +441,11 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> ExperimentRe
         raise ExperimentError(f"no recordings found in {cfg.data_dir}")
     if cfg.split not in SPLITS:
         raise ExperimentError(f"--split must be one of {', '.join(SPLITS)}, got {cfg.split!r}")
-    # the svc2004 split draws the references from the first half of the genuine samples
-    need = cfg.references + 1 if cfg.split == "random" else 2 * cfg.references
+    if cfg.split == "random":
+        need, why = cfg.references + 1, f"{cfg.references} references + 1 attempt"
+    else:  # the references come from the first half of the genuine samples
+        need, why = 2 * cfg.references, (f"--split svc2004: {cfg.references} references from "
+                                         "the first half")
     eligible, skipped = [], []
     for ident in identities:
         n = len(dataset.genuine(ident))
@@ -450,16 +453,10 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> ExperimentRe
             eligible.append(ident)
         else:
             skipped.append({"identity": ident, "genuine_samples": n,
-                            "reason": f"{n} genuine sample(s); {need} needed "
-                                      + (f"({cfg.references} references + 1 attempt)"
-                                         if cfg.split == "random" else
-                                         f"(--split svc2004: {cfg.references} references "
-                                         "from the first half)")})
+                            "reason": f"{n} genuine sample(s); {need} needed ({why})"})
     if not eligible:
         raise ExperimentError(f"no identity in {cfg.data_dir} has the {need} genuine samples "
-                              f"needed for {cfg.references} references"
-                              + (" drawn from the first half (--split svc2004)"
-                                 if cfg.split == "svc2004" else ""))
+                              f"needed ({why})")
     folds_auto = cfg.folds is None
     if folds_auto:
         cfg = replace(cfg, folds=auto_folds(len(eligible)))
@@ -560,9 +557,9 @@ def summarize_result(result: ExperimentResult, has_forgeries: bool
                 if e is not None:
                     user_eers.append(e)
             summary["eer_user_mean"] = float(np.mean(user_eers)) if user_eers else None
-            trial_eers = [e for ts in result.trials.values() for t in ts if t.method == name
-                          for e in [_safe_eer(t.decisions[t.types == "genuine"],
-                                              t.decisions[t.types == kind])] if e is not None]
+            trial_eers = [_safe_eer(t.decisions[t.types == "genuine"], t.decisions[t.types == kind])
+                          for ts in result.trials.values() for t in ts if t.method == name]
+            trial_eers = [e for e in trial_eers if e is not None]
             summary["eer_trial_mean"] = float(np.mean(trial_eers)) if trial_eers else None
             seeds = sorted({t.seed for ts in result.trials.values() for t in ts})
             by_seed = []
