@@ -644,7 +644,7 @@ def _results_json(cfg: ExperimentConfig, dataset: Any, result: ExperimentResult,
             "eer": ("eer/auc/frr_at_far pooled over users and seeds on decision_function "
                     "values (one global offset on the per-user thresholds); eer_user_mean = "
                     "mean of per-user EERs (each pooled over seeds); eer_trial_mean = mean of "
-                    "the EERs of each (user, seed) trial (SVC2004 published such an average)"),
+                    "the EERs of each (user, seed) trial"),
         },
         "pseudo": {"mode": cfg.pseudo,
                    "generators": list(cfg.generators) if cfg.pseudo != "off" else []},

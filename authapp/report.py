@@ -426,8 +426,7 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
         ("<p class=\"small\">Rates in percent. FAR / FRR / recognition rate at each verifier's "
         "own per-user threshold; EER, AUC and FRR@FAR pooled over users and seeds on "
         "score - user threshold; user EER = mean of per-user EERs; trial EER = mean of the "
-        "EERs of each (user, seed) trial, the kind of average SVC2004 published. Best EER per "
-        "impostor type highlighted. With few errors, read the counts: zero errors in n attempts bounds the "
+        "EERs of each (user, seed) trial. Best EER per impostor type highlighted. With few errors, read the counts: zero errors in n attempts bounds the "
         "rate at 3/n (95 %).</p>"),
     ]
     p_header, p_rows = pseudo_rows(results)
