@@ -142,3 +142,114 @@ def summarize(genuine: Any, impostor: Any, threshold: float = 0.0) -> Summary:
         false_accepts=fa,
         false_rejects=fr,
     )
+
+
+# -- is a change in EER real? ---------------------------------------------------------------
+@dataclass(frozen=True)
+class EERChange:
+    """EER of variant B minus variant A on the same attempts, with a bootstrap interval.
+
+    Attempts are resampled by cluster (in the harness: the enrolled identity, all its seeds
+    together), because attempts scored by one user's model are not independent: a user who
+    writes inconsistently fails many of them at once. The interval is the percentile interval
+    of the paired differences; ``resamples`` counts the ones that had both kinds of attempts.
+    """
+
+    change: float
+    ci_low: float
+    ci_high: float
+    level: float
+    resamples: int
+    clusters: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"change": self.change, "ci": [self.ci_low, self.ci_high], "level": self.level,
+                "resamples": self.resamples, "clusters": self.clusters}
+
+
+class _ClusteredScores:
+    """One variant's attempts sorted once, so that a resample only re-weights them."""
+
+    def __init__(self, groups: list[tuple[Any, Any]]) -> None:
+        scores, genuine, cluster = [], [], []
+        for c, (g, i) in enumerate(groups):
+            g = np.asarray(g, dtype=np.float64).ravel()
+            i = np.asarray(i, dtype=np.float64).ravel()
+            scores += [g, i]
+            genuine += [np.ones(g.size, bool), np.zeros(i.size, bool)]
+            cluster += [np.full(g.size + i.size, c)]
+        s = np.concatenate(scores)
+        order = np.argsort(s, kind="stable")
+        self.genuine = np.concatenate(genuine)[order]
+        self.cluster = np.concatenate(cluster)[order]
+        s = s[order]
+        # thresholds as in roc_points: every distinct score (its first position) and +inf
+        self.starts = np.append(np.flatnonzero(np.r_[True, s[1:] != s[:-1]]), s.size)
+
+    def eers(self, weights: np.ndarray) -> np.ndarray:
+        """EER for each row of cluster weights (rows with an empty class give NaN)."""
+        w = weights[:, self.cluster]
+        wg = np.where(self.genuine, w, 0.0)
+        wi = w - wg
+        zero = np.zeros((w.shape[0], 1))
+        cg = np.concatenate([zero, np.cumsum(wg, axis=1)], axis=1)[:, self.starts]
+        ci = np.concatenate([zero, np.cumsum(wi, axis=1)], axis=1)[:, self.starts]
+        g_tot, i_tot = cg[:, -1:], ci[:, -1:]
+        ok = (g_tot[:, 0] > 0) & (i_tot[:, 0] > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frr = cg / g_tot
+            far = 1.0 - ci / i_tot
+        d = far - frr
+        k = np.argmax(d <= 0, axis=1)
+        k = np.where(ok, np.maximum(k, 1), 1)  # d[:, 0] = 1 > 0 whenever both classes exist
+        rows = np.arange(d.shape[0])
+        d0, d1 = d[rows, k - 1], d[rows, k]
+        f0, f1 = far[rows, k - 1], far[rows, k]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = np.where(d1 == 0, 1.0, d0 / (d0 - d1))
+        out = f0 + a * (f1 - f0)
+        return np.where(ok, out, np.nan)
+
+
+def bootstrap_eer_change(groups_a: list[tuple[Any, Any]], groups_b: list[tuple[Any, Any]],
+                         n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+                         chunk: int = 100) -> EERChange:
+    """Pooled EER of B minus A, with a paired cluster-bootstrap interval.
+
+    ``groups_a[c]`` / ``groups_b[c]`` are cluster c's (genuine, impostor) scores for the two
+    variants (the same attempts scored two ways, or at least the same clusters). Each resample
+    draws clusters with replacement and weights both variants alike, so the difference is
+    paired. Deterministic for a seed.
+    """
+    if len(groups_a) != len(groups_b):
+        raise MetricsError(f"paired comparison needs the same clusters: {len(groups_a)} "
+                           f"against {len(groups_b)}")
+    if not groups_a:
+        raise MetricsError("no clusters to resample")
+    if n_boot < 1:
+        raise MetricsError(f"n_boot must be at least 1, got {n_boot}")
+    if not 0 < level < 1:
+        raise MetricsError(f"level must be in (0, 1), got {level}")
+    for groups in (groups_a, groups_b):
+        g = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x, _ in groups])
+        i = np.concatenate([np.asarray(y, dtype=np.float64).ravel() for _, y in groups])
+        _check(g, i)
+    a, b = _ClusteredScores(groups_a), _ClusteredScores(groups_b)
+    n = len(groups_a)
+    ones = np.ones((1, n))
+    change = float(b.eers(ones)[0] - a.eers(ones)[0])
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for start in range(0, n_boot, chunk):
+        m = min(chunk, n_boot - start)
+        draws = rng.integers(0, n, size=(m, n))
+        weights = np.stack([np.bincount(row, minlength=n) for row in draws]).astype(np.float64)
+        diffs.append(b.eers(weights) - a.eers(weights))
+    d = np.concatenate(diffs)
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        raise MetricsError("no resample had both genuine and impostor attempts")
+    tail = 100 * (1 - level) / 2
+    lo, hi = np.percentile(d, [tail, 100 - tail])
+    return EERChange(change=change, ci_low=float(lo), ci_high=float(hi), level=level,
+                     resamples=int(d.size), clusters=n)

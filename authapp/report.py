@@ -275,9 +275,9 @@ def _split_variant(name: str) -> tuple[str, str | None]:
 
 
 def pseudo_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """Per method and impostor type: EER without pseudo data and with each generator, and
-    the change in percentage points (negative = pseudo data helps). Empty when the run had
-    no pseudo variants."""
+    """Per method and impostor type: EER without pseudo data and with each generator, the
+    change in percentage points (negative = pseudo data helps) and its bootstrap interval
+    (from results.json's ``pseudo_effect``). Empty when the run had no pseudo variants."""
     methods = results.get("methods", {})
     gens: list[str] = []
     bases: list[str] = []
@@ -289,9 +289,10 @@ def pseudo_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]
             gens.append(gen)
     if not gens:
         return [], []
+    effects = (results.get("pseudo_effect") or {}).get("changes") or {}
     header = ["method", "impostors", "EER % without"]
     for g in gens:
-        header += [f"EER % +{g}", f"change +{g} (pp)"]
+        header += [f"EER % +{g}", f"change +{g} (pp)", f"95 % CI +{g} (pp)"]
     rows = []
     for base in bases:
         for kind in IMPOSTOR_TYPES:
@@ -300,9 +301,12 @@ def pseudo_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]
             if off is None and all(s is None for s in ons):
                 continue
             row = [base, kind, _pct(off["eer"] if off else None)]
-            for s in ons:
+            for g, s in zip(gens, ons):
                 row.append(_pct(s["eer"] if s else None))
                 row.append("-" if not (s and off) else f"{100 * (s['eer'] - off['eer']):+.2f}")
+                effect = (effects.get(f"{base}+{g}") or {}).get(kind)
+                row.append("-" if not effect else
+                           "[{:+.2f}, {:+.2f}]".format(*(100 * c for c in effect["ci"])))
             rows.append(row)
     return header, rows
 
@@ -437,7 +441,9 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
             ("<p class=\"small\">Pooled EER in percent per method without pseudo data and "
              "with each generator's pseudo-genuine / pseudo-impostor samples (made from the K "
              "references only); change in percentage points, negative = pseudo data "
-             "helps.</p>"),
+             "helps; 95 % CI = interval of the change over paired bootstrap resamples of the "
+             "enrolled identities (an interval that excludes 0 is a change that does not hinge "
+             "on a few people).</p>"),
         ]
     parts += ["<h2>Background / cohort</h2>",
               f"<p>{html.escape(background_summary(results))}</p>",

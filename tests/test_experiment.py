@@ -348,10 +348,19 @@ def test_pseudo_both_uses_only_references(toy, shared_data, monkeypatch, tmp_pat
     # the report compares each method with and without each generator's pseudo data
     header, rows = report.pseudo_rows(res)
     assert header[2:] == ["EER % without", "EER % +pseudo", "change +pseudo (pp)",
-                          "EER % +vae", "change +vae (pp)"]
+                          "95 % CI +pseudo (pp)", "EER % +vae", "change +vae (pp)",
+                          "95 % CI +vae (pp)"]
     assert [r[:2] for r in rows] == [["toy", "random"], ["toy", "skilled"]]
     off, on = res["methods"]["toy"]["skilled"]["eer"], res["methods"]["toy+vae"]["skilled"]["eer"]
-    assert rows[1][5] == f"{100 * on:.2f}" and rows[1][6] == f"{100 * (on - off):+.2f}"
+    assert rows[1][6] == f"{100 * on:.2f}" and rows[1][7] == f"{100 * (on - off):+.2f}"
+    # each change comes with a paired bootstrap interval over the 20 identities
+    effect = res["pseudo_effect"]["changes"]["toy+vae"]["skilled"]
+    assert effect["change"] == pytest.approx(on - off)
+    assert effect["clusters"] == 20 and effect["resamples"] == 1000
+    lo, hi = effect["ci"]
+    assert lo <= hi
+    assert rows[1][8] == f"[{100 * lo:+.2f}, {100 * hi:+.2f}]"
+    assert set(res["pseudo_effect"]["changes"]) == {"toy+pseudo", "toy+vae"}
     page = report.render_html(res, {})
     assert "With and without pseudo data" in page and "change +vae (pp)" in page
     assert "fitted once per fold" in page  # what the generators learned from is stated

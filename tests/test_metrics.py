@@ -114,3 +114,69 @@ def test_single_attempt_per_class():
     assert metrics.eer([1.0], [0.0]) == 0.0
     assert metrics.eer([0.0], [1.0]) == 1.0
     assert metrics.eer([0.5], [0.5]) == 0.5
+
+
+# -- paired cluster bootstrap of an EER change -------------------------------------------------
+def _clusters(rng, n, shift=0.0):
+    return [(rng.normal(2.0 + shift, 1.0, 10).round(1), rng.normal(0.0, 1.0, 30).round(1))
+            for _ in range(n)]
+
+
+def test_clustered_eer_with_integer_weights_equals_eer_on_repeated_attempts():
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        groups = [(rng.normal(1, 1, rng.integers(1, 6)).round(1),
+                   rng.normal(0, 1, rng.integers(0, 6)).round(1))
+                  for _ in range(rng.integers(1, 5))]
+        weights = rng.integers(0, 3, size=(6, len(groups))).astype(float)
+        got = metrics._ClusteredScores(groups).eers(weights)
+        for row, value in zip(weights, got):
+            g = np.concatenate([np.repeat(x, int(k)) for (x, _), k in zip(groups, row)])
+            i = np.concatenate([np.repeat(y, int(k)) for (_, y), k in zip(groups, row)])
+            if g.size and i.size:  # ties and all: the same ROC as the attempts repeated
+                assert value == pytest.approx(metrics.eer(g, i), abs=1e-12)
+            else:
+                assert np.isnan(value)
+
+
+def test_bootstrap_eer_change_of_a_variant_against_itself_is_exactly_zero():
+    groups = _clusters(np.random.default_rng(0), 12)
+    ch = metrics.bootstrap_eer_change(groups, groups, n_boot=200, seed=1)
+    assert (ch.change, ch.ci_low, ch.ci_high) == (0.0, 0.0, 0.0)
+    assert ch.resamples == 200 and ch.clusters == 12
+
+
+def test_bootstrap_eer_change_finds_a_real_improvement_and_is_deterministic():
+    rng = np.random.default_rng(0)
+    worse = _clusters(rng, 30)
+    better = [(g + 1.0, i) for g, i in worse]  # every user's genuine attempts score higher
+    ch = metrics.bootstrap_eer_change(worse, better, n_boot=300, seed=7)
+    whole_a = metrics.eer(np.concatenate([g for g, _ in worse]),
+                          np.concatenate([i for _, i in worse]))
+    whole_b = metrics.eer(np.concatenate([g for g, _ in better]),
+                          np.concatenate([i for _, i in better]))
+    assert ch.change == pytest.approx(whole_b - whole_a)
+    assert ch.ci_low <= ch.change <= ch.ci_high < 0  # clearly lower, interval excludes 0
+    assert ch == metrics.bootstrap_eer_change(worse, better, n_boot=300, seed=7)
+    assert ch.to_dict()["ci"] == [ch.ci_low, ch.ci_high]
+
+
+def test_bootstrap_eer_change_of_noise_straddles_zero():
+    rng = np.random.default_rng(5)
+    a, b = _clusters(rng, 30), _clusters(rng, 30)  # same distribution, new draws
+    ch = metrics.bootstrap_eer_change(a, b, n_boot=500, seed=0)
+    assert ch.ci_low < 0 < ch.ci_high
+
+
+def test_bootstrap_eer_change_rejects_bad_input():
+    groups = _clusters(np.random.default_rng(0), 3)
+    with pytest.raises(metrics.MetricsError, match="same clusters"):
+        metrics.bootstrap_eer_change(groups, groups[:2])
+    with pytest.raises(metrics.MetricsError, match="no impostor"):
+        metrics.bootstrap_eer_change([(g, []) for g, _ in groups], groups)
+    with pytest.raises(metrics.MetricsError, match="NaN"):
+        metrics.bootstrap_eer_change([(np.array([np.nan]), i) for _, i in groups], groups)
+    with pytest.raises(metrics.MetricsError, match="n_boot"):
+        metrics.bootstrap_eer_change(groups, groups, n_boot=0)
+    with pytest.raises(metrics.MetricsError, match="no clusters"):
+        metrics.bootstrap_eer_change([], [])
