@@ -525,6 +525,10 @@ def _safe_eer(gen: np.ndarray, imp: np.ndarray) -> float | None:
     return metrics.eer(gen, imp) if gen.size and imp.size else None
 
 
+BOOTSTRAP_RESAMPLES = 1000
+"""Resamples of the enrolled identities behind every EER interval (seed 0: reproducible)."""
+
+
 def summarize_result(result: ExperimentResult, has_forgeries: bool
                      ) -> tuple[dict, dict, dict]:
     """(methods, per_user, per_seed_eer) sections of results.json from the trials."""
@@ -546,16 +550,20 @@ def summarize_result(result: ExperimentResult, has_forgeries: bool
                     f"other identity (use more identities or --folds 1)")
             summary = metrics.summarize(gen, imp).to_dict()
             user_eers = []
+            groups = []
             for ident, ts in result.trials.items():
                 mine = [t for t in ts if t.method == name]
                 g = np.concatenate([t.decisions[t.types == "genuine"] for t in mine])
                 i = np.concatenate([t.decisions[t.types == kind] for t in mine])
+                groups.append((g, i))
                 e = _safe_eer(g, i)
                 per_user[name].setdefault(ident, {})[kind] = e
                 per_user[name][ident][f"n_{kind}"] = int(i.size)
                 per_user[name][ident]["n_genuine"] = int(g.size)
                 if e is not None:
                     user_eers.append(e)
+            summary["eer_ci"] = list(metrics.bootstrap_eer_interval(
+                groups, n_boot=BOOTSTRAP_RESAMPLES, seed=0))
             summary["eer_user_mean"] = float(np.mean(user_eers)) if user_eers else None
             trial_eers = [_safe_eer(t.decisions[t.types == "genuine"], t.decisions[t.types == kind])
                           for ts in result.trials.values() for t in ts if t.method == name]
@@ -576,12 +584,8 @@ def summarize_result(result: ExperimentResult, has_forgeries: bool
     return methods, per_user, per_seed
 
 
-PSEUDO_EFFECT_RESAMPLES = 1000
-"""Bootstrap resamples of the identities behind each with/without pseudo data comparison."""
-
-
 def pseudo_effects(result: ExperimentResult, has_forgeries: bool,
-                   n_boot: int = PSEUDO_EFFECT_RESAMPLES) -> dict[str, Any]:
+                   n_boot: int = BOOTSTRAP_RESAMPLES) -> dict[str, Any]:
     """For every ``<method>+<generator>`` variant: its pooled EER minus ``<method>``'s, with a
     95 % interval from a paired bootstrap over the enrolled identities (seed 0).
 
@@ -682,7 +686,9 @@ def _results_json(cfg: ExperimentConfig, dataset: Any, result: ExperimentResult,
             "thresholds": ("far/frr/recognition_rate at each verifier's own per-user threshold "
                            "(decision_function >= 0 accepts)"),
             "eer": ("eer/auc/frr_at_far pooled over users and seeds on decision_function "
-                    "values (one global offset on the per-user thresholds); eer_user_mean = "
+                    "values (one global offset on the per-user thresholds); eer_ci = 95 % "
+                    f"percentile interval of that EER over {BOOTSTRAP_RESAMPLES} bootstrap "
+                    "resamples of the enrolled identities; eer_user_mean = "
                     "mean of per-user EERs (each pooled over seeds); eer_trial_mean = mean of "
                     "the EERs of each (user, seed) trial"),
         },

@@ -211,9 +211,57 @@ class _ClusteredScores:
         return np.where(ok, out, np.nan)
 
 
+def _check_groups(groups: list[tuple[Any, Any]]) -> None:
+    if not groups:
+        raise MetricsError("no clusters to resample")
+    g = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x, _ in groups])
+    i = np.concatenate([np.asarray(y, dtype=np.float64).ravel() for _, y in groups])
+    _check(g, i)
+
+
+def _resampled_eers(variants: list[_ClusteredScores], n: int, n_boot: int, seed: int,
+                    chunk: int = 100) -> np.ndarray:
+    """(variants, n_boot) EERs, every variant weighted by the same cluster resamples."""
+    if n_boot < 1:
+        raise MetricsError(f"n_boot must be at least 1, got {n_boot}")
+    rng = np.random.default_rng(seed)
+    out = []
+    for start in range(0, n_boot, chunk):
+        m = min(chunk, n_boot - start)
+        draws = rng.integers(0, n, size=(m, n))
+        weights = np.stack([np.bincount(row, minlength=n) for row in draws]).astype(np.float64)
+        out.append(np.stack([v.eers(weights) for v in variants]))
+    return np.concatenate(out, axis=1)
+
+
+def _interval(values: np.ndarray, level: float) -> tuple[float, float, int]:
+    if not 0 < level < 1:
+        raise MetricsError(f"level must be in (0, 1), got {level}")
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        raise MetricsError("no resample had both genuine and impostor attempts")
+    tail = 100 * (1 - level) / 2
+    lo, hi = np.percentile(v, [tail, 100 - tail])
+    return float(lo), float(hi), int(v.size)
+
+
+def bootstrap_eer_interval(groups: list[tuple[Any, Any]], n_boot: int = 1000, seed: int = 0,
+                           level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of the pooled EER over resamples of the clusters (users).
+
+    ``groups[c]`` is cluster c's (genuine, impostor) scores. With a few dozen users the pooled
+    EER moves by whole percentage points with the draw of people; this says by how much.
+    """
+    _check_groups(groups)
+    if not 0 < level < 1:
+        raise MetricsError(f"level must be in (0, 1), got {level}")
+    eers = _resampled_eers([_ClusteredScores(groups)], len(groups), n_boot, seed)[0]
+    lo, hi, _ = _interval(eers, level)
+    return lo, hi
+
+
 def bootstrap_eer_change(groups_a: list[tuple[Any, Any]], groups_b: list[tuple[Any, Any]],
-                         n_boot: int = 1000, seed: int = 0, level: float = 0.95,
-                         chunk: int = 100) -> EERChange:
+                         n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> EERChange:
     """Pooled EER of B minus A, with a paired cluster-bootstrap interval.
 
     ``groups_a[c]`` / ``groups_b[c]`` are cluster c's (genuine, impostor) scores for the two
@@ -224,32 +272,15 @@ def bootstrap_eer_change(groups_a: list[tuple[Any, Any]], groups_b: list[tuple[A
     if len(groups_a) != len(groups_b):
         raise MetricsError(f"paired comparison needs the same clusters: {len(groups_a)} "
                            f"against {len(groups_b)}")
-    if not groups_a:
-        raise MetricsError("no clusters to resample")
-    if n_boot < 1:
-        raise MetricsError(f"n_boot must be at least 1, got {n_boot}")
+    _check_groups(groups_a)
+    _check_groups(groups_b)
     if not 0 < level < 1:
         raise MetricsError(f"level must be in (0, 1), got {level}")
-    for groups in (groups_a, groups_b):
-        g = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x, _ in groups])
-        i = np.concatenate([np.asarray(y, dtype=np.float64).ravel() for _, y in groups])
-        _check(g, i)
     a, b = _ClusteredScores(groups_a), _ClusteredScores(groups_b)
     n = len(groups_a)
     ones = np.ones((1, n))
     change = float(b.eers(ones)[0] - a.eers(ones)[0])
-    rng = np.random.default_rng(seed)
-    diffs = []
-    for start in range(0, n_boot, chunk):
-        m = min(chunk, n_boot - start)
-        draws = rng.integers(0, n, size=(m, n))
-        weights = np.stack([np.bincount(row, minlength=n) for row in draws]).astype(np.float64)
-        diffs.append(b.eers(weights) - a.eers(weights))
-    d = np.concatenate(diffs)
-    d = d[np.isfinite(d)]
-    if d.size == 0:
-        raise MetricsError("no resample had both genuine and impostor attempts")
-    tail = 100 * (1 - level) / 2
-    lo, hi = np.percentile(d, [tail, 100 - tail])
-    return EERChange(change=change, ci_low=float(lo), ci_high=float(hi), level=level,
-                     resamples=int(d.size), clusters=n)
+    eers = _resampled_eers([a, b], n, n_boot, seed)
+    lo, hi, used = _interval(eers[1] - eers[0], level)
+    return EERChange(change=change, ci_low=lo, ci_high=hi, level=level, resamples=used,
+                     clusters=n)

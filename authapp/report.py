@@ -236,7 +236,7 @@ def _pct(x: float | None, digits: int = 2) -> str:
 
 
 def table_rows(results: Mapping[str, Any]) -> list[list[str]]:
-    """[method, impostors, EER %, AUC, FAR %, FRR %, FRR@FAR1 %, FRR@FAR0.1 %, rec. %,
+    """[method, impostors, EER %, its 95 % interval, AUC, FAR %, FRR %, FRR@FAR1 %, FRR@FAR0.1 %, rec. %,
     per-user EER %, per-trial EER %, genuine n, impostor n] per method and impostor type."""
     rows = []
     for name, by_kind in results.get("methods", {}).items():
@@ -244,7 +244,10 @@ def table_rows(results: Mapping[str, Any]) -> list[list[str]]:
             s = by_kind.get(kind)
             if s is None:
                 continue
-            rows.append([name, kind, _pct(s["eer"]), f"{s['auc']:.4f}", _pct(s["far"]),
+            ci = s.get("eer_ci")
+            rows.append([name, kind, _pct(s["eer"]),
+                         "-" if ci is None else f"{100 * ci[0]:.2f}-{100 * ci[1]:.2f}",
+                         f"{s['auc']:.4f}", _pct(s["far"]),
                          _pct(s["frr"]), _pct(s["frr_at_far_1pct"]),
                          _pct(s["frr_at_far_0_1pct"]), _pct(s["recognition_rate"]),
                          _pct(s.get("eer_user_mean")), _pct(s.get("eer_trial_mean")),
@@ -253,7 +256,7 @@ def table_rows(results: Mapping[str, Any]) -> list[list[str]]:
     return rows
 
 
-TABLE_HEADER = ["method", "impostors", "EER %", "AUC", "FAR %", "FRR %", "FRR@FAR1%",
+TABLE_HEADER = ["method", "impostors", "EER %", "EER 95% CI", "AUC", "FAR %", "FRR %", "FRR@FAR1%",
                 "FRR@FAR0.1%", "recog. %", "user EER %", "trial EER %", "n gen",
                 "n imp"]
 
@@ -429,7 +432,8 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
         _table_html(TABLE_HEADER, rows, left=2, best=_best_eer_cells(rows)),
         ("<p class=\"small\">Rates in percent. FAR / FRR / recognition rate at each verifier's "
         "own per-user threshold; EER, AUC and FRR@FAR pooled over users and seeds on "
-        "score - user threshold; user EER = mean of per-user EERs; trial EER = mean of the "
+        "score - user threshold; EER 95% CI = interval of the pooled EER over bootstrap "
+        "resamples of the enrolled identities; user EER = mean of per-user EERs; trial EER = mean of the "
         "EERs of each (user, seed) trial. Best EER per impostor type highlighted. With few errors, read the counts: zero errors in n attempts bounds the "
         "rate at 3/n (95 %).</p>"),
     ]

@@ -215,6 +215,14 @@ def test_svc2004_split_enrolls_from_the_first_session_and_tests_the_second(toy, 
     trial_eers = [metrics.eer(t.decisions[t.types == "genuine"], t.decisions[t.types == kind])
                   for ts in result.trials.values() for t in ts for kind in ["skilled"]]
     assert s["skilled"]["eer_trial_mean"] == pytest.approx(np.mean(trial_eers))
+    # the pooled EER comes with its interval over resamples of the 20 users
+    for kind in ("random", "skilled"):
+        lo, hi = s[kind]["eer_ci"]
+        assert lo <= s[kind]["eer"] <= hi
+    assert s["skilled"]["eer_ci"] == list(metrics.bootstrap_eer_interval(
+        [(np.concatenate([t.decisions[t.types == "genuine"] for t in ts]),
+          np.concatenate([t.decisions[t.types == "skilled"] for t in ts]))
+         for ts in result.trials.values()], n_boot=experiment.BOOTSTRAP_RESAMPLES, seed=0))
 
 
 def test_svc2004_split_needs_twice_k_genuine_samples(toy, fmkit_dir):

@@ -180,3 +180,20 @@ def test_bootstrap_eer_change_rejects_bad_input():
         metrics.bootstrap_eer_change(groups, groups, n_boot=0)
     with pytest.raises(metrics.MetricsError, match="no clusters"):
         metrics.bootstrap_eer_change([], [])
+
+
+def test_bootstrap_eer_interval_brackets_the_eer_and_narrows_with_more_users():
+    rng = np.random.default_rng(2)
+    few, many = _clusters(rng, 8), _clusters(rng, 80)
+    for groups in (few, many):
+        e = metrics.eer(np.concatenate([g for g, _ in groups]),
+                        np.concatenate([i for _, i in groups]))
+        lo, hi = metrics.bootstrap_eer_interval(groups, n_boot=400, seed=0)
+        assert lo <= e <= hi
+    width = [np.subtract(*metrics.bootstrap_eer_interval(g, n_boot=400)[::-1])
+             for g in (few, many)]
+    assert width[1] < width[0]
+    assert metrics.bootstrap_eer_interval(few, n_boot=50, seed=3) == \
+        metrics.bootstrap_eer_interval(few, n_boot=50, seed=3)
+    with pytest.raises(metrics.MetricsError, match="level"):
+        metrics.bootstrap_eer_interval(few, level=1.5)
