@@ -550,9 +550,9 @@ def summarize_result(result: ExperimentResult, has_forgeries: bool
                     f"other identity (use more identities or --folds 1)")
             summary = metrics.summarize(gen, imp).to_dict()
             user_eers = []
-            groups = []
-            for ident, ts in result.trials.items():
-                mine = [t for t in ts if t.method == name]
+            groups = []  # per identity, in sorted order as in pseudo_effects
+            for ident in sorted(result.trials):
+                mine = [t for t in result.trials[ident] if t.method == name]
                 g = np.concatenate([t.decisions[t.types == "genuine"] for t in mine])
                 i = np.concatenate([t.decisions[t.types == kind] for t in mine])
                 groups.append((g, i))

@@ -220,9 +220,9 @@ def test_svc2004_split_enrolls_from_the_first_session_and_tests_the_second(toy, 
         lo, hi = s[kind]["eer_ci"]
         assert lo <= s[kind]["eer"] <= hi
     assert s["skilled"]["eer_ci"] == list(metrics.bootstrap_eer_interval(
-        [(np.concatenate([t.decisions[t.types == "genuine"] for t in ts]),
-          np.concatenate([t.decisions[t.types == "skilled"] for t in ts]))
-         for ts in result.trials.values()], n_boot=experiment.BOOTSTRAP_RESAMPLES, seed=0))
+        [(np.concatenate([t.decisions[t.types == "genuine"] for t in result.trials[u]]),
+          np.concatenate([t.decisions[t.types == "skilled"] for t in result.trials[u]]))
+         for u in sorted(result.trials)], n_boot=experiment.BOOTSTRAP_RESAMPLES, seed=0))
 
 
 def test_svc2004_split_needs_twice_k_genuine_samples(toy, fmkit_dir):
