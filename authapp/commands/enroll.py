@@ -8,7 +8,7 @@ from authapp.cli_store import add_store_argument, open_service, read_recording
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("enroll", help="enroll USER from recordings (3 or more)")
+    p = subparsers.add_parser("enroll", help="enroll USER from recordings (at least 2; 5 recommended)")
     p.add_argument("user", metavar="USER", help="user id (letters, digits, . _ - @ + ')")
     p.add_argument("files", metavar="FILE", nargs="+", help="enrollment recordings")
     p.add_argument("--re-enroll", action="store_true",
