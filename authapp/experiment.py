@@ -525,6 +525,18 @@ def _safe_eer(gen: np.ndarray, imp: np.ndarray) -> float | None:
     return metrics.eer(gen, imp) if gen.size and imp.size else None
 
 
+def identity_groups(result: ExperimentResult, method: str, kind: str
+                    ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(genuine, ``kind`` impostor) decision values of ``method`` per enrolled identity, all
+    seeds together, identities sorted: the clusters the bootstrap intervals resample."""
+    groups = []
+    for ident in sorted(result.trials):
+        mine = [t for t in result.trials[ident] if t.method == method]
+        groups.append((np.concatenate([t.decisions[t.types == "genuine"] for t in mine]),
+                       np.concatenate([t.decisions[t.types == kind] for t in mine])))
+    return groups
+
+
 BOOTSTRAP_RESAMPLES = 1000
 """Resamples of the enrolled identities behind every EER interval (seed 0: reproducible)."""
 
@@ -550,12 +562,8 @@ def summarize_result(result: ExperimentResult, has_forgeries: bool
                     f"other identity (use more identities or --folds 1)")
             summary = metrics.summarize(gen, imp).to_dict()
             user_eers = []
-            groups = []  # per identity, in sorted order as in pseudo_effects
-            for ident in sorted(result.trials):
-                mine = [t for t in result.trials[ident] if t.method == name]
-                g = np.concatenate([t.decisions[t.types == "genuine"] for t in mine])
-                i = np.concatenate([t.decisions[t.types == kind] for t in mine])
-                groups.append((g, i))
+            groups = identity_groups(result, name, kind)
+            for ident, (g, i) in zip(sorted(result.trials), groups):
                 e = _safe_eer(g, i)
                 per_user[name].setdefault(ident, {})[kind] = e
                 per_user[name][ident][f"n_{kind}"] = int(i.size)
@@ -592,7 +600,6 @@ def pseudo_effects(result: ExperimentResult, has_forgeries: bool,
     A difference of a few attempts can be luck; the interval says whether the change would
     survive a different draw of people (the unit accuracy is judged on).
     """
-    idents = sorted(result.trials)
     changes: dict[str, Any] = {}
     for name in result.variants:
         base, plus, _ = name.partition("+")
@@ -603,17 +610,9 @@ def pseudo_effects(result: ExperimentResult, has_forgeries: bool,
             if kind == "skilled" and not has_forgeries:
                 changes[name][kind] = None
                 continue
-            groups = []
-            for variant in (base, name):
-                per_ident = []
-                for ident in idents:
-                    mine = [t for t in result.trials[ident] if t.method == variant]
-                    per_ident.append((
-                        np.concatenate([t.decisions[t.types == "genuine"] for t in mine]),
-                        np.concatenate([t.decisions[t.types == kind] for t in mine])))
-                groups.append(per_ident)
             changes[name][kind] = metrics.bootstrap_eer_change(
-                groups[0], groups[1], n_boot=n_boot, seed=0).to_dict()
+                identity_groups(result, base, kind), identity_groups(result, name, kind),
+                n_boot=n_boot, seed=0).to_dict()
     return {"compared": "pooled EER of <method>+<generator> minus <method>'s (fractions)",
             "interval": (f"95 % percentile interval of {n_boot} paired bootstrap resamples of "
                          "the enrolled identities (all seeds of an identity together)"),
