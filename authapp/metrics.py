@@ -219,11 +219,16 @@ def _check_groups(groups: list[tuple[Any, Any]]) -> None:
     _check(g, i)
 
 
+def _check_resampling(n_boot: int, level: float) -> None:
+    if n_boot < 1:
+        raise MetricsError(f"n_boot must be at least 1, got {n_boot}")
+    if not 0 < level < 1:
+        raise MetricsError(f"level must be in (0, 1), got {level}")
+
+
 def _resampled_eers(variants: list[_ClusteredScores], n: int, n_boot: int, seed: int,
                     chunk: int = 100) -> np.ndarray:
     """(variants, n_boot) EERs, every variant weighted by the same cluster resamples."""
-    if n_boot < 1:
-        raise MetricsError(f"n_boot must be at least 1, got {n_boot}")
     rng = np.random.default_rng(seed)
     out = []
     for start in range(0, n_boot, chunk):
@@ -235,8 +240,6 @@ def _resampled_eers(variants: list[_ClusteredScores], n: int, n_boot: int, seed:
 
 
 def _interval(values: np.ndarray, level: float) -> tuple[float, float, int]:
-    if not 0 < level < 1:
-        raise MetricsError(f"level must be in (0, 1), got {level}")
     v = values[np.isfinite(values)]
     if v.size == 0:
         raise MetricsError("no resample had both genuine and impostor attempts")
@@ -253,8 +256,7 @@ def bootstrap_eer_interval(groups: list[tuple[Any, Any]], n_boot: int = 1000, se
     EER moves by whole percentage points with the draw of people; this says by how much.
     """
     _check_groups(groups)
-    if not 0 < level < 1:
-        raise MetricsError(f"level must be in (0, 1), got {level}")
+    _check_resampling(n_boot, level)
     eers = _resampled_eers([_ClusteredScores(groups)], len(groups), n_boot, seed)[0]
     lo, hi, _ = _interval(eers, level)
     return lo, hi
@@ -274,8 +276,7 @@ def bootstrap_eer_change(groups_a: list[tuple[Any, Any]], groups_b: list[tuple[A
                            f"against {len(groups_b)}")
     _check_groups(groups_a)
     _check_groups(groups_b)
-    if not 0 < level < 1:
-        raise MetricsError(f"level must be in (0, 1), got {level}")
+    _check_resampling(n_boot, level)
     a, b = _ClusteredScores(groups_a), _ClusteredScores(groups_b)
     n = len(groups_a)
     ones = np.ones((1, n))
