@@ -41,8 +41,14 @@ from authapp.experiment import assign_folds, identity_seed
 from capture.datasets import load_dataset
 from capture.preprocess import lowpass, resample_uniform, trim_idle
 from capture.trajectory import Trajectory
+from models import calibration
 from models.dtw import dtw_distance_matrix, dtw_path
-from models.dtw_verifier import DEFAULT_FEATURES, TYPICAL_SPREAD, DTWVerifier
+from models.dtw_verifier import (
+    DEFAULT_FEATURES,
+    TYPICAL_SPREAD,
+    DTWVerifier,
+    blended_distance,
+)
 from models.fixed_features import make_config, sequences
 
 REFERENCES = 5
@@ -58,6 +64,7 @@ class UserData:
     """Everything the scorers need about one user: DTW results of every sample (genuine
     first, then forgeries) against every genuine sample."""
 
+    user: str
     n_genuine: int
     dist: np.ndarray  # (n_samples, n_genuine) path-normalised DTW distance
     frames: np.ndarray  # (n_samples,) feature frames
@@ -93,7 +100,7 @@ def writing_facts(traj: Trajectory, rate_hz: float = 100.0) -> np.ndarray:
                      np.log(ext[0] / ext[1]), up_frac, strokes, *flips])
 
 
-def user_data(samples: list[Trajectory], n_genuine: int, cohort: list[Trajectory],
+def user_data(user: str, samples: list[Trajectory], n_genuine: int, cohort: list[Trajectory],
               window: float) -> UserData:
     cfg = make_config(DEFAULT_FEATURES)
     seqs = sequences(samples, cfg)
@@ -115,7 +122,7 @@ def user_data(samples: list[Trajectory], n_genuine: int, cohort: list[Trajectory
                                        sequences(samples[:n_genuine], make_config(c)), window)
              for name, c in OTHER_FEATURES.items()}
     coh = dtw_distance_matrix(sequences(cohort, cfg), seqs[:n_genuine], window)
-    return UserData(n_genuine, dist, np.array([len(s) for s in seqs]), point_cost, path_len,
+    return UserData(user, n_genuine, dist, np.array([len(s) for s in seqs]), point_cost, path_len,
                     other, coh, np.array([writing_facts(t) for t in samples]))
 
 
@@ -125,14 +132,18 @@ _DTW = DTWVerifier()
 
 
 def _scale(loo_mean: float, typical: float) -> float:
-    return loo_mean ** _DTW.scale_power * typical ** (1.0 - _DTW.scale_power)
+    """The verifier's normaliser: the user's spread shrunk toward a typical one."""
+    return (calibration.positive_scale(np.array([loo_mean])) ** _DTW.scale_power
+            * typical ** (1.0 - _DTW.scale_power))
 
 
 def _nearest(dist: np.ndarray, refs: list[int], rows: list[int]) -> tuple[np.ndarray, float]:
-    """Nearest-reference distances of ``rows`` and the references' mean LOO nearest distance."""
+    """Distances of ``rows`` to the references as the verifier blends them, and the mean
+    leave-one-out distance among the references."""
     sub = dist[np.ix_(refs, refs)].copy()
-    np.fill_diagonal(sub, np.nan)
-    return dist[np.ix_(rows, refs)].min(axis=1), float(np.mean(np.nanmin(sub, axis=1)))
+    np.fill_diagonal(sub, np.nan)  # blended_distance skips NaN: a reference against itself
+    return (blended_distance(dist[np.ix_(rows, refs)], _DTW.min_weight),
+            float(np.mean(blended_distance(sub, _DTW.min_weight))))
 
 
 def _duration_term(u: UserData, refs: list[int], tests: list[int]) -> np.ndarray:
@@ -263,8 +274,7 @@ def learned(data: dict[str, UserData], seeds: range, fold_seed: int = 0) -> tupl
             np.vstack(X), np.concatenate(y))
 
     def score(u: UserData, refs: list[int], tests: list[int]) -> np.ndarray:
-        user = next(k for k, v in data.items() if v is u)
-        return models[fold_of[user]].decision_function(distance_features(u, refs, tests))
+        return models[fold_of[u.user]].decision_function(distance_features(u, refs, tests))
     return evaluate(data, score, seeds)
 
 
@@ -278,7 +288,7 @@ def load_users(data_dir: Path, jobs: int, window: float,
     cohort = {u: [t for o in users if o != u for t in ds.genuine(o)[:COHORT_PER_USER]]
               for u in users}
     built = Parallel(n_jobs=jobs)(
-        delayed(user_data)(ds.genuine(u) + ds.forgeries(u), len(ds.genuine(u)), cohort[u],
+        delayed(user_data)(u, ds.genuine(u) + ds.forgeries(u), len(ds.genuine(u)), cohort[u],
                            _DTW.window) for u in users)
     return dict(zip(users, built))
 
