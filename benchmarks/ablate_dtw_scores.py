@@ -2,9 +2,8 @@
 
 Why this exists: SVC2004's best Task1 team reported 2.84 % EER; the DTW verifier here sits
 near 3.5 % (pooled, 100 reference draws) however its features are set.  This script checks,
-on the same reference draws as ``authapp experiment`` (``identity_seed(seed, user,
-"references")``, 5 references, the other 15 genuine samples and the user's 20 forgeries as
-attempts), whether ideas from the field move that number:
+on the same reference draws as ``authapp experiment`` (its ``draw_trial``: 5 references, the
+other 15 genuine samples and the user's 20 forgeries as attempts), whether ideas from the field move that number:
 
 * ``baseline``   -- ``DTWVerifier`` with its defaults (checked to equal it: ``--check``);
 * ``stability``  -- each template's per-point spread (mean aligned cost of the other
@@ -37,22 +36,23 @@ from joblib import Parallel, delayed
 from scipy.ndimage import uniform_filter1d
 
 from authapp import metrics
-from authapp.experiment import assign_folds, identity_seed
+from authapp.experiment import ExperimentConfig, assign_folds, draw_trial
 from capture.datasets import load_dataset
 from capture.preprocess import lowpass, resample_uniform, trim_idle
 from capture.trajectory import Trajectory
-from models import calibration
 from models.dtw import dtw_distance_matrix, dtw_path
 from models.dtw_verifier import (
     DEFAULT_FEATURES,
     TYPICAL_SPREAD,
     DTWVerifier,
     blended_distance,
+    duration_penalty,
+    shrunk_spread,
 )
 from models.fixed_features import make_config, sequences
 
-REFERENCES = 5
 COHORT_PER_USER = 4
+_PROTOCOL = ExperimentConfig(data_dir=Path("."), references=5)  # only its draw settings are used
 OTHER_FEATURES = {
     "vel-acc": dict(DEFAULT_FEATURES, channels=["vel", "acc"]),
     "50hz": {"rate_hz": 50.0, "cutoff_hz": 10.0},
@@ -132,9 +132,7 @@ _DTW = DTWVerifier()
 
 
 def _scale(loo_mean: float, typical: float) -> float:
-    """The verifier's normaliser: the user's spread shrunk toward a typical one."""
-    return (calibration.positive_scale(np.array([loo_mean])) ** _DTW.scale_power
-            * typical ** (1.0 - _DTW.scale_power))
+    return shrunk_spread(np.array([loo_mean]), _DTW.scale_power, typical)
 
 
 def _nearest(dist: np.ndarray, refs: list[int], rows: list[int]) -> tuple[np.ndarray, float]:
@@ -147,8 +145,8 @@ def _nearest(dist: np.ndarray, refs: list[int], rows: list[int]) -> tuple[np.nda
 
 
 def _duration_term(u: UserData, refs: list[int], tests: list[int]) -> np.ndarray:
-    mean_log = np.mean(np.log(u.frames[refs]))
-    return _DTW.duration_weight * np.abs(np.log(u.frames[tests]) - mean_log)
+    return duration_penalty(u.frames[tests], float(np.mean(np.log(u.frames[refs]))),
+                            _DTW.duration_weight)
 
 
 def baseline(u: UserData, refs: list[int], tests: list[int], dist: np.ndarray | None = None,
@@ -227,10 +225,10 @@ def distance_features(u: UserData, refs: list[int], tests: list[int]) -> np.ndar
 
 # -- protocol -------------------------------------------------------------------------------
 def draw(user: str, seed: int, n_genuine: int, n_samples: int) -> tuple[list[int], list[int]]:
-    """The harness's reference draw (``authapp.experiment.draw_trial``, random split)."""
-    rng = np.random.default_rng(identity_seed(seed, user, "references"))
-    refs = sorted(rng.choice(n_genuine, REFERENCES, replace=False).tolist())
-    return refs, [i for i in range(n_samples) if i not in refs]
+    """(reference indices, attempt indices): the harness's own draw (``draw_trial``, random
+    split) made on sample indices; forgeries (indices from ``n_genuine`` on) always attempt."""
+    refs, tests, _ = draw_trial(_PROTOCOL, user, seed, list(range(n_genuine)), [])
+    return refs, tests + list(range(n_genuine, n_samples))
 
 
 def evaluate(data: dict[str, UserData], scorer: Scorer, seeds: range) -> tuple[float, float]:

@@ -58,6 +58,17 @@ def blended_distance(dist: np.ndarray, min_weight: float) -> np.ndarray:
     return min_weight * np.nanmin(d, axis=1) + (1.0 - min_weight) * np.nanmean(d, axis=1)
 
 
+def shrunk_spread(loo_distances: np.ndarray, scale_power: float, typical_spread: float) -> float:
+    """The user's normaliser: their mean leave-one-out distance shrunk toward a typical one."""
+    return (calibration.positive_scale(loo_distances) ** scale_power
+            * typical_spread ** (1.0 - scale_power))
+
+
+def duration_penalty(frames: np.ndarray, mean_log_frames: float, weight: float) -> np.ndarray:
+    """``weight`` times |log frames - the enrollment samples' mean log frames|."""
+    return weight * np.abs(np.log(np.asarray(frames, dtype=np.float64)) - mean_log_frames)
+
+
 DEFAULT_FEATURES: Mapping[str, Any] = {"rate_hz": 100.0, "cutoff_hz": 20.0}
 """Preprocessing used when ``features`` is None (the rest as ``FeatureConfig``'s defaults)."""
 
@@ -150,8 +161,8 @@ class DTWVerifier(Verifier):
             if i in pos and cols:
                 loo.append(blended_distance(dist[pos[i], cols][None, :], self.min_weight)[0])
         self.loo_distances_ = np.array(loo, dtype=np.float64)
-        self.scale_ = (calibration.positive_scale(self.loo_distances_) ** self.scale_power
-                       * self._typical_spread() ** (1.0 - self.scale_power))
+        self.scale_ = shrunk_spread(self.loo_distances_, self.scale_power,
+                                    self._typical_spread())
         self.threshold_ = -float(self.threshold)
 
     # -- scoring --------------------------------------------------------------------------
@@ -166,7 +177,7 @@ class DTWVerifier(Verifier):
         score = -blended_distance(self.distances(trajectories), self.min_weight) / self.scale_
         if self.duration_weight > 0:
             frames = np.array([len(s) for s in sequences(trajectories, self.config_)])
-            score -= self.duration_weight * np.abs(np.log(frames) - self.log_frames_)
+            score -= duration_penalty(frames, self.log_frames_, self.duration_weight)
         return score
 
     # -- state ----------------------------------------------------------------------------
