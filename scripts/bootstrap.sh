@@ -1,14 +1,34 @@
 #!/usr/bin/env bash
 # Create (or reuse) a virtualenv and install AirAuth with its test and GUI extras.
 # Usage: bash scripts/bootstrap.sh [VENV_DIR]   (default .venv)
-# torch is installed first, pinned to the CPU build (2.13.0), so that nothing pulls CUDA.
+# Python packages only (no root needed): the Debian packages the tests need are installed by
+# scripts/test.sh (install_chromium.sh, install_gui_deps.sh), not here, so the main job
+# never needs apt. torch is installed first, pinned to the CPU build (2.13.0), so that
+# nothing pulls CUDA. About 3 minutes the first time, 15 s when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${1:-.venv}"
+PY="${PYTHON:-python3}"
+say() { echo "[setup] $*"; }
+start=$SECONDS
 if [ ! -x "$VENV/bin/python" ]; then
-    python3 -m venv "$VENV"
+    if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+        echo "[setup] ERROR: AirAuth needs Python >= 3.11; '$PY' is" \
+             "$("$PY" --version 2>&1 || echo missing) (set PYTHON=/path/to/python3.11)" >&2
+        exit 1
+    fi
+    say "creating the virtualenv $VENV ($("$PY" --version))"
+    if ! "$PY" -m venv "$VENV" >/dev/null 2>&1; then
+        rm -rf "$VENV"
+        echo "[setup] ERROR: '$PY -m venv' failed: on Debian install the python3-venv package" \
+             "(apt-get install python3-venv)" >&2
+        exit 1
+    fi
 fi
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check "torch==2.13.0"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev,gui]"
-# Headless Chromium renders report.html in the report test (Debian package; needs root).
-bash scripts/install_chromium.sh >/dev/null
+pip=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
+say "pip: torch 2.13.0, CPU build (about 750 MB; 1-2 minutes the first time)"
+"${pip[@]}" "torch==2.13.0"
+say "pip: AirAuth (editable) with its dependencies and the dev + gui extras" \
+    "(numpy, scipy, scikit-learn, numba, PyQt5, pyqtgraph, pytest...; about 1 minute the first time)"
+"${pip[@]}" -e ".[dev,gui]"
+say "Python environment ready in $VENV ($((SECONDS - start)) s); run commands as $VENV/bin/authapp"

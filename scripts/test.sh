@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Set up everything needed (idempotent) and run the whole test suite.
+# Set up everything needed (idempotent) and run the whole test suite (arguments go to pytest).
+# Besides the virtualenv, the tests need Debian packages: headless Chromium (report test)
+# and Xvfb + Qt's X libraries (the GUI under a real X server); installing the missing ones
+# needs root, and the scripts say so clearly when it is not available.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh .venv
+bash scripts/install_chromium.sh
+bash scripts/install_gui_deps.sh
 export QT_QPA_PLATFORM=offscreen MPLBACKEND=Agg
+echo "[setup] running the test suite (about 5 minutes on 2 cores)"
 exec .venv/bin/python -m pytest -q "$@"
