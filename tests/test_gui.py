@@ -85,6 +85,10 @@ def test_enroll_login_and_delete_a_real_user(qtbot, window, fmkit_dir, tmp_path,
     assert win.runner.busy and not tab.enroll_button.isEnabled()  # fitting is off-thread
     qtbot.waitUntil(lambda: idle(win) and tab.banner.text() != "", timeout=WAIT_MS)
     assert tab.banner.text() == "Enrolled luduo", tab.message.text()
+    tab.user.setText("")
+    qtbot.mouseClick(tab.enroll_button, 1)  # an error now: the old banner goes
+    assert tab.banner.text() == "" and tab.message.text() == "enter a user id first"
+    tab.user.setText("luduo")
     report = tab.details.toPlainText()
     assert "enrolled 'luduo': 5 samples" in report and "threshold" in report
     assert "quality check, per sample" in report
@@ -98,10 +102,31 @@ def test_enroll_login_and_delete_a_real_user(qtbot, window, fmkit_dir, tmp_path,
     assert lt.banner.text() == "ACCEPTED", lt.reason.text()
     assert lt.result.decision and lt.result.outcome == "accept"
     assert lt.reason.text().startswith("accepted: score")
-    names = [lt.scores.item(i, 0).text() for i in range(lt.scores.rowCount())]
-    assert names[0] == "decision value" and set(lt.result.per_verifier) <= set(names)
-    assert float(lt.scores.item(0, 1).text()) == pytest.approx(lt.result.score, abs=1e-4)
+    r = lt.result
+    rows = [(lt.scores.item(i, 0).text(), lt.scores.item(i, 1).text())
+            for i in range(lt.scores.rowCount())]
+    # the table states the reason line's own numbers: score, threshold, then the margin
+    assert rows[0] == ("fusion score", f"{r.raw_score:.4g}")
+    assert rows[1] == ("threshold", f"{r.threshold:.4g}")
+    assert f"score {rows[0][1]} >= threshold {rows[1][1]}" in lt.reason.text()
+    assert rows[2][0].startswith("margin") and float(rows[2][1]) == pytest.approx(r.score,
+                                                                                   rel=1e-3)
+    # the fusion's margin is shown once (as the margin), not again as a "fusion" member
+    assert r.per_verifier["fusion"] == pytest.approx(r.score)
+    members = [name.split(" ")[0] for name, _ in rows[3:]]
+    assert members and sorted(members) == sorted(set(r.per_verifier) - {"fusion"})
     screenshot(qtbot, win, tmp_path / "gui_login_accepted.png")
+
+    # a new error clears the old verdict instead of leaving ACCEPTED above it
+    lt.user.setEditText("")
+    qtbot.mouseClick(lt.login_button, 1)
+    assert lt.banner.text() == "" and lt.scores.rowCount() == 0 and lt.result is None
+    assert lt.message.text() == "enter or pick a user id first"
+    lt.user.setEditText("luduo")
+    win.source.set_replay_files([])
+    qtbot.mouseClick(lt.login_button, 1)
+    qtbot.waitUntil(lambda: idle(win), timeout=WAIT_MS)
+    assert lt.banner.text() == "" and lt.message.text().startswith("no sample captured")
 
     login(qtbot, win, "luduo", luduo(fmkit_dir, "jisuanji")[0])
     assert lt.banner.text() == "REJECTED", lt.reason.text()
@@ -229,3 +254,26 @@ def test_live_capture_through_the_leap_binding(qtbot, window, fmkit_dir, monkeyp
     assert np.all(gap < 1e-9)  # every kept frame is one of the recording's
     assert win.view.gesture is traj and win.view.n_stream_points > len(traj)
     assert win.capture_status.text() == "captured 1 sample(s)"
+
+
+def test_replay_files_have_names_that_tell_them_apart(qtbot, window, shared_data) -> None:
+    """Per-person folders name their files alike: the list shows as much path as it takes."""
+    leap = shared_data / "leap_air_signatures"
+    fmkit = shared_data / "fmkit_leap" / "luduo_luduo_01.txt"
+    files = [leap / "u16" / "1.csv", leap / "u20" / "1.csv", fmkit]
+    win = window
+    win.source.set_replay_files(files)
+    shown = [win.source.files.item(i).text() for i in range(win.source.files.count())]
+    assert shown == ["u16/1.csv", "u20/1.csv", "luduo_luduo_01.txt"]
+    assert win.source.replay_files() == [str(f) for f in files]
+    win.source.select_file(2)
+    win.source._remove_current()
+    win.source.add_replay_files([leap / "u21" / "1.csv"])
+    assert [win.source.files.item(i).text() for i in range(3)] == [
+        "u16/1.csv", "u20/1.csv", "u21/1.csv"]
+    win.source.select_file(0)
+    win.enroll_tab.n_samples.setValue(2)
+    qtbot.mouseClick(win.enroll_tab.capture_button, 1)
+    qtbot.waitUntil(lambda: idle(win), timeout=WAIT_MS)
+    labels = [win.enroll_tab.sample_list.item(i).text() for i in range(2)]
+    assert labels[0].endswith("(u16/1.csv)") and labels[1].endswith("(u20/1.csv)"), labels

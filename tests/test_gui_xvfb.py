@@ -58,10 +58,10 @@ def window_id(display: str, title_prefix: str) -> str | None:
     xwininfo = shutil.which("xwininfo")
     assert xwininfo, "xwininfo is missing: run scripts/install_gui_deps.sh (Debian x11-utils)"
     tree = subprocess.run([xwininfo, "-display", display, "-root", "-tree"],
-                          capture_output=True, text=True, timeout=10).stdout
-    for wid in re.findall(rf'^\s*(0x[0-9a-f]+) "{re.escape(title_prefix)}', tree, re.M):
+                          capture_output=True, text=True, timeout=10, check=False).stdout
+    for wid in re.findall(rf'^\s*(0x[0-9a-f]+) "{re.escape(title_prefix)}', tree, re.MULTILINE):
         info = subprocess.run([xwininfo, "-display", display, "-id", wid],
-                              capture_output=True, text=True, timeout=10).stdout
+                              capture_output=True, text=True, timeout=10, check=False).stdout
         if "IsViewable" in info:
             return wid
     return None
@@ -106,7 +106,7 @@ def test_gui_starts_and_paints_under_xvfb(xserver, shared_data, tmp_path) -> Non
         for _ in range(20):  # mapped first, painted a moment later
             time.sleep(0.5)
             grab = subprocess.run([sys.executable, "-c", GRAB, wid, str(shot)], env=env,
-                                  capture_output=True, text=True, timeout=60)
+                                  capture_output=True, text=True, timeout=60, check=False)
             assert grab.returncode == 0, f"screenshot failed: {grab.stderr}"
             why = looks_painted(shot)
             if not why:

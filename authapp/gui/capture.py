@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +50,24 @@ class SourceSpec:
     def describe(self) -> str:
         if self.kind == "leap":
             return "live Leap Motion"
-        return ", ".join(Path(f).name for f in self.files) or "no files"
+        return ", ".join(short_names(self.files)) or "no files"
+
+
+def short_names(paths: Sequence[str | Path]) -> list[str]:
+    """Each path by its fewest trailing parts that tell it apart from the others.
+
+    Recordings are often named alike in per-person folders (``u16/1.csv``, ``u20/1.csv``):
+    a bare file name would show both as ``1.csv``. The same path twice stays the same name.
+    """
+    parts = [Path(p).parts for p in paths]
+    names = []
+    for mine in parts:
+        k = 1
+        while k < len(mine) and any(other != mine and other[-k:] == mine[-k:]
+                                    for other in parts):
+            k += 1
+        names.append("/".join(mine[-k:]))
+    return names
 
 
 class CaptureThread(QThread):
@@ -102,7 +120,7 @@ class CaptureThread(QThread):
             raise AirAuthError(f"{self.n} sample(s) wanted but only {len(files)} replay "
                                "file(s) left from the highlighted one: click the file to start "
                                "from, or add recordings with 'Add files...'")
-        for path in files[: self.n]:
+        for path, name in zip(files[: self.n], short_names(files[: self.n])):
             if self.cancelled:
                 return
             original = load_recording(path)
@@ -112,7 +130,7 @@ class CaptureThread(QThread):
                                   extra={"recorded_by": "authapp gui", "replayed_from": str(path),
                                          "segmenter": self.spec.segmenter.to_dict()})
             source = ReplaySource(original, realtime=self.spec.realtime, speed=self.spec.speed)
-            self.sample_started.emit(Path(path).name)
+            self.sample_started.emit(name)
             traj = self._one_gesture(source, meta, finite=True)
             if traj is None:
                 return

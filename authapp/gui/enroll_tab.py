@@ -22,6 +22,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from authapp.gui.capture import short_names
 from authapp.gui.widgets import Banner, MessageLabel
 from authapp.services import (
     AuthService,
@@ -104,16 +105,20 @@ class EnrollTab(QWidget):
 
     # -- samples --------------------------------------------------------------------------
     def capture(self) -> None:
+        self.banner.show_result("", "info")  # a new capture starts a new enrollment
         self.message.show_message("capturing... write, then hold still to end each sample")
         self.host.start_capture(self.n_samples.value(), self.add_sample, self._capture_done)
 
     def add_sample(self, traj: Trajectory) -> None:
         self.samples.append(traj)
         src = traj.meta.source or "live"
-        item = QListWidgetItem(f"sample {len(self.samples)}: {len(traj)} frames, "
-                               f"{traj.duration:.2f} s  ({src.rsplit('/', 1)[-1]})")
+        item = QListWidgetItem()
         item.setToolTip(src)
         self.sample_list.addItem(item)
+        names = short_names([t.meta.source or "live" for t in self.samples])
+        for i, (t, name) in enumerate(zip(self.samples, names)):
+            self.sample_list.item(i).setText(f"sample {i + 1}: {len(t)} frames, "
+                                             f"{t.duration:.2f} s  ({name})")
         self.sample_list.blockSignals(True)
         self.sample_list.setCurrentRow(self.sample_list.count() - 1)
         self.sample_list.blockSignals(False)
@@ -121,7 +126,7 @@ class EnrollTab(QWidget):
 
     def _capture_done(self, error: str | None) -> None:
         if error:
-            self.message.show_message(f"capture stopped: {error}", "bad")
+            self._show_error(f"capture stopped: {error}")
         else:
             self.message.show_message(f"{len(self.samples)} sample(s) ready", "info")
         self._update_buttons()
@@ -152,10 +157,10 @@ class EnrollTab(QWidget):
     def enroll(self) -> None:
         user = self.user.text().strip()
         if not user:
-            self.message.show_message("enter a user id first", "bad")
+            self._show_error("enter a user id first")
             return
         if not self.samples:
-            self.message.show_message("capture the enrollment samples first", "bad")
+            self._show_error("capture the enrollment samples first")
             return
         base = self.host.service
         kind = self.verifier.currentData()
@@ -169,6 +174,11 @@ class EnrollTab(QWidget):
         self.host.set_status(f"enrolling {user!r}...")
         self.host.runner.submit(lambda: service.enroll(user, samples, re_enroll=re_enroll),
                                 self._enrolled, self._enroll_failed)
+
+    def _show_error(self, text: str) -> None:
+        """A new error replaces the last result: an old "Enrolled" must not stay above it."""
+        self.banner.show_result("", "info")
+        self.message.show_message(text, "bad")
 
     def _enrolled(self, report: EnrollmentReport) -> None:
         self.report = report

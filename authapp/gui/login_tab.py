@@ -52,7 +52,7 @@ class LoginTab(QWidget):
         self.reason = MessageLabel("loginReason")
         self.scores = QTableWidget(0, 2)
         self.scores.setObjectName("loginScores")
-        self.scores.setHorizontalHeaderLabels(["verifier / user", "score (higher = more genuine)"])
+        self.scores.setHorizontalHeaderLabels(["verifier / user", "value"])
         self.scores.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.scores.verticalHeader().setVisible(False)
         self.scores.setEditTriggers(QTableWidget.NoEditTriggers)
@@ -87,7 +87,7 @@ class LoginTab(QWidget):
     # -- actions --------------------------------------------------------------------------
     def login(self) -> None:
         if not self.user.currentText().strip():
-            self.message.show_message("enter or pick a user id first", "bad")
+            self._show_error("enter or pick a user id first")
             return
         self._start("login")
 
@@ -114,16 +114,22 @@ class LoginTab(QWidget):
 
     def _capture_done(self, error: str | None) -> None:
         if error:
-            self.message.show_message(f"no sample captured: {error}", "bad")
+            self._show_error(f"no sample captured: {error}")
+
+    def _show_error(self, text: str) -> None:
+        """A new error replaces the last verdict: an old ACCEPTED must not stay above it."""
+        self.result = None
+        self.banner.show_result("", "info")
+        self.reason.clear_message()
+        self.scores.setRowCount(0)
+        self.message.show_message(text, "bad")
 
     def _verified(self, r: VerifyResult) -> None:
         self.result = r
         text, kind = BANNERS.get(r.outcome, (r.outcome.upper(), "bad"))
         self.banner.show_result(text, kind)
         self.reason.show_message(r.reason, "ok" if r.decision else kind)
-        rows = [("decision value", r.score)] if r.score is not None else []
-        rows += list(r.per_verifier.items())  # members first, the deciding verifier last
-        self._fill(rows)
+        self._fill(score_rows(r))
         extra = []
         if r.replay_of is not None and r.outcome != "replay":
             extra.append(f"note: near-exact copy of {r.replay_of.ref}")
@@ -153,11 +159,12 @@ class LoginTab(QWidget):
         self.message.clear_message()
         self.host.set_status("login failed: " + message)
 
-    def _fill(self, rows: Sequence[tuple[str, float | None]]) -> None:
+    def _fill(self, rows: Sequence[tuple[str, float | str | None]]) -> None:
         self.scores.setRowCount(len(rows))
         for i, (name, value) in enumerate(rows):
+            text = value if isinstance(value, str) else "-" if value is None else f"{value:+.4f}"
             self.scores.setItem(i, 0, QTableWidgetItem(str(name)))
-            self.scores.setItem(i, 1, QTableWidgetItem("-" if value is None else f"{value:+.4f}"))
+            self.scores.setItem(i, 1, QTableWidgetItem(text))
 
     def _show_lock_state(self, name: str) -> None:
         """Tell the user before they write when the account is locked."""
@@ -178,3 +185,19 @@ class LoginTab(QWidget):
     def set_busy(self, busy: bool) -> None:
         self.login_button.setEnabled(not busy)
         self.identify_button.setEnabled(not busy)
+
+
+def score_rows(r: VerifyResult) -> list[tuple[str, str]]:
+    """The score table of a login, in the reason line's own numbers: the deciding verifier's
+    score and threshold (the same 4 digits), its margin, then a fusion's members.
+
+    The service lists the deciding verifier last in ``per_verifier``, under its kind, with
+    the margin as its value: shown once, as the margin, not again as a member.
+    """
+    if r.score is None or r.raw_score is None or r.threshold is None:
+        return []
+    *members, (kind, _) = r.per_verifier.items() or [("verifier", r.score)]
+    rows = [(f"{kind} score", f"{r.raw_score:.4g}"), ("threshold", f"{r.threshold:.4g}"),
+            ("margin (score - threshold, >= 0 accepts)", f"{r.score:+.4g}")]
+    rows += [(f"{name} (member, normalised)", f"{value:+.4f}") for name, value in members]
+    return rows

@@ -23,7 +23,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from authapp.gui.capture import SourceSpec
+from authapp.gui.capture import SourceSpec, short_names
 from authapp.gui.widgets import MessageLabel
 from authapp.gui.workers import error_message
 from capture.leap_adapter import HAND_PREFERENCES, import_binding
@@ -106,6 +106,7 @@ class SourcePanel(QGroupBox):
         self.files.clear()
         for p in paths:
             self._add_item(str(p))
+        self._relabel()
         if self.files.count():
             self.files.setCurrentRow(max(0, min(select, self.files.count() - 1)))
         self.replay.setChecked(True)
@@ -115,6 +116,7 @@ class SourcePanel(QGroupBox):
         first_new = self.files.count()
         for p in paths:
             self._add_item(str(p))
+        self._relabel()
         if self.files.currentRow() < 0 and self.files.count() > first_new:
             self.files.setCurrentRow(first_new)
         if paths:
@@ -126,6 +128,11 @@ class SourcePanel(QGroupBox):
         item.setData(Qt.UserRole, path)
         item.setToolTip(path)
         self.files.addItem(item)
+
+    def _relabel(self) -> None:
+        """Name every file so that no two look alike (``u16/1.csv``, ``u20/1.csv``)."""
+        for i, name in enumerate(short_names(self.replay_files())):
+            self.files.item(i).setText(name)
 
     def select_file(self, row: int) -> None:
         self.files.setCurrentRow(row)
@@ -164,6 +171,7 @@ class SourcePanel(QGroupBox):
         row = self.files.currentRow()
         if row >= 0:
             self.files.takeItem(row)
+            self._relabel()
             self.changed.emit()
 
     def _source_changed(self) -> None:
