@@ -39,9 +39,10 @@ import hashlib
 import logging
 import os
 import sys
+import threading
 import time
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -422,8 +423,19 @@ def fit_generators(cfg: ExperimentConfig, dataset: Any, fold_of: Mapping[str, in
     return fitted, fit_s
 
 
-def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> ExperimentResult:
-    """Run the protocol described in the module docstring and compute every metric."""
+class ExperimentCancelled(ExperimentError):
+    """The run was cancelled through ``run_experiment``'s ``cancel`` event."""
+
+
+def run_experiment(cfg: ExperimentConfig, progress: bool = True,
+                   on_progress: Callable[[int, int], None] | None = None,
+                   cancel: threading.Event | None = None) -> ExperimentResult:
+    """Run the protocol described in the module docstring and compute every metric.
+
+    For a front end (the GUI's Experiments tab): ``on_progress(done, total)`` is called as
+    identities finish, and setting ``cancel`` stops the run between identities with
+    ``ExperimentCancelled``.
+    """
     t_start = time.perf_counter()
     if cfg.references < 2:
         raise ExperimentError(f"--references must be at least 2, got {cfg.references}")
@@ -483,8 +495,19 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> ExperimentRe
         for name, sec in out[1].items():
             gen_s[name] = gen_s.get(name, 0.0) + sec
         bar.update()
+        if on_progress is not None:
+            on_progress(len(trials), len(jobs))
+        check_cancel()
 
+    def check_cancel() -> None:  # leaving the joblib generator early cancels its queue
+        if cancel is not None and cancel.is_set():
+            raise ExperimentCancelled(f"experiment cancelled after {len(trials)} of "
+                                      f"{len(jobs)} identities")
+
+    if on_progress is not None:
+        on_progress(0, len(jobs))
     try:
+        check_cancel()
         if cfg.jobs == 1 or len(jobs) == 1:
             for job in jobs:
                 collect(job.identity, evaluate_identity(job))
