@@ -1,6 +1,7 @@
-"""The AirAuth main window: source and live plot on the left, Enroll / Login / Users tabs on
-the right. It owns the two kinds of background work: one ``CaptureThread`` at a time for
-gestures, and a ``TaskRunner`` for service calls (enrollment fitting, scoring, deletion)."""
+"""The AirAuth main window: source and live plot on the left, Enroll / Login / Users /
+Experiments tabs on the right. It owns the background work: one ``CaptureThread`` at a time
+for gestures, a ``TaskRunner`` for service calls (enrollment fitting, scoring, deletion), and
+the Experiments tab's own worker (an experiment does not block logins)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from PyQt5.QtWidgets import (
 
 from authapp.gui.capture import CaptureThread
 from authapp.gui.enroll_tab import EnrollTab
+from authapp.gui.experiments_tab import ExperimentsTab
 from authapp.gui.login_tab import LoginTab
 from authapp.gui.source_panel import SourcePanel
 from authapp.gui.trajectory_view import TrajectoryView
@@ -69,9 +71,13 @@ class MainWindow(QMainWindow):
         self.enroll_tab = EnrollTab(self)
         self.login_tab = LoginTab(self)
         self.users_tab = UsersTab(self)
+        self.experiments_tab = ExperimentsTab(self)
         self.tabs.addTab(self.enroll_tab, "Enroll")
         self.tabs.addTab(self.login_tab, "Login")
         self.tabs.addTab(self.users_tab, "Users")
+        self.tabs.addTab(self.experiments_tab, "Experiments")
+        self.left = left
+        self.tabs.currentChanged.connect(self._tab_changed)
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(self.tabs)
@@ -136,6 +142,10 @@ class MainWindow(QMainWindow):
         self._update_busy()
         return True
 
+    def _tab_changed(self) -> None:
+        """The Experiments tab works on folders, not on gestures: it gets the whole window."""
+        self.left.setVisible(self.tabs.currentWidget() is not self.experiments_tab)
+
     def cancel_capture(self) -> None:
         if self.capture_thread is not None:
             self.capture_thread.cancel()
@@ -175,6 +185,7 @@ class MainWindow(QMainWindow):
         if thread is not None:
             thread.cancel()
             thread.wait(wait_ms)
+        self.experiments_tab.shutdown(wait_ms)
         self.runner.wait(wait_ms)
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -1,0 +1,290 @@
+"""The Experiments tab: the impersonation experiment of ``authapp experiment`` on a chosen
+folder, run on a worker thread with a progress bar and a cancel button, then its table and
+DET/ROC plots. It writes the same files as the command (results.json, plots, report.html)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PyQt5.QtCore import Qt, QThread, pyqtSignal
+from PyQt5.QtGui import QPixmap
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from authapp.experiment import (
+    SPLITS,
+    ExperimentConfig,
+    available_methods,
+    run_experiment,
+)
+from authapp.gui.widgets import MessageLabel
+from authapp.gui.workers import error_message
+from capture.formats import FORMATS
+
+if TYPE_CHECKING:
+    from authapp.gui.main_window import MainWindow
+
+DEFAULT_OUT = "experiment_out/gui"
+PLOTS = ("det", "roc")
+PLOT_WIDTH = 560
+
+
+class ExperimentThread(QThread):
+    """``run_experiment`` then ``write_report`` off the GUI thread; ``cancel()`` stops the run
+    between identities (the harness checks the event), leaving no report behind."""
+
+    progress = pyqtSignal(int, int)       # identities done, total
+    succeeded = pyqtSignal(object, object)  # results (dict), {kind: path} of the written files
+    failed = pyqtSignal(str)
+
+    def __init__(self, cfg: ExperimentConfig, out_dir: Path,
+                 parent: Any | None = None) -> None:
+        super().__init__(parent)
+        self.cfg = cfg
+        self.out_dir = out_dir
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def run(self) -> None:
+        from authapp.report import write_report
+
+        t0 = time.perf_counter()
+        try:
+            result = run_experiment(self.cfg, progress=False, on_progress=self.progress.emit,
+                                    cancel=self._cancel)
+            result.results["timing"]["wall_s"] = time.perf_counter() - t0
+            paths = write_report(result, self.out_dir)
+        except Exception as exc:  # noqa: BLE001 - shown in the tab, never a crash
+            self.failed.emit(error_message(exc))
+        else:
+            self.succeeded.emit(result.results, paths)
+
+
+class ExperimentsTab(QWidget):
+    """Settings of a run (the command's main options), Run / Cancel, progress, results."""
+
+    def __init__(self, host: MainWindow) -> None:
+        super().__init__()
+        self.host = host
+        self.thread: ExperimentThread | None = None
+        self.results: dict[str, Any] | None = None
+        self.paths: dict[str, Path] = {}
+
+        self.data_dir = QLineEdit()
+        self.data_dir.setPlaceholderText("folder of recordings, e.g. ../shared/data/fmkit_leap")
+        self.browse_data = QPushButton("Browse...")
+        self.format = QComboBox()
+        self.format.addItem("detect file by file", None)
+        for name in FORMATS:
+            self.format.addItem(name, name)
+        self.references = QSpinBox()
+        self.references.setRange(2, 20)
+        self.references.setValue(5)
+        self.seeds = QSpinBox()
+        self.seeds.setRange(1, 100)
+        self.seeds.setValue(3)
+        self.seeds.setToolTip("reference draws per identity (seeds 0..N-1)")
+        self.split = QComboBox()
+        self.split.addItems(SPLITS)
+        self.jobs = QSpinBox()
+        self.jobs.setRange(1, max(1, os.cpu_count() or 1))
+        methods, _ = available_methods()
+        self.methods = {m: QCheckBox(m) for m in methods}
+        for box in self.methods.values():
+            box.setChecked(True)
+        self.out_dir = QLineEdit(DEFAULT_OUT)
+        self.browse_out = QPushButton("Browse...")
+        self.run_button = QPushButton("Run experiment")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v of %m identities")
+        self.progress.setValue(0)
+        self.message = MessageLabel("experimentMessage")
+        self.table = QTableWidget(0, 0)
+        self.table.setObjectName("experimentTable")
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table.setFixedHeight(120)
+        self.plots = {k: QLabel(f"{k.upper()} curves appear here after a run") for k in PLOTS}
+        for label in self.plots.values():
+            label.setAlignment(Qt.AlignCenter)
+            label.setMinimumHeight(120)
+
+        form = QFormLayout()
+        form.addRow("Data folder", _row(self.data_dir, self.browse_data))
+        form.addRow("Format", self.format)
+        form.addRow("References (K)", _row(self.references, QLabel("seeds"), self.seeds,
+                                            QLabel("split"), self.split,
+                                            QLabel("processes"), self.jobs))
+        form.addRow("Methods", _row(*self.methods.values()))
+        form.addRow("Output folder", _row(self.out_dir, self.browse_out))
+        results = QWidget()
+        results_layout = QVBoxLayout(results)
+        results_layout.addWidget(self.table)
+        plots = QHBoxLayout()
+        for label in self.plots.values():
+            plots.addWidget(label, 1)
+        results_layout.addLayout(plots)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(results)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(_row(self.run_button, self.cancel_button, self.progress, stretch=2))
+        layout.addWidget(self.message)
+        layout.addWidget(scroll, 1)
+
+        self.browse_data.clicked.connect(lambda: self._choose_folder(self.data_dir))
+        self.browse_out.clicked.connect(lambda: self._choose_folder(self.out_dir))
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button.clicked.connect(self.cancel)
+
+    # -- settings -------------------------------------------------------------------------
+    def _choose_folder(self, edit: QLineEdit) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text())
+        if path:
+            edit.setText(path)
+
+    def config(self) -> ExperimentConfig:
+        """The run the form describes (validated by the harness when it starts)."""
+        return ExperimentConfig(
+            data_dir=Path(self.data_dir.text().strip()),
+            format=self.format.currentData(),
+            references=self.references.value(),
+            seeds=tuple(range(self.seeds.value())),
+            methods=tuple(m for m, box in self.methods.items() if box.isChecked()),
+            split=self.split.currentText(),
+            jobs=self.jobs.value())
+
+    # -- running --------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.thread is not None
+
+    def run(self) -> None:
+        if self.running:
+            return
+        if not self.data_dir.text().strip():
+            self.message.show_message("choose the folder of recordings first", "bad")
+            return
+        cfg = self.config()
+        if not cfg.methods:
+            self.message.show_message("tick at least one method", "bad")
+            return
+        out = Path(self.out_dir.text().strip() or DEFAULT_OUT).resolve()
+        self._clear_results()
+        self.progress.setRange(0, 0)  # busy until the data set is loaded and counted
+        self.message.show_message(f"loading {cfg.data_dir} and running "
+                                  f"{', '.join(cfg.methods)}...")
+        thread = ExperimentThread(cfg, out, self)
+        thread.progress.connect(self._progress)
+        thread.succeeded.connect(self._succeeded)
+        thread.failed.connect(self._failed)
+        thread.finished.connect(self._finished)
+        self.thread = thread
+        self._update_buttons()
+        self.host.set_status(f"experiment on {cfg.data_dir} running")
+        thread.start()
+
+    def cancel(self) -> None:
+        if self.thread is not None:
+            self.thread.cancel()
+            self.message.show_message("cancelling after the identity in progress...", "warn")
+
+    def shutdown(self, wait_ms: int) -> None:
+        if self.thread is not None:
+            self.thread.cancel()
+            self.thread.wait(wait_ms)
+
+    def _progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+
+    def _succeeded(self, results: dict[str, Any], paths: dict[str, Path]) -> None:
+        from authapp.report import TABLE_HEADER, table_rows
+
+        self.results, self.paths = results, dict(paths)
+        rows = table_rows(results)
+        self.table.setColumnCount(len(TABLE_HEADER))
+        self.table.setHorizontalHeaderLabels(TABLE_HEADER)
+        self.table.setRowCount(len(rows))
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                item = QTableWidgetItem(value)
+                if j >= 2:
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.table.setItem(i, j, item)
+        self.table.resizeColumnsToContents()
+        self.table.setFixedHeight(self.table.horizontalHeader().height()
+                                  + sum(self.table.rowHeight(i) for i in range(len(rows)))
+                                  + self.table.horizontalScrollBar().sizeHint().height() + 6)
+        for kind, label in self.plots.items():
+            pixmap = QPixmap(str(paths[kind]))
+            pixmap = pixmap.scaledToWidth(PLOT_WIDTH, Qt.SmoothTransformation)
+            label.setPixmap(pixmap)
+            label.setMinimumSize(pixmap.size())  # scroll rather than crop the plot
+            label.setToolTip(str(paths[kind]))
+        wall = results.get("timing", {}).get("wall_s")
+        took = f" in {wall:.1f} s" if isinstance(wall, (int, float)) else ""
+        self.message.show_message(f"done{took}: {len(results.get('identities', []))} "
+                                  f"identities; report: {paths['html']}", "ok")
+        self.host.set_status("experiment finished")
+
+    def _failed(self, message: str) -> None:
+        cancelled = self.thread is not None and self.thread.cancelled
+        self.progress.setRange(0, max(self.progress.maximum(), 1))
+        self.message.show_message(message, "warn" if cancelled else "bad")
+        self.host.set_status("experiment cancelled" if cancelled else "experiment failed")
+
+    def _finished(self) -> None:
+        thread, self.thread = self.thread, None
+        if thread is not None:
+            thread.deleteLater()
+        self._update_buttons()
+
+    def _clear_results(self) -> None:
+        self.results, self.paths = None, {}
+        self.table.setRowCount(0)
+        for kind, label in self.plots.items():
+            label.clear()
+            label.setMinimumSize(0, 120)
+            label.setText(f"{kind.upper()} curves appear here after a run")
+
+    def _update_buttons(self) -> None:
+        self.run_button.setEnabled(not self.running)
+        self.cancel_button.setEnabled(self.running)
+
+
+def _row(*widgets: QWidget, stretch: int = 0) -> QHBoxLayout:
+    row = QHBoxLayout()
+    for w in widgets:
+        row.addWidget(w)
+    if stretch:
+        row.setStretchFactor(widgets[-1], stretch)
+    return row
