@@ -33,7 +33,8 @@ EMIT_INTERVAL_S = 0.033
 class SourceSpec:
     """Where the frames of a capture come from.
 
-    ``kind``: "leap" (live device) or "replay" (``files`` in order, one gesture each).
+    ``kind``: "leap" (live device), "replay" (``files`` in order, one gesture each) or
+    "draw" (the mouse on the source panel's drawing pad, see ``authapp.gui.drawing_pad``).
     ``realtime``/``speed``: replay pacing. ``hand``: Leap hand preference.
     ``timeout``: seconds a live capture waits for each gesture.
     """
@@ -50,6 +51,8 @@ class SourceSpec:
     def describe(self) -> str:
         if self.kind == "leap":
             return "live Leap Motion"
+        if self.kind == "draw":
+            return "the drawing pad"
         return ", ".join(short_names(self.files)) or "no files"
 
 

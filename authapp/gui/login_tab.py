@@ -99,7 +99,7 @@ class LoginTab(QWidget):
         self.banner.show_result("", "info")
         self.reason.clear_message()
         self.scores.setRowCount(0)
-        self.message.show_message("capturing one sample... write, then hold still")
+        self.message.show_message(f"capturing one sample... {self.host.capture_hint()}")
         self.host.start_capture(1, self._captured, self._capture_done)
 
     def _captured(self, traj: Trajectory) -> None:

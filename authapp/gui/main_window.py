@@ -22,6 +22,7 @@ from PyQt5.QtWidgets import (
 )
 
 from authapp.gui.capture import CaptureThread
+from authapp.gui.drawing_pad import DrawCapture
 from authapp.gui.enroll_tab import EnrollTab
 from authapp.gui.experiments_tab import ExperimentsTab
 from authapp.gui.login_tab import LoginTab
@@ -46,7 +47,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.service = service
         self.runner = TaskRunner(self)
-        self.capture_thread: CaptureThread | None = None
+        self.capture_thread: CaptureThread | DrawCapture | None = None
         self.setWindowTitle(f"AirAuth - {service.store.path}")
         self.resize(1280, 760)
 
@@ -61,11 +62,16 @@ class MainWindow(QMainWindow):
         status_row.addWidget(self.capture_status, 1)
         status_row.addWidget(self.writing)
         status_row.addWidget(self.cancel_button)
+        self.source_split = QSplitter(Qt.Vertical)  # the user may give the pad more room
+        self.source_split.addWidget(self.source)
+        self.source_split.addWidget(self.view)
+        self.source_split.setChildrenCollapsible(False)
         left = QWidget()
         left_layout = QVBoxLayout(left)
-        left_layout.addWidget(self.source)
-        left_layout.addWidget(self.view, 1)
+        left_layout.addWidget(self.source_split, 1)
         left_layout.addLayout(status_row)
+        self.left = left
+        self.source.changed.connect(self._source_changed)
 
         self.tabs = QTabWidget()
         self.enroll_tab = EnrollTab(self)
@@ -76,14 +82,13 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.login_tab, "Login")
         self.tabs.addTab(self.users_tab, "Users")
         self.tabs.addTab(self.experiments_tab, "Experiments")
-        self.left = left
-        self.tabs.currentChanged.connect(self._tab_changed)
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         self.setCentralWidget(splitter)
+        self.tabs.currentChanged.connect(self._tab_changed)
         self.statusBar().showMessage(f"store: {service.store.path}")
 
         self.runner.busy_changed.connect(lambda _: self._update_busy())
@@ -105,7 +110,13 @@ class MainWindow(QMainWindow):
             on_done("busy: wait for the current capture or computation to finish")
             return False
         spec = self.source.spec(n)
-        thread = CaptureThread(spec, n, self)
+        thread: CaptureThread | DrawCapture
+        if spec.kind == "draw":
+            thread = DrawCapture(self.source.pad, n, self)
+            self.source.done_button.clicked.connect(thread.done)
+            thread.rejected.connect(self.source.show_error)
+        else:
+            thread = CaptureThread(spec, n, self)
         self.capture_thread = thread
         self.view.clear(f"waiting for {spec.describe()}...")
         self.source.show_info("")
@@ -118,6 +129,8 @@ class MainWindow(QMainWindow):
 
         def finished() -> None:
             self.capture_thread = None
+            if isinstance(thread, DrawCapture):
+                self.source.done_button.clicked.disconnect(thread.done)
             thread.deleteLater()
             error = thread.error
             if error is None and thread.n_captured < n:
@@ -150,9 +163,23 @@ class MainWindow(QMainWindow):
         if self.capture_thread is not None:
             self.capture_thread.cancel()
 
+    def _source_changed(self) -> None:
+        """The drawing pad gets most of the height; the other sources leave it to the plot."""
+        total = sum(self.source_split.sizes()) or self.height()
+        wanted = self.source.minimumSizeHint().height()
+        if self.source.kind == "draw":
+            wanted = max(wanted, int(0.62 * total))
+        self.source_split.setSizes([wanted, max(total - wanted, 1)])
+
+    def capture_hint(self) -> str:
+        """What the writer does to end a sample with the chosen source."""
+        if self.source.kind == "draw":
+            return "draw on the pad, then press Done"
+        return "write, then hold still"
+
     def _sample_started(self, what: str) -> None:
         self.view.clear(f"capturing: {what}")
-        self.capture_status.show_message(f"capturing {what}: write, then hold still")
+        self.capture_status.show_message(f"capturing {what}: {self.capture_hint()}")
 
     def _writing(self, on: bool) -> None:
         self.writing.setText("writing" if on else "")
@@ -174,7 +201,7 @@ class MainWindow(QMainWindow):
         busy = self.capturing or self.runner.busy
         for tab in (self.enroll_tab, self.login_tab, self.users_tab):
             tab.set_busy(busy)
-        self.source.setEnabled(not self.capturing)
+        self.source.set_capturing(self.capturing)
         self.cancel_button.setEnabled(self.capturing)
 
     # -- shutdown -------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Choosing where gestures come from: the live Leap Motion or replayed recording files."""
+"""Choosing where gestures come from: the live Leap Motion, replayed recording files, or the
+mouse on a drawing pad."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from PyQt5.QtWidgets import (
 )
 
 from authapp.gui.capture import SourceSpec, short_names
+from authapp.gui.drawing_pad import DrawingPad
 from authapp.gui.widgets import MessageLabel
 from authapp.gui.workers import error_message
 from capture.leap_adapter import HAND_PREFERENCES, import_binding
@@ -42,9 +44,11 @@ class SourcePanel(QGroupBox):
         self.live = QRadioButton("Live Leap Motion")
         self.replay = QRadioButton("Replay recording files")
         self.replay.setChecked(True)
+        self.draw = QRadioButton("Draw with the mouse (2-D, no device needed)")
         group = QButtonGroup(self)
         group.addButton(self.live)
         group.addButton(self.replay)
+        group.addButton(self.draw)
         self.hand = QComboBox()
         self.hand.addItems(HAND_PREFERENCES)
         self.files = QListWidget()
@@ -80,13 +84,31 @@ class SourcePanel(QGroupBox):
         replay_layout.setContentsMargins(0, 0, 0, 0)
         replay_layout.addWidget(self.files)
         replay_layout.addLayout(buttons)
+        self.pad = DrawingPad()
+        self.done_button = QPushButton("Done")
+        self.done_button.setToolTip("end this sample (Enter)")
+        self.done_button.setShortcut(Qt.Key_Return)
+        self.redraw_button = QPushButton("Clear pad")
+        self.draw_box = QWidget()  # shown only for the drawing source
+        draw_layout = QVBoxLayout(self.draw_box)
+        draw_layout.setContentsMargins(0, 0, 0, 0)
+        draw_layout.addWidget(self.pad, 1)
+        draw_buttons = QHBoxLayout()
+        draw_buttons.addStretch(1)
+        draw_buttons.addWidget(self.redraw_button)
+        draw_buttons.addWidget(self.done_button)
+        draw_layout.addLayout(draw_buttons)
         layout = QVBoxLayout(self)
         layout.addLayout(live_row)
         layout.addWidget(self.replay)
         layout.addWidget(self.replay_box)
+        layout.addWidget(self.draw)
+        layout.addWidget(self.draw_box, 1)
         layout.addWidget(self.message)
 
         self.live.toggled.connect(self._source_changed)
+        self.draw.toggled.connect(self._source_changed)
+        self.redraw_button.clicked.connect(self.pad.clear)
         self.add_button.clicked.connect(self.choose_files)
         self.remove_button.clicked.connect(self._remove_current)
         self.clear_button.clicked.connect(lambda: self.set_replay_files([]))
@@ -96,7 +118,9 @@ class SourcePanel(QGroupBox):
     # -- state ----------------------------------------------------------------------------
     @property
     def kind(self) -> str:
-        return "leap" if self.live.isChecked() else "replay"
+        if self.live.isChecked():
+            return "leap"
+        return "draw" if self.draw.isChecked() else "replay"
 
     def replay_files(self) -> list[str]:
         return [self.files.item(i).data(Qt.UserRole) for i in range(self.files.count())]
@@ -139,8 +163,8 @@ class SourcePanel(QGroupBox):
 
     def spec(self, n: int) -> SourceSpec:
         """The source of the next ``n`` samples."""
-        if self.kind == "leap":
-            return SourceSpec(kind="leap", hand=self.hand.currentText())
+        if self.kind in ("leap", "draw"):
+            return SourceSpec(kind=self.kind, hand=self.hand.currentText())
         row = self.files.currentRow()
         start = row if row >= 0 else self.files.count()  # nothing highlighted: nothing left
         return SourceSpec(kind="replay", files=tuple(self.replay_files()[start:start + n]),
@@ -152,6 +176,15 @@ class SourcePanel(QGroupBox):
         if self.kind == "replay" and self.files.currentRow() >= 0:
             row = self.files.currentRow() + k
             self.files.setCurrentRow(row if row < self.files.count() else -1)
+
+    def set_capturing(self, capturing: bool) -> None:
+        """No change of source mid-capture; the pad (and its buttons) stay usable."""
+        for w in (self.live, self.replay, self.draw, self.hand, self.replay_box):
+            w.setEnabled(not capturing)
+        if not capturing:
+            self.hand.setEnabled(self.live.isChecked())
+        self.done_button.setEnabled(capturing and self.kind == "draw")
+        self.redraw_button.setEnabled(capturing and self.kind == "draw")
 
     # -- messages -------------------------------------------------------------------------
     def show_error(self, text: str) -> None:
@@ -177,7 +210,8 @@ class SourcePanel(QGroupBox):
     def _source_changed(self) -> None:
         live = self.live.isChecked()
         self.hand.setEnabled(live)
-        self.replay_box.setVisible(not live)
+        self.replay_box.setVisible(self.replay.isChecked())
+        self.draw_box.setVisible(self.draw.isChecked())
         self.speed.setEnabled(self.realtime.isChecked())
         if live:
             self.check_live()
