@@ -194,9 +194,9 @@ def test_cheap_synopsis_lines_run_for_real(shared_data, tmp_path, capsys) -> Non
     assert "luduo" not in capsys.readouterr().out
 
 
-def run_example(line: str, tmp_path: Path, capsys) -> tuple[list[str], int]:
+def run_example(line: str, tmp_path: Path, capsys) -> tuple[int, str]:
     """Run one README example line in-process, its relative paths from the repository root
-    and ``--store``/``--out`` folders moved under ``tmp_path``; returns (argv, exit)."""
+    and ``--store``/``--out`` folders moved under ``tmp_path``; returns (exit, stderr)."""
     argv = shlex.split(line.split("#", 1)[0])[1:]
     words: list[str] = []
     for i, word in enumerate(argv):
@@ -213,8 +213,7 @@ def run_example(line: str, tmp_path: Path, capsys) -> tuple[list[str], int]:
     assert argv[0] not in CHEAP or "--store" in argv or argv[0] in ("info", "convert"), (
         f"README example {line!r} would use the default store: give it --store")
     code = cli_main(words)
-    capsys.readouterr()
-    return words, code
+    return code, capsys.readouterr().err
 
 
 def test_first_session_runs_with_the_exit_codes_it_states(tmp_path, capsys) -> None:
@@ -222,9 +221,9 @@ def test_first_session_runs_with_the_exit_codes_it_states(tmp_path, capsys) -> N
     assert len(lines) >= 5 and any(" enroll " in f" {x} " for x in lines)
     for line in lines:
         stated = re.search(r"#.*\bexit (\d)", line)
-        argv, code = run_example(line, tmp_path, capsys)
+        code, err = run_example(line, tmp_path, capsys)
         assert code == (int(stated.group(1)) if stated else 0), (
-            f"README's `{line.split('#')[0].strip()}` exited {code}")
+            f"README's `{line.split('#')[0].strip()}` exited {code}: {err}")
     assert (tmp_path / "demo_store").is_dir()
 
 
