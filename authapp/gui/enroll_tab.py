@@ -106,6 +106,7 @@ class EnrollTab(QWidget):
     # -- samples --------------------------------------------------------------------------
     def capture(self) -> None:
         self.banner.show_result("", "info")  # a new capture starts a new enrollment
+        self.details.clear()
         self.message.show_message(f"capturing... {self.host.capture_hint()}, for each sample")
         self.host.start_capture(self.n_samples.value(), self.add_sample, self._capture_done)
 

@@ -198,6 +198,6 @@ def score_rows(r: VerifyResult) -> list[tuple[str, str]]:
         return []
     *members, (kind, _) = r.per_verifier.items() or [("verifier", r.score)]
     rows = [(f"{kind} score", f"{r.raw_score:.4g}"), ("threshold", f"{r.threshold:.4g}"),
-            ("margin (score - threshold, >= 0 accepts)", f"{r.score:+.4g}")]
+            ("margin (>= 0 accepts)", f"{r.score:+.4g}")]
     rows += [(f"{name} (member, normalised)", f"{value:+.4f}") for name, value in members]
     return rows
