@@ -30,6 +30,9 @@ CHEAP = ("info", "convert", "enroll", "login", "identify", "users", "replay", "r
          "delete")
 """Commands that take seconds on FMKit recordings: run for real, in this order."""
 
+README_DATA = "../shared/data"
+"""How README names the data folder (relative to the repository root)."""
+
 PROG = re.compile(r"^(?:\.venv/bin/)?authapp\s")
 
 
@@ -194,20 +197,23 @@ def test_cheap_synopsis_lines_run_for_real(shared_data, tmp_path, capsys) -> Non
     assert "luduo" not in capsys.readouterr().out
 
 
-def run_example(line: str, tmp_path: Path, capsys) -> tuple[int, str]:
-    """Run one README example line in-process, its relative paths from the repository root
-    and ``--store``/``--out`` folders moved under ``tmp_path``; returns (exit, stderr)."""
+def run_example(line: str, data: Path, tmp_path: Path, capsys) -> tuple[int, str]:
+    """Run one README example line in-process: ``../shared/data`` is the test data folder,
+    other relative paths start at the repository root, ``--store``/``--out`` folders move
+    under ``tmp_path``; returns (exit, stderr)."""
     argv = shlex.split(line.split("#", 1)[0])[1:]
     words: list[str] = []
     for i, word in enumerate(argv):
+        path = (str(data) + word[len(README_DATA):] if word.startswith(README_DATA)
+                else str(REPO / word))
         if i and argv[i - 1] in ("--store", "--out", "-o"):
             words.append(str(tmp_path / word))
         elif any(c in word for c in "*?[") and not word.startswith("-"):
-            found = sorted(glob.glob(str(REPO / word)))
+            found = sorted(glob.glob(path))
             assert found, f"README example {line!r}: {word} matches no file"
             words += found
-        elif (REPO / word).exists() and not word.startswith("-"):
-            words.append(str(REPO / word))
+        elif not word.startswith("-") and Path(path).exists():
+            words.append(path)
         else:
             words.append(word)
     assert argv[0] not in CHEAP or "--store" in argv or argv[0] in ("info", "convert"), (
@@ -216,12 +222,13 @@ def run_example(line: str, tmp_path: Path, capsys) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-def test_first_session_runs_with_the_exit_codes_it_states(tmp_path, capsys) -> None:
+def test_first_session_runs_with_the_exit_codes_it_states(shared_data, tmp_path,
+                                                          capsys) -> None:
     lines = example_lines()
     assert len(lines) >= 5 and any(" enroll " in f" {x} " for x in lines)
     for line in lines:
         stated = re.search(r"#.*\bexit (\d)", line)
-        code, err = run_example(line, tmp_path, capsys)
+        code, err = run_example(line, shared_data, tmp_path, capsys)
         assert code == (int(stated.group(1)) if stated else 0), (
             f"README's `{line.split('#')[0].strip()}` exited {code}: {err}")
     assert (tmp_path / "demo_store").is_dir()
