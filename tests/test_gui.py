@@ -277,3 +277,17 @@ def test_replay_files_have_names_that_tell_them_apart(qtbot, window, shared_data
     qtbot.waitUntil(lambda: idle(win), timeout=WAIT_MS)
     labels = [win.enroll_tab.sample_list.item(i).text() for i in range(2)]
     assert labels[0].endswith("(u16/1.csv)") and labels[1].endswith("(u20/1.csv)"), labels
+
+
+def test_score_rows_of_a_single_verifier_show_its_margin_once() -> None:
+    """A plain verifier reports only its own margin in per_verifier: the table shows the
+    reason line's score and threshold and that margin once, with no member rows."""
+    from authapp.gui.login_tab import score_rows
+    from authapp.services import VerifyResult
+
+    r = VerifyResult("alice", False, -0.25, 1.5, 1.75, {"dtw": -0.25},
+                     "rejected: score 1.5 < threshold 1.75", "reject")
+    assert score_rows(r) == [("dtw score", "1.5"), ("threshold", "1.75"),
+                             ("margin (>= 0 accepts)", "-0.25")]
+    locked = VerifyResult("alice", False, None, None, None, {}, "locked", "locked")
+    assert score_rows(locked) == []
