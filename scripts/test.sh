@@ -9,5 +9,5 @@ bash scripts/bootstrap.sh .venv
 bash scripts/install_chromium.sh
 bash scripts/install_gui_deps.sh
 export QT_QPA_PLATFORM=offscreen MPLBACKEND=Agg
-echo "[setup] running the test suite (about 6 minutes on 2 cores)"
+echo "[setup] running the test suite (6-7 minutes on 2 cores)"
 exec .venv/bin/python -m pytest -q "$@"
