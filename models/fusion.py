@@ -298,36 +298,26 @@ class FusionVerifier(Verifier):
 
     # -- state ------------------------------------------------------------------------------
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        from models.registry import name_of
+        from models.registry import member_states
 
         self._check_fitted()
+        entries, arrays = member_states(self.members_)
         params: dict[str, Any] = {
             "params": {**self.get_params(), "members": list(self.members)},
             "dims": self.dims_, "with_impostors": self.with_impostors_,
-            "intercept": self.intercept_, "threshold": self.threshold_, "members": [],
+            "intercept": self.intercept_, "threshold": self.threshold_, "members": entries,
         }
-        arrays: dict[str, np.ndarray] = {"mu": self.mu_, "sd": self.sd_, "coef": self.coef_}
-        for k, member in enumerate(self.members_):
-            m_params, m_arrays = member.get_state()
-            params["members"].append({"kind": name_of(member), "state": m_params})
-            arrays.update({f"m{k}__{key}": value for key, value in m_arrays.items()})
+        arrays.update({"mu": self.mu_, "sd": self.sd_, "coef": self.coef_})
         return params, arrays
 
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]
                    ) -> FusionVerifier:
-        from models.registry import verifier_class
+        from models.registry import restore_members
 
         v = cls(**params["params"])
         v._check_params()
-        entries = params["members"]
-        if [e["kind"] for e in entries] != list(v.members):
-            raise ValueError("stored member models do not match the fusion's member list")
-        v.members_ = []
-        for k, entry in enumerate(entries):
-            prefix = f"m{k}__"
-            sub = {key[len(prefix):]: a for key, a in arrays.items() if key.startswith(prefix)}
-            v.members_.append(verifier_class(entry["kind"]).from_state(entry["state"], sub))
+        v.members_ = restore_members(params["members"], arrays, v.members)
         v.dims_ = int(params["dims"])
         v.with_impostors_ = bool(params["with_impostors"])
         v.mu_ = np.asarray(arrays["mu"], dtype=np.float64)

@@ -3,13 +3,17 @@
 A user enrolls with only a few samples, so one bad sample (written much slower, much smaller,
 a different word, an aborted attempt) poisons the template. Each sample is compared with the
 set's median: active writing time (idle start/end trimmed), size (RMS distance from the
-centroid, mm) and shape (DTW distance to the other samples relative to how far the other
+centroid, mm), extent along each axis (an in-air sample written 2.7x as deep as the others
+loosened u26's account of the Leap signatures until it accepted 2.6 % of everyone; the
+overall size hid it: 1.5x) and shape (DTW distance to the other samples relative to how far the other
 samples are from each other: leave-one-out, so one outlier cannot hide by inflating the
 reference). Messages are phrased for the person enrolling ("sample 3 is much slower than the
 others (4.1 s vs median 1.9 s)").
 
 Default thresholds were set on the shared real data (50 Leap signers + FMKit, 5-sample sets
-drawn at random): they flag about 1 % of genuine sets per criterion. The shape check reliably
+drawn at random): they flag about 1 % of genuine sets per criterion; the extent check flags
+about 2 % of Leap samples (none of FMKit's or SVC2004's), which ``models.enrollment`` leaves
+out of the model rather than refusing the enrollment. The shape check reliably
 catches a different word (ratio about 2.8 on FMKit "jisuanji" among "luduo") but only about a
 quarter of other people's signatures: it is a quality gate, not a verifier.
 """
@@ -39,12 +43,14 @@ from models.base import check_trajectories
 class QualityConfig:
     """Thresholds of the check (ratios are to the median of the set)."""
 
-    min_samples: int = 3
+    min_samples: int = 2
     min_duration_s: float = 0.5
     duration_reject: float = 2.0
     duration_warn: float = 1.5
     size_reject: float = 2.0
     size_warn: float = 1.5
+    extent_reject: float = 2.2
+    extent_warn: float = 1.7
     shape_reject: float = 2.5
     shape_warn: float = 1.8
     shape_window: float = 0.25
@@ -60,6 +66,7 @@ class SampleQuality:
     duration_s: float
     size_mm: float
     shape_ratio: float | None
+    extent_mm: tuple[float, ...] = ()
     reasons: tuple[str, ...] = ()  # why the sample is rejected
     notes: tuple[str, ...] = ()  # worth knowing, not rejecting
 
@@ -126,6 +133,26 @@ def _ratio_check(i: int, value: float, median: float, reject: float, warn: float
     return [], []
 
 
+_AXES = ("x (width)", "y (height)", "z (depth)")
+
+
+def _extent_check(i: int, extent: np.ndarray, median: np.ndarray, cfg: QualityConfig
+                  ) -> tuple[list[str], list[str]]:
+    """Reasons / notes for the axis along which the sample spans far more or far less than
+    the set's median (the most extreme axis only)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where((median > 0) & (extent > 0), extent / median, 1.0)
+    far = np.maximum(ratio, 1.0 / ratio)
+    k = int(np.argmax(far))
+    if far[k] <= cfg.extent_warn:
+        return [], []
+    text = (f"sample {i + 1} spans {ratio[k]:.1f}x the others' extent along {_AXES[k]} "
+            f"({extent[k]:.0f} vs median {median[k]:.0f} mm)")
+    if far[k] > cfg.extent_reject:
+        return [f"{text}: write it again"], []
+    return [], [text]
+
+
 def _shape_ratios(seqs: list[np.ndarray], window: float) -> np.ndarray:
     """Leave-one-out shape ratio per sample: median DTW distance to the others divided by
     the median distance among the others."""
@@ -158,6 +185,7 @@ def check_enrollment(trajs: Sequence[Trajectory],
     notes: list[list[str]] = [[] for _ in items]
     durations = np.zeros(len(items))
     sizes = np.zeros(len(items))
+    extents = np.zeros((len(items), main_dims))
     seqs: dict[int, np.ndarray] = {}
     feat_cfg = FeatureConfig(rate_hz=cfg.rate_hz, cutoff_hz=cfg.cutoff_hz,
                              channels=("pos", "vel"))
@@ -169,6 +197,7 @@ def check_enrollment(trajs: Sequence[Trajectory],
         active = _active_part(traj, cfg)
         durations[i] = active.shape[0] / cfg.rate_hz
         sizes[i] = float(np.sqrt(np.mean(np.sum(center(active) ** 2, axis=1))))
+        extents[i] = np.ptp(active, axis=0)
         if durations[i] < cfg.min_duration_s:
             reasons[i].append(f"sample {i + 1} is too short ({durations[i]:.2f} s of writing, "
                               f"at least {cfg.min_duration_s:.1f} s): write the whole word")
@@ -193,6 +222,10 @@ def check_enrollment(trajs: Sequence[Trajectory],
                                 "larger", "smaller")
             reasons[i] += r
             notes[i] += n
+            if not r:  # one size complaint is enough
+                r, n = _extent_check(i, extents[i], np.median(extents[usable], axis=0), cfg)
+                reasons[i] += r
+                notes[i] += n
             text = f"(DTW distance {shape[i]:.1f}x the others' typical distance)"
             if shape[i] > cfg.shape_reject:
                 reasons[i].append(f"sample {i + 1}'s shape differs from the others {text}: "
@@ -202,7 +235,8 @@ def check_enrollment(trajs: Sequence[Trajectory],
                                 f"{text}")
     samples = tuple(
         SampleQuality(index=i, duration_s=float(durations[i]), size_mm=float(sizes[i]),
-                      shape_ratio=shape.get(i), reasons=tuple(reasons[i]),
+                      shape_ratio=shape.get(i),
+                      extent_mm=tuple(float(e) for e in extents[i]), reasons=tuple(reasons[i]),
                       notes=tuple(notes[i]))
         for i in range(len(items))
     )

@@ -17,6 +17,7 @@ VERIFIERS: dict[str, str] = {
     "svm": "models.svm:SVMVerifier",
     "ss-svm": "models.svm:SubspaceSVMVerifier",
     "fusion": "models.fusion:FusionVerifier",
+    "calibrated": "models.calibrated:CalibratedVerifier",
 }
 
 
@@ -48,3 +49,28 @@ def name_of(verifier: Verifier) -> str:
         if target == path:
             return name
     raise UnknownVerifierError(f"{path} is not a registered verifier")
+
+
+def member_states(members: list[Verifier]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """([{"kind", "state"}, ...], arrays prefixed ``m<k>__``) of a combination's members,
+    for verifiers made of other verifiers (fusion, calibrated)."""
+    entries: list[dict[str, Any]] = []
+    arrays: dict[str, Any] = {}
+    for k, member in enumerate(members):
+        params, member_arrays = member.get_state()
+        entries.append({"kind": name_of(member), "state": params})
+        arrays.update({f"m{k}__{key}": value for key, value in member_arrays.items()})
+    return entries, arrays
+
+
+def restore_members(entries: list[dict[str, Any]], arrays: dict[str, Any],
+                    names: Any) -> list[Verifier]:
+    """Inverse of ``member_states``; the stored kinds must be ``names`` in order."""
+    if [e["kind"] for e in entries] != list(names):
+        raise ValueError("stored member models do not match the member list")
+    out = []
+    for k, entry in enumerate(entries):
+        prefix = f"m{k}__"
+        sub = {key[len(prefix):]: a for key, a in arrays.items() if key.startswith(prefix)}
+        out.append(verifier_class(entry["kind"]).from_state(entry["state"], sub))
+    return out

@@ -62,7 +62,10 @@ def test_mild_differences_are_notes_not_rejections() -> None:
 
 def test_too_short_too_few_and_mixed_dims(shared_data) -> None:
     lu = fmkit("luduo")
-    report = check_enrollment(list(lu[:2]))
+    report = check_enrollment(list(lu[:1]))
+    assert not report.ok and report.problems == (
+        "too few samples: 1 given, at least 2 needed",)
+    report = check_enrollment(list(lu[:2]), QualityConfig(min_samples=3))
     assert not report.ok and report.problems == (
         "too few samples: 2 given, at least 3 needed",)
     short = lu[3].slice(100, 120)
@@ -72,7 +75,19 @@ def test_too_short_too_few_and_mixed_dims(shared_data) -> None:
     report = check_enrollment([lu[0], pen, lu[1], lu[2]])
     assert report.rejected == [1] and "2-D while the others are 3-D" in \
         report.samples[1].reasons[0]
-    assert check_enrollment(list(lu[:2]), QualityConfig(min_samples=2)).ok
+    assert check_enrollment(list(lu[:2])).ok  # two are enough (with pseudo data, say)
+
+
+def test_a_sample_far_deeper_than_the_others_is_rejected(shared_data) -> None:
+    """u26's third Leap signature spans 2.7x the others' depth (a hand entering the view),
+    which loosened the account; its overall size (1.5x) hid it."""
+    from capture.datasets import load_dataset
+
+    leap = load_dataset(shared_data / "leap_air_signatures", "leapcsv")
+    report = check_enrollment(leap.genuine("u26")[:5])
+    assert report.rejected == [2]
+    assert "spans 2.7x the others' extent along z (depth)" in report.samples[2].reasons[0]
+    assert len(report.samples[2].extent_mm) == 3
 
 
 def test_report_is_json_able() -> None:

@@ -1,0 +1,212 @@
+"""The product's verifier: member verifiers + a writer-independent calibration + a cohort guard.
+
+Members (DTW, subspace, SVMs; each already normalises its score by the user's own
+leave-one-out spread) are fitted on the user's samples only, so the same member scores mean
+the same thing whoever enrolled and however many other people the store holds. A
+``ScoreCalibration`` learned on a development population maps the member scores to one
+calibrated score and gives the threshold of the chosen security level
+(``models.score_calibration``).
+
+The **cohort guard** uses other people's recordings (the store's other users; in the harness
+the other fold) the way the field uses a cohort: they are scored against the new model, and
+the user's threshold is raised until at most ``guard_far`` of them would be accepted. The
+guard can only make a threshold stricter, never looser, so it bounds how many strangers an
+unusually lenient account ("lamb") lets in without moving the threshold toward skilled
+forgers -- which is what using other people as training negatives did (the fusion with
+background accepted three imitators in four).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from capture.trajectory import Trajectory
+from models import calibration as loo_calibration
+from models.base import NotFittedError, Verifier
+from models.fixed_features import check_dims
+from models.score_calibration import (
+    DEFAULT_LEVEL,
+    CalibrationError,
+    ScoreCalibration,
+    check_level,
+    cohort_usable,
+)
+
+FUSION_MEMBERS = ("dtw", "subspace", "svm", "ss-svm")
+"""The members of the product's default verifier ("fusion"): DP matching, CLAFIC, two SVMs."""
+
+DEFAULT_GUARD_FAR = 0.01
+"""Largest share of the cohort an account may accept (with fewer than 100 cohort
+recordings: none of them)."""
+
+
+def cohort_guard(cohort_scores: np.ndarray, guard_far: float) -> float:
+    """Lowest threshold at which at most ``guard_far`` of the cohort is accepted (-inf
+    without a cohort, so that it never binds)."""
+    s = np.asarray(cohort_scores, dtype=np.float64)
+    if s.size == 0:
+        return float("-inf")
+    return loo_calibration.threshold_for_far(s, guard_far)
+
+
+def decision_threshold(cal: ScoreCalibration, level: str, cohort_raw: np.ndarray,
+                       guard_far: float) -> tuple[float, float, float]:
+    """(threshold, level threshold, guard threshold) of one account.
+
+    The one rule both the product and the experiment harness apply: the harness computes it
+    from stored member scores, the verifier from its own fit, so they cannot drift apart.
+    """
+    level_thr = cal.threshold(level)
+    cohort = np.asarray(cohort_raw, dtype=np.float64).reshape(-1, len(cal.members))
+    guard = (cohort_guard(cal.transform(cohort, cohort), guard_far) if len(cohort)
+             else float("-inf"))
+    return max(level_thr, guard), level_thr, guard
+
+
+class CalibratedVerifier(Verifier):
+    """Member verifiers whose scores a writer-independent calibration combines.
+
+    Parameters
+    ----------
+    members: registry names of the member verifiers (fitted on the user's samples only).
+    member_params: {name: constructor params} for members that should not use defaults.
+    calibration: a ``ScoreCalibration.to_dict()`` made for these members and this kind of
+        data; None fits the members only (``raw_scores`` works, scoring needs
+        ``calibrate``), which is how the harness learns calibrations from many fits.
+    security: security level (``models.score_calibration.SECURITY_LEVELS``).
+    guard_far: largest share of the cohort (other people given as ``impostors``) the
+        account may accept; 1 turns the guard off.
+    """
+
+    name = "calibrated"
+    uses_background: ClassVar[bool] = True  # the cohort: never training negatives
+
+    def __init__(self, members: Sequence[str] = FUSION_MEMBERS,
+                 member_params: Mapping[str, Mapping[str, Any]] | None = None,
+                 calibration: Mapping[str, Any] | None = None, security: str = DEFAULT_LEVEL,
+                 guard_far: float = DEFAULT_GUARD_FAR) -> None:
+        self.members = members
+        self.member_params = member_params
+        self.calibration = calibration
+        self.security = security
+        self.guard_far = guard_far
+
+    def _check_params(self) -> None:
+        from models.registry import VERIFIERS
+
+        names = list(self.members)
+        if not names or len(set(names)) != len(names):
+            raise ValueError("members must be distinct registered verifier names")
+        for n in names:
+            if n not in VERIFIERS or n in ("fusion", self.name):
+                raise ValueError(f"{n!r} cannot be a member; members: single verifiers of "
+                                 f"{sorted(VERIFIERS)}")
+        for n in self.member_params or {}:
+            if n not in names:
+                raise ValueError(f"member_params names {n!r}, which is not a member")
+        check_level(self.security)
+        if not 0.0 <= self.guard_far <= 1.0:
+            raise ValueError(f"guard_far must be in [0, 1], got {self.guard_far}")
+
+    def _member_params(self) -> dict[str, dict[str, Any]]:
+        return {n: dict(p) for n, p in (self.member_params or {}).items()}
+
+    # -- fitting ----------------------------------------------------------------------------
+    def _fit(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> None:
+        from models.registry import make_verifier
+
+        self._check_params()
+        self.dims_ = genuine[0].dims
+        params = self._member_params()
+        self.members_ = [make_verifier(n, **params.get(n, {})).fit(genuine)
+                         for n in self.members]
+        cohort = [t for t in impostors
+                  if loo_calibration.pseudo_kind(t) is None and t.dims == self.dims_]
+        self.cohort_raw_ = (self.raw_scores(cohort) if cohort
+                            else np.zeros((0, len(self.members))))
+        self.cohort_people_ = len({t.meta.user for t in cohort})
+        if self.calibration is not None:
+            self._apply_calibration()
+
+    def calibrate(self, calibration: ScoreCalibration | Mapping[str, Any],
+                  security: str | None = None) -> CalibratedVerifier:
+        """Set (or replace) the calibration and level of a fitted model; no refit needed."""
+        if not hasattr(self, "members_"):
+            raise NotFittedError("CalibratedVerifier is not fitted: call fit() first")
+        self.calibration = (calibration.to_dict() if isinstance(calibration, ScoreCalibration)
+                            else dict(calibration))
+        if security is not None:
+            self.security = security
+        self._check_params()
+        self._apply_calibration()
+        return self
+
+    def _apply_calibration(self) -> None:
+        cal = ScoreCalibration.from_dict(self.calibration)
+        if not cal.matches(self.members, self._member_params(), self.dims_):
+            raise CalibrationError(
+                f"the calibration was made for members {list(cal.members)} on {cal.dims}-D "
+                f"data, not for {list(self.members)} on {self.dims_}-D data")
+        if cal.cohort and not cohort_usable(len(self.cohort_raw_), self.cohort_people_):
+            raise CalibrationError(
+                f"the calibration needs a cohort; this model has {len(self.cohort_raw_)} "
+                f"recordings of {self.cohort_people_} other people")
+        self.calibration_ = cal
+        self.threshold_, self.level_threshold_, self.guard_threshold_ = decision_threshold(
+            cal, self.security, self.cohort_raw_, self.guard_far)
+
+    # -- scoring ----------------------------------------------------------------------------
+    def raw_scores(self, trajectories: Sequence[Trajectory]) -> np.ndarray:
+        """(n, members) matrix of the members' own scores (before calibration)."""
+        if not hasattr(self, "members_"):
+            raise NotFittedError("CalibratedVerifier is not fitted: call fit() first")
+        items = list(trajectories)
+        check_dims(items, self.dims_)
+        return np.column_stack([m.score_samples(items) for m in self.members_])
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "members_"):
+            raise NotFittedError("CalibratedVerifier is not fitted: call fit() first")
+        if not hasattr(self, "calibration_"):
+            raise NotFittedError("CalibratedVerifier has no calibration: call calibrate()")
+
+    def _score(self, trajectories: list[Trajectory]) -> np.ndarray:
+        return self.calibration_.transform(self.raw_scores(trajectories), self.cohort_raw_)
+
+    def member_scores(self, trajectories: Sequence[Trajectory]) -> dict[str, np.ndarray]:
+        """Each member's own score (higher = more genuine), for reports and the GUI."""
+        raw = self.raw_scores(trajectories)
+        return {n: raw[:, k] for k, n in enumerate(self.members)}
+
+    # -- state ------------------------------------------------------------------------------
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        from models.registry import member_states
+
+        self._check_fitted()
+        entries, arrays = member_states(self.members_)
+        params: dict[str, Any] = {"params": {**self.get_params(), "members": list(self.members)},
+                                  "dims": self.dims_, "cohort_people": self.cohort_people_,
+                                  "members": entries}
+        arrays["cohort_raw"] = self.cohort_raw_
+        return params, arrays
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]
+                   ) -> CalibratedVerifier:
+        from models.registry import restore_members
+
+        v = cls(**params["params"])
+        v._check_params()
+        v.members_ = restore_members(params["members"], arrays, v.members)
+        v.dims_ = int(params["dims"])
+        v.cohort_raw_ = np.asarray(arrays["cohort_raw"], dtype=np.float64)
+        v.cohort_people_ = int(params["cohort_people"])
+        if v.cohort_raw_.ndim != 2 or v.cohort_raw_.shape[1] != len(v.members):
+            raise ValueError("stored cohort scores do not match the member count")
+        if v.calibration is None:
+            raise ValueError("stored calibrated model has no calibration")
+        v._apply_calibration()
+        return v

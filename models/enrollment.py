@@ -1,0 +1,205 @@
+"""The one enrollment pipeline: how a user's model is built, for the product and the harness.
+
+``authapp enroll`` (``AuthService.enroll``) and ``authapp experiment`` both call
+``build_user_model`` with an ``EnrollmentSettings``, so what the experiment measures is what
+the product ships. Steps:
+
+1. **Quality check** (``models.quality``): a sample inconsistent with the others (much larger,
+   slower, another shape) is left out with its reason -- one atypical sample must not loosen
+   the account -- and the enrollment is refused when fewer than ``min_samples`` remain.
+2. **Pseudo data** (optional): a generator fitted on other people expands the kept samples.
+3. **Model**: by default a ``CalibratedVerifier`` (members fitted on the user's samples only,
+   a writer-independent calibration and security level, a cohort guard from other people);
+   ``calibrated=False`` gives the verifier's own per-user threshold instead (a research
+   configuration, not what the product ships).
+
+Nothing here touches a store or a file: ``authapp`` decides where models and data live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from capture.errors import AirAuthError
+from capture.trajectory import Trajectory
+from models.base import Verifier, check_trajectories
+from models.calibrated import DEFAULT_GUARD_FAR, FUSION_MEMBERS, CalibratedVerifier
+from models.quality import QualityConfig, QualityReport, check_enrollment
+from models.score_calibration import (
+    DEFAULT_LEVEL,
+    CalibrationSet,
+    ScoreCalibration,
+    check_level,
+    cohort_usable,
+)
+
+PRODUCT_VERIFIERS = ("fusion", "dtw", "subspace", "svm", "ss-svm")
+"""Verifier kinds a user can enroll with; "fusion" combines every single one."""
+
+
+class EnrollmentQualityError(AirAuthError, ValueError):
+    """Too few usable samples remain after the quality check; ``report`` says which and why."""
+
+    def __init__(self, report: QualityReport | None, extra: Sequence[str] = ()) -> None:
+        msgs = [] if report is None else report.messages_rejecting()
+        msgs += list(extra)
+        super().__init__("enrollment rejected: " + "; ".join(msgs))
+        self.report = report
+        self.extra = list(extra)
+
+
+@dataclass(frozen=True)
+class EnrollmentSettings:
+    """Everything that decides how a user's model is built (see the module docstring).
+
+    ``verifier``: one of ``PRODUCT_VERIFIERS``; ``verifier_params``: for a single verifier its
+    constructor parameters, for "fusion" {member: params}. ``security``: the level whose
+    threshold the calibration gives. ``guard_far``: share of the cohort an account may accept.
+    ``background_negatives``: uncalibrated only -- other people as training negatives (the
+    old harness configuration). ``min_samples``: samples that must survive the quality check.
+    """
+
+    verifier: str = "fusion"
+    verifier_params: Mapping[str, Any] = field(default_factory=dict)
+    calibrated: bool = True
+    security: str = DEFAULT_LEVEL
+    guard_far: float = DEFAULT_GUARD_FAR
+    background_negatives: bool = False
+    pseudo: str | None = None
+    check_quality: bool = True
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    min_samples: int = 2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_level(self.security)
+        if self.min_samples < 2:
+            raise AirAuthError("min_samples must be at least 2")
+
+    def members(self) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
+        """(member names, {member: params}) of the calibrated model for ``verifier``:
+        "fusion" is every single verifier of the product; any other registered verifier is
+        calibrated on its own (``CalibratedVerifier`` checks the names)."""
+        if self.verifier == "fusion":
+            return FUSION_MEMBERS, {k: dict(v) for k, v in self.verifier_params.items()}
+        params = dict(self.verifier_params)
+        return (self.verifier,), ({self.verifier: params} if params else {})
+
+
+@dataclass
+class UserModel:
+    """A fitted model and what the pipeline did to get it."""
+
+    verifier: Verifier
+    quality: QualityReport | None
+    kept: list[int]
+    left_out: list[tuple[int, str]]
+    pseudo_genuine: list[Trajectory]
+    pseudo_impostors: list[Trajectory]
+    n_cohort: int
+
+    def notes(self) -> list[str]:
+        """What the person enrolling should know (left-out samples first)."""
+        out = [f"left out of the model: {why}"
+               for i, why in self.left_out]
+        if self.quality is not None:
+            kept = set(self.kept)
+            out += [n for s in self.quality.samples if s.index in kept for n in s.notes]
+        return out
+
+
+def select_samples(recordings: Sequence[Trajectory], settings: EnrollmentSettings
+                   ) -> tuple[QualityReport | None, list[int], list[tuple[int, str]]]:
+    """(quality report, kept indices, [(left-out index, reason)]) or ``EnrollmentQualityError``.
+
+    Samples the check rejects are left out; the set is refused when fewer than
+    ``min_samples`` remain (or the set itself is unusable, e.g. mixed devices).
+    """
+    recs = check_trajectories(recordings, "enrollment samples", min_count=0)
+    if not settings.check_quality:
+        if len(recs) < settings.min_samples:
+            raise EnrollmentQualityError(None, [(f"too few samples: {len(recs)} given, at "
+                                               f"least {settings.min_samples} needed")])
+        return None, list(range(len(recs))), []
+    cfg = settings.quality
+    report = check_enrollment(recs, cfg)
+    left_out = [(s.index, "; ".join(s.reasons)) for s in report.samples if s.reasons]
+    kept = [s.index for s in report.samples if not s.reasons]
+    if len(kept) < settings.min_samples or report.problems:
+        extra = [] if report.problems else [
+            (f"only {len(kept)} usable sample(s) of {len(recs)}, at least {settings.min_samples}"
+            " needed: record the rejected ones again")]
+        raise EnrollmentQualityError(report, extra)
+    return report, kept, left_out
+
+
+def choose_calibration(calibrations: CalibrationSet | ScoreCalibration | None,
+                       settings: EnrollmentSettings, dims: int,
+                       others: Sequence[Trajectory]) -> ScoreCalibration | None:
+    """The calibration for this enrollment: from a set, the one made for these members,
+    this kind of data and whether the cohort is big enough for the cohort feature."""
+    if calibrations is None or isinstance(calibrations, ScoreCalibration):
+        return calibrations
+    members, params = settings.members()
+    people = len({t.meta.user for t in others})
+    return calibrations.find(members, params, dims, cohort_usable(len(others), people))
+
+
+def make_verifier_for(settings: EnrollmentSettings,
+                      calibration: ScoreCalibration | None) -> Verifier:
+    """The unfitted model ``settings`` ask for (calibrated or the verifier's own)."""
+    if settings.calibrated:
+        members, params = settings.members()
+        return CalibratedVerifier(members=members, member_params=params or None,
+                                  calibration=None if calibration is None
+                                  else calibration.to_dict(),
+                                  security=settings.security, guard_far=settings.guard_far)
+    from models.registry import make_verifier
+
+    return make_verifier(settings.verifier, **dict(settings.verifier_params))
+
+
+def fit_user_model(refs: Sequence[Trajectory], settings: EnrollmentSettings, *,
+                   calibration: ScoreCalibration | None = None,
+                   others: Sequence[Trajectory] = (),
+                   pseudo: tuple[Sequence[Trajectory], Sequence[Trajectory]] = ((), ()),
+                   ) -> tuple[Verifier, int]:
+    """(fitted model, cohort size) from the kept samples and (pseudo-genuine,
+    pseudo-impostor) data; see ``build_user_model``."""
+    verifier = make_verifier_for(settings, calibration)
+    dims = refs[0].dims
+    others = [t for t in others if t.dims == dims]
+    negatives = list(pseudo[1])
+    uses_others = settings.calibrated or (
+        settings.background_negatives and getattr(verifier, "uses_background", False))
+    if uses_others:
+        negatives += others
+    verifier.fit(list(refs) + list(pseudo[0]), impostors=negatives or None)
+    return verifier, len(others) if uses_others else 0
+
+
+def build_user_model(recordings: Sequence[Trajectory], settings: EnrollmentSettings, *,
+                     calibrations: CalibrationSet | ScoreCalibration | None = None,
+                     others: Sequence[Trajectory] = (), generator: Any = None) -> UserModel:
+    """Quality check, pseudo data, fit: the user's model (see the module docstring).
+
+    ``others``: other people's recordings (the store's other users, the harness's other
+    fold): the calibrated model's cohort, or training negatives with
+    ``background_negatives``. ``generator``: a fitted pseudo-data generator (None: none).
+    ``calibrations``: a set to choose from (``choose_calibration``), one calibration, or
+    None (a calibrated model is then fitted without one: ``calibrate`` it later).
+    """
+    report, kept, left_out = select_samples(recordings, settings)
+    refs = [recordings[i] for i in kept]
+    pseudo: tuple[list[Trajectory], list[Trajectory]] = ([], [])
+    if generator is not None:
+        data = generator.generate(refs, seed=settings.seed)
+        pseudo = (list(data.genuine), list(data.impostors))
+    others = [t for t in others if t.dims == refs[0].dims]
+    cal = (choose_calibration(calibrations, settings, refs[0].dims, others)
+           if settings.calibrated else None)
+    verifier, n_cohort = fit_user_model(refs, settings, calibration=cal, others=others,
+                                        pseudo=pseudo)
+    return UserModel(verifier, report, kept, left_out, pseudo[0], pseudo[1], n_cohort)
