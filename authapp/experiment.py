@@ -52,10 +52,12 @@ import numpy as np
 from authapp import metrics
 from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
+from models.enrollment import EnrollmentQualityError, select_samples
 
 ATTEMPT_TYPES = ("genuine", "random", "skilled")
 IMPOSTOR_TYPES = ("random", "skilled")
 PSEUDO_MODES = ("off", "on", "both")
+CALIBRATIONS = ("dev", "shipped", "none")
 SPLITS = ("random", "svc2004")
 SVC2004_RANDOM_FORGERIES = 20
 """Random forgeries per trial in SVC2004's own protocol (genuine samples of other users)."""
@@ -108,6 +110,31 @@ class ExperimentConfig:
     generator_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Per-generator constructor params, e.g. {"pseudo": {"cache_dir": ...}} so a rerun reuses
     the trained embedding network."""
+    calibration: str = "dev"
+    """CALIBRATIONS, or a calibration file: "dev" learns the product's writer-independent
+    calibration on the other folds (the package's own with one fold), "shipped" uses the
+    package's, "none" evaluates each verifier's own per-user threshold (not what ships)."""
+    security: str = "normal"
+    cohort: bool = True
+    """Give calibrated models a cohort (K recordings of each other-fold identity), as the
+    product gives the store's other users; False: like a store's first user."""
+    guard_far: float = 0.01
+    background_negatives: bool = True
+    """With ``calibration="none"``: verifiers that learn from other people get the other
+    folds as training negatives (the configuration earlier versions reported)."""
+
+    @property
+    def calibrated(self) -> bool:
+        return self.calibration != "none"
+
+    def settings_for(self, method: str, generator: str | None, seed: int) -> Any:
+        """The ``EnrollmentSettings`` the product would use for this variant."""
+        from models.enrollment import EnrollmentSettings
+
+        return EnrollmentSettings(
+            verifier=method, verifier_params=dict(self.method_params.get(method, {})),
+            calibrated=self.calibrated, security=self.security, guard_far=self.guard_far,
+            background_negatives=self.background_negatives, pseudo=generator, seed=seed)
 
     def variants(self) -> list[tuple[str, str | None]]:
         """(method, generator or None) pairs in report order."""
@@ -210,6 +237,18 @@ class Trial:
     score_s: float
     cpu_s: float
     reference_files: list[str]
+    fold: int = 0
+    raw: np.ndarray | None = None
+    """Calibrated models: (attempts, members) member scores; the calibration pass turns them
+    into ``scores`` / ``decisions``."""
+    cohort_raw: np.ndarray | None = None
+    cohort_people: int = 0
+    left_out: list[str] = field(default_factory=list)
+    """Reference samples the quality check left out (with why)."""
+    refused: str | None = None
+    """Why the enrollment was refused (failure to enroll): no attempts are scored."""
+    level_thresholds: dict[str, float] = field(default_factory=dict)
+    """Calibrated models: the account's threshold at every security level."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +262,7 @@ class IdentityJob:
     fingerprint: str
     background_for: Mapping[str, bool]
     generators: Mapping[str, Any]  # fitted generators of this identity's fold
+    fold: int = 0
 
 
 def _source(traj: Trajectory, data_dir: Path) -> str:
@@ -238,28 +278,45 @@ def _source(traj: Trajectory, data_dir: Path) -> str:
         return src
 
 
-def _fit_and_score(method: str, params: Mapping[str, Any], seed: int, genuine: list[Trajectory],
-                   negatives: list[Trajectory], attempts: list[Trajectory]
-                   ) -> tuple[np.ndarray, float, np.ndarray, float, float, float]:
-    from models.base import Verifier
-    from models.registry import make_verifier
+def _fit_and_score(cfg: ExperimentConfig, method: str, generator: str | None, seed: int,
+                   refs: list[Trajectory], pseudo: tuple[list, list], others: list[Trajectory],
+                   attempts: list[Trajectory]) -> dict[str, Any]:
+    """Fit one variant through the product's pipeline and score the attempts.
 
-    verifier = make_verifier(method, **params)
-    if "random_state" in verifier.get_params() and "random_state" not in params:
-        verifier.random_state = seed
+    Calibrated models return member scores (``raw``, ``cohort_raw``): the calibration is
+    learned once every fold is done. Uncalibrated ones return scores and decisions.
+    """
+    from models.base import Verifier
+    from models.enrollment import fit_user_model
+
+    settings = cfg.settings_for(method, generator, seed)
     t0, c0 = time.perf_counter(), time.process_time()
-    verifier.fit(genuine, impostors=negatives or None)
+    verifier, _ = fit_user_model(refs, settings, others=others, pseudo=pseudo)
+    if "random_state" in verifier.get_params() and "random_state" not in settings.verifier_params:
+        verifier.random_state = seed
     t1 = time.perf_counter()
-    scores = verifier.score_samples(attempts)
-    if type(verifier).decision_function is Verifier.decision_function:
-        decisions = scores - float(verifier.threshold_)
-    else:  # a verifier with its own decision rule: ask it (costs a second scoring pass)
-        decisions = np.asarray(verifier.decision_function(attempts), dtype=np.float64)
+    out: dict[str, Any] = {}
+    if settings.calibrated:
+        out["raw"] = verifier.raw_scores(attempts)
+        out["cohort_raw"] = verifier.cohort_raw_
+        out["cohort_people"] = verifier.cohort_people_
+        n = len(attempts)
+        out.update(scores=np.full(n, np.nan), decisions=np.full(n, np.nan), threshold=np.nan)
+        if not np.all(np.isfinite(out["raw"])):
+            raise ExperimentError(f"{method} returned NaN or infinite member scores")
+    else:
+        scores = verifier.score_samples(attempts)
+        if type(verifier).decision_function is Verifier.decision_function:
+            decisions = scores - float(verifier.threshold_)
+        else:  # a verifier with its own decision rule: ask it (costs a second scoring pass)
+            decisions = np.asarray(verifier.decision_function(attempts), dtype=np.float64)
+        if scores.shape != (len(attempts),) or not np.all(np.isfinite(decisions)):
+            raise ExperimentError(f"{method} returned {scores.shape} scores (NaN or infinite "
+                                  f"among them?) for {len(attempts)} attempts")
+        out.update(scores=scores, decisions=decisions, threshold=float(verifier.threshold_))
     t2, c2 = time.perf_counter(), time.process_time()
-    if scores.shape != (len(attempts),) or not np.all(np.isfinite(decisions)):
-        raise ExperimentError(f"{method} returned {scores.shape} scores (NaN or infinite "
-                              f"among them?) for {len(attempts)} attempts")
-    return scores, float(verifier.threshold_), decisions, t1 - t0, t2 - t1, c2 - c0
+    out.update(fit_s=t1 - t0, score_s=t2 - t1, cpu_s=c2 - c0)
+    return out
 
 
 def draw_trial(cfg: ExperimentConfig, identity: str, seed: int, genuine: list[Trajectory],
@@ -281,6 +338,12 @@ def draw_trial(cfg: ExperimentConfig, identity: str, seed: int, genuine: list[Tr
     return refs, tests, random_att
 
 
+def _refused_trial(name: str, seed: int, fold: int, ref_files: list[str], why: str) -> Trial:
+    empty = np.zeros(0)
+    return Trial(name, seed, [], [], np.zeros(0, dtype=str), empty, float("nan"), empty,
+                 0.0, 0.0, 0.0, ref_files, fold=fold, refused=why)
+
+
 def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
     """All seeds and method variants for one identity (runs in a worker process).
 
@@ -298,6 +361,12 @@ def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
     gen_s: dict[str, float] = {}
     # One BLAS thread in every worker and in the main process alike: identical numbers for any
     # --jobs (loky limits its workers the same way).
+    # the product's cohort: other people's enrollment samples (K each), not all their writing
+    cohort = ([t for o in job.background_ids for t in dataset.genuine(o)[:cfg.references]]
+              if cfg.calibrated and cfg.cohort else [])
+    quality = cfg.settings_for(cfg.methods[0], None, 0)
+    # One BLAS thread in every worker and in the main process alike: identical numbers for any
+    # --jobs (loky limits its workers the same way).
     with threadpool_limits(limits=1):
         for seed in cfg.seeds:
             refs, tests, trial_random = draw_trial(cfg, job.identity, seed, genuine, random_att)
@@ -307,35 +376,44 @@ def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
             types = np.array(["genuine"] * len(tests) + ["random"] * len(trial_random)
                              + ["skilled"] * len(forgeries))
             files = [_source(t, cfg.data_dir) for t in attempts]
-            pseudo = {}
+            ref_files = [_source(t, cfg.data_dir) for t in refs]
+            try:
+                _, kept, left_out = select_samples(refs, quality)
+            except EnrollmentQualityError as exc:  # a failure to enroll, as the product's
+                for method, gen in cfg.variants():
+                    trials.append(_refused_trial(variant_name(method, gen), seed, job.fold,
+                                                 ref_files, str(exc)))
+                continue
+            kept_refs = [refs[k] for k in kept]
+            notes = [f"{ref_files[k]}: {why}" for k, why in left_out]
+            pseudo: dict[str, Any] = {}
             for name in sorted({g for _, g in cfg.variants() if g is not None}):
                 gen_seed = identity_seed(seed, job.identity, f"pseudo:{name}")
                 t0 = time.perf_counter()
                 try:
-                    pseudo[name] = job.generators[name].generate(refs, seed=gen_seed)
+                    pseudo[name] = job.generators[name].generate(kept_refs, seed=gen_seed)
                 except AirAuthError as exc:
                     raise ExperimentError(f"pseudo-data generator {name!r} failed for identity "
                                           f"{job.identity!r} (seed {seed}): {exc}") from exc
                 gen_s[name] = gen_s.get(name, 0.0) + time.perf_counter() - t0
             for method, gen in cfg.variants():
-                fit_genuine, negatives = list(refs), []
-                if gen is not None:
-                    fit_genuine += list(pseudo[gen].genuine)
-                    negatives += list(pseudo[gen].impostors)
-                if job.background_for.get(method, True):
-                    negatives += background
+                data = ((list(pseudo[gen].genuine), list(pseudo[gen].impostors))
+                        if gen is not None else ([], []))
+                others = cohort if cfg.calibrated else (
+                    background if job.background_for.get(method, True) else [])
                 name = variant_name(method, gen)
                 try:
-                    scores, thr, dec, fit_s, score_s, cpu_s = _fit_and_score(
-                        method, cfg.method_params.get(method, {}),
-                        identity_seed(seed, job.identity, f"verifier:{name}"),
-                        fit_genuine, negatives, attempts)
+                    out = _fit_and_score(cfg, method, gen,
+                                         identity_seed(seed, job.identity, f"verifier:{name}"),
+                                         kept_refs, data, others, attempts)
                 except (AirAuthError, ImportError) as exc:
                     raise ExperimentError(f"{name} failed for identity {job.identity!r} "
                                           f"(seed {seed}): {exc}") from exc
-                trials.append(Trial(name, seed, files, att_ids, types, scores, thr, dec,
-                                    fit_s, score_s, cpu_s,
-                                    [_source(t, cfg.data_dir) for t in refs]))
+                trials.append(Trial(
+                    name, seed, files, att_ids, types, out["scores"], out["threshold"],
+                    out["decisions"], out["fit_s"], out["score_s"], out["cpu_s"], ref_files,
+                    fold=job.fold, raw=out.get("raw"), cohort_raw=out.get("cohort_raw"),
+                    cohort_people=out.get("cohort_people", 0), left_out=notes))
     return trials, gen_s
 
 
@@ -445,6 +523,13 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True,
         raise ExperimentError("no seeds given")
     if cfg.jobs < 1:
         raise ExperimentError(f"--jobs must be at least 1, got {cfg.jobs}")
+    if cfg.calibration not in CALIBRATIONS and not Path(cfg.calibration).is_file():
+        raise ExperimentError(f"--calibration must be one of {', '.join(CALIBRATIONS)} or a "
+                              f"calibration file, got {cfg.calibration!r}")
+    from models.score_calibration import SECURITY_LEVELS
+
+    if cfg.security not in SECURITY_LEVELS:
+        raise ExperimentError(f"--security must be one of {', '.join(SECURITY_LEVELS)}")
     _check_methods(cfg)
     fingerprint = dataset_fingerprint(Path(cfg.data_dir)) if Path(cfg.data_dir).is_dir() else ""
     dataset = load(cfg.data_dir, cfg.format, fingerprint)
@@ -480,7 +565,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True,
         impostor_ids=tuple(o for o in identities if o != ident and fold_of[o] == fold_of[ident]),
         background_ids=tuple(o for o in identities if fold_of[o] != fold_of[ident]),
         config=cfg, fingerprint=fingerprint, background_for=background_for,
-        generators=generators.get(fold_of[ident], {}),
+        generators=generators.get(fold_of[ident], {}), fold=fold_of[ident],
     ) for ident in eligible]
 
     from tqdm import tqdm
@@ -523,10 +608,40 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True,
     trials = {ident: trials[ident] for ident in eligible}  # fixed order, whatever finished first
     variants = [variant_name(m, g) for m, g in cfg.variants()]
     result = ExperimentResult({}, trials, variants)
+    calibrations = calibrate_trials(cfg, dataset, result, eligible)
     result.results = _results_json(cfg, dataset, result, fold_of, background_for, skipped,
                                    gen_fit_s, gen_s, time.perf_counter() - t_start,
                                    folds_auto)
+    result.results["calibration"] = calibrations
     return result
+
+
+def calibrate_trials(cfg: ExperimentConfig, dataset: Any, result: ExperimentResult,
+                     eligible: Sequence[str]) -> dict[str, Any]:
+    """Second pass for calibrated models (``authapp.calibration_pass``); results.json's
+    "calibration" section."""
+    from authapp.calibration_pass import calibrate_variant, calibration_source
+
+    if not cfg.calibrated:
+        return {"source": "none", "note": "each verifier's own per-user threshold (a research "
+                "configuration: the product ships calibrated models)"}
+    source = calibration_source(cfg.calibration, cfg.folds or 1)
+    dims = dataset.genuine(eligible[0])[0].dims
+    out: dict[str, Any] = {"requested": cfg.calibration, "source": source,
+                           "security": cfg.security, "guard_far": cfg.guard_far,
+                           "cohort": cfg.cohort, "variants": {}}
+    for method, gen in cfg.variants():
+        name = variant_name(method, gen)
+        members, params = cfg.settings_for(method, gen, 0).members()
+        mine = [t for ts in result.trials.values() for t in ts if t.method == name]
+        try:
+            out["variants"][name] = calibrate_variant(
+                mine, members, params, dims, source, cfg.security, cfg.guard_far,
+                {"dataset": Path(cfg.data_dir).name, "references": cfg.references,
+                 "seeds": list(cfg.seeds), "method": name})
+        except AirAuthError as exc:
+            raise ExperimentError(f"calibrating {name}: {exc}") from exc
+    return out
 
 
 def _evaluate_pair(job: IdentityJob) -> tuple[str, tuple[list[Trial], dict[str, float]]]:
@@ -642,6 +757,27 @@ def pseudo_effects(result: ExperimentResult, has_forgeries: bool,
             "changes": changes}
 
 
+def operating_points(cfg: ExperimentConfig, result: ExperimentResult,
+                     fold_of: Mapping[str, int]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """results.json's "operating_point" (per variant: at the configured threshold, and for
+    calibrated models at every security level) and "identification" sections."""
+    from authapp.operating_point import identification, operating_point
+    from models.score_calibration import SECURITY_LEVELS
+
+    ops: dict[str, Any] = {}
+    idents: dict[str, Any] = {}
+    for name in result.variants:
+        pairs = [(i, t) for i, ts in result.trials.items() for t in ts if t.method == name]
+        ops[name] = operating_point(pairs)
+        if cfg.calibrated:
+            ops[name]["levels"] = {lv: {k: v for k, v in operating_point(pairs, lv).items()
+                                        if k in ("frr", "far_random", "far_skilled",
+                                                 "accounts_far_over_5pct")}
+                                   for lv in SECURITY_LEVELS}
+        idents[name] = identification(result.trials, name, fold_of)
+    return ops, idents
+
+
 def _skipped_file(item: Any, data_dir: Path) -> str:
     """A data set's skipped-file entry, (path, reason) or anything else, as one line."""
     if isinstance(item, tuple) and len(item) == 2:
@@ -661,6 +797,7 @@ def _results_json(cfg: ExperimentConfig, dataset: Any, result: ExperimentResult,
                   folds_auto: bool = False) -> dict[str, Any]:
     has_forgeries = bool(getattr(dataset, "has_forgeries", False))
     methods, per_user, per_seed = summarize_result(result, has_forgeries)
+    operating, ident = operating_points(cfg, result, fold_of)
     timing: dict[str, Any] = {"wall_s": None, "jobs": cfg.jobs, "per_method": {}}
     for name in result.variants:
         mine = [t for ts in result.trials.values() for t in ts if t.method == name]
@@ -679,6 +816,9 @@ def _results_json(cfg: ExperimentConfig, dataset: Any, result: ExperimentResult,
         "format": cfg.format,
         "references": cfg.references,
         "seeds": list(cfg.seeds),
+        "security": cfg.security if cfg.calibrated else None,
+        "operating_point": operating,
+        "identification": ident,
         "methods": methods,
         "per_user": per_user,
         "per_seed_eer": per_seed,
@@ -705,14 +845,20 @@ def _results_json(cfg: ExperimentConfig, dataset: Any, result: ExperimentResult,
                            "the second half (S11-S20) are the genuine attempts, and "
                            f"{SVC2004_RANDOM_FORGERIES} genuine samples of other identities "
                            "of the fold, drawn per trial, are the random impostors"),
-            "thresholds": ("far/frr/recognition_rate at each verifier's own per-user threshold "
-                           "(decision_function >= 0 accepts)"),
-            "eer": ("eer/auc/frr_at_far pooled over users and seeds on decision_function "
-                    "values (one global offset on the per-user thresholds); eer_ci = 95 % "
+            "thresholds": (
+                "FAR/FRR/recognition rate and the operating point at each account's own "
+                "threshold (score minus threshold >= 0 accepts): the product's calibrated "
+                f"threshold at security level '{cfg.security}' (calibration: "
+                f"{cfg.calibration}), raised by the account's cohort guard"
+                if cfg.calibrated else
+                "FAR/FRR/recognition rate at each verifier's own per-user threshold (a research "
+                "configuration, not what the product ships)"),
+            "eer": ("EER/AUC/FRR at FAR pooled over users and seeds on score minus the "
+                    "account's threshold (one global offset on top of them); EER 95 % CI = "
                     f"percentile interval of that EER over {BOOTSTRAP_RESAMPLES} bootstrap "
-                    "resamples of the enrolled identities; eer_user_mean = "
-                    "mean of per-user EERs (each pooled over seeds); eer_trial_mean = mean of "
-                    "the EERs of each (user, seed) trial"),
+                    "resamples of the enrolled identities; user EER = mean of per-user EERs "
+                    "(each pooled over seeds); trial EER = mean of the EERs of each (user, "
+                    "seed) trial"),
         },
         "pseudo": {"mode": cfg.pseudo,
                    "generators": list(cfg.generators) if cfg.pseudo != "off" else []},

@@ -2,12 +2,16 @@
 HTML report and the terminal table.
 
 Plots use matplotlib's Agg backend (no display needed) and label rates in percent as the field
-does; the DET plot uses normal-deviate (probit) axes. report.html links the PNGs relatively, so
-the output folder can be moved or zipped as a whole.
+does; the DET plot uses normal-deviate (probit) axes. report.html embeds the plots, so the page
+alone can be mailed; the PNGs are written beside it too.
+
+The first table is the operating point -- what users get at the product's own thresholds --
+and the EER (one ideal global offset, chosen after the fact) comes next to it, not first.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import html
 import json
@@ -262,8 +266,76 @@ TABLE_HEADER = ["method", "impostors", "EER %", "EER 95% CI", "AUC", "FAR %", "F
 
 
 def format_table(results: Mapping[str, Any]) -> str:
-    """The method x impostor-type table as aligned text for the terminal."""
-    return _align([TABLE_HEADER] + table_rows(results))
+    """The full method x impostor-type table as aligned text (``--wide``)."""
+    return align([TABLE_HEADER] + table_rows(results))
+
+
+OPERATING_HEADER = ["method", "FRR %", "FAR %", "skilled FAR %", "EER %", "skilled EER %",
+                    "accts >5%", "FTE %"]
+
+
+def _eer_cell(summary: Mapping[str, Any] | None) -> str:
+    if not summary:
+        return "-"
+    ci = summary.get("eer_ci")
+    text = _pct(summary["eer"])
+    return text if ci is None else f"{text} [{100 * ci[0]:.1f}-{100 * ci[1]:.1f}]"
+
+
+def operating_rows(results: Mapping[str, Any]) -> list[list[str]]:
+    """Per method: FRR, random FAR, skilled FAR at the product's thresholds, the pooled EERs
+    with their 95 % intervals, the share of accounts with FAR > 5 % and failures to enroll."""
+    rows = []
+    ops = results.get("operating_point") or {}
+    for name, by_kind in results.get("methods", {}).items():
+        op = ops.get(name) or {}
+        rows.append([name, _pct(op.get("frr")), _pct(op.get("far_random")),
+                     _pct(op.get("far_skilled")), _eer_cell(by_kind.get("random")),
+                     _eer_cell(by_kind.get("skilled")), _pct(op.get("accounts_far_over_5pct"), 1),
+                     _pct(op.get("failure_to_enroll"), 1)])
+    return rows
+
+
+def format_operating_table(results: Mapping[str, Any]) -> str:
+    """The compact default table (fits 100 columns): operating point first, then EER."""
+    return align([OPERATING_HEADER] + operating_rows(results))
+
+
+def threshold_note(results: Mapping[str, Any]) -> str:
+    """One sentence saying whose thresholds the operating point is at."""
+    cal = results.get("calibration") or {}
+    if cal.get("source") in (None, "none"):
+        return ("Thresholds: each verifier's own per-user threshold -- a research "
+                "configuration, not what the product ships.")
+    where = {"dev": "learned on the other fold(s), never on the people tested",
+             "shipped": "the calibration the package ships"}.get(cal["source"], cal["source"])
+    return (f"Thresholds: the product's, security level '{cal.get('security')}' with a "
+            f"writer-independent calibration {where}"
+            + ("" if cal.get("cohort") else ", no cohort (like a store's first user)") + ".")
+
+
+def worst_rows(results: Mapping[str, Any], key: str) -> list[list[str]]:
+    """The worst accounts of every method by ``key`` (far_random, far_skilled or frr)."""
+    rows = []
+    for name, op in (results.get("operating_point") or {}).items():
+        for a in op.get(f"worst_{key}", []):
+            rows.append([name, str(a["identity"]), str(a["seed"]), _pct(a["far_random"]),
+                         _pct(a["far_skilled"]), _pct(a["frr"])])
+    return rows
+
+
+def identification_rows(results: Mapping[str, Any]) -> list[list[str]]:
+    rows = []
+    for name, r in (results.get("identification") or {}).items():
+        if r:
+            rows.append([name, _pct(r["never_enrolled_rejected"]),
+                         str(r["never_enrolled_probes"]),
+                         _pct(r["enrolled_identified_correctly"]), str(r["enrolled_probes"])])
+    return rows
+
+
+IDENT_HEADER = ["method", "never-enrolled rejected %", "probes", "enrolled named correctly %",
+                "probes"]
 
 
 def _natural(text: str) -> list:
@@ -319,10 +391,10 @@ def format_pseudo_table(results: Mapping[str, Any]) -> str:
     header, rows = pseudo_rows(results)
     if not rows:
         return ""
-    return _align([header] + rows)
+    return align([header] + rows)
 
 
-def _align(rows: list[list[str]]) -> str:
+def align(rows: list[list[str]]) -> str:
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     lines = []
     for k, r in enumerate(rows):
@@ -385,7 +457,7 @@ def _best_eer_cells(rows: list[list[str]]) -> dict[tuple[int, int], bool]:
 
 
 def background_summary(results: Mapping[str, Any]) -> str:
-    """One sentence on which people a verifier or generator learned from (issue 4 rule)."""
+    """One sentence on which people a verifier or generator learned from."""
     proto = results.get("protocol", {})
     folds = proto.get("folds")
     users = [m for m, v in (proto.get("background_for") or {}).items() if v]
@@ -428,14 +500,43 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
            if pseudo.get("generators") else "")
         + (f" &middot; wall time {timing['wall_s']:.1f} s with {timing.get('jobs', 1)} job(s)"
            if timing.get("wall_s") is not None else "") + "</p>",
-        "<h2>Results per method and impostor type</h2>",
+        "<h2>What users get: error rates at the product's thresholds</h2>",
+        f"<p>{html.escape(threshold_note(results))}</p>",
+        _table_html(OPERATING_HEADER, operating_rows(results)),
+        ("<p class=\"small\">Rates in percent. FRR = genuine attempts rejected; FAR = other "
+         "people's attempts accepted; skilled FAR = forgeries accepted (ISO/IEC 30107-3's "
+         "IAPMR); all at each account's own threshold. EER = equal error rate pooled over "
+         "accounts with one global offset chosen after the fact (it measures separability, "
+         "not what the product does), with its 95 % interval over bootstrap resamples of the "
+         "people. accts &gt;5% = share of accounts accepting more than 5 % of other people; "
+         "FTE = enrollments refused by the quality check. With few errors, read the counts: "
+         "zero errors in n attempts bounds the rate at 3/n (95 %).</p>"),
+    ]
+    for key, caption in (("far_random", "accepting other people most often"),
+                         ("far_skilled", "accepting forgeries most often"),
+                         ("frr", "rejecting their owner most often")):
+        wrows = worst_rows(results, key)
+        if wrows and any(r[3 if key == "far_random" else 4 if key == "far_skilled" else 5]
+                         not in ("-", "0.00") for r in wrows):
+            parts += [f"<h3>Worst accounts: {caption}</h3>",
+                      _table_html(["method", "identity", "seed", "FAR %", "skilled FAR %",
+                                   "FRR %"], wrows, left=2)]
+    irows = identification_rows(results)
+    if irows:
+        parts += ["<h2>Identification (1:N with rejection)</h2>",
+                  _table_html(IDENT_HEADER, irows),
+                  ("<p class=\"small\">Half of each fold's people enroll, the others never do; "
+                  "an attempt names the account with the largest margin over its threshold, "
+                  "or no one when no account accepts it.</p>")]
+    parts += [
+        "<h2>All measures per method and impostor type</h2>",
         _table_html(TABLE_HEADER, rows, left=2, best=_best_eer_cells(rows)),
-        ("<p class=\"small\">Rates in percent. FAR / FRR / recognition rate at each verifier's "
-        "own per-user threshold; EER, AUC and FRR@FAR pooled over users and seeds on "
-        "score - user threshold; EER 95% CI = interval of the pooled EER over bootstrap "
-        "resamples of the enrolled identities; user EER = mean of per-user EERs; trial EER = mean of the "
-        "EERs of each (user, seed) trial. Best EER per impostor type highlighted. With few errors, read the counts: zero errors in n attempts bounds the "
-        "rate at 3/n (95 %).</p>"),
+        ("<p class=\"small\">Rates in percent. FAR / FRR / recognition rate at each account's "
+         "own threshold; EER, AUC and FRR@FAR pooled over users and seeds on "
+         "score minus the account's threshold; EER 95% CI = interval of the pooled EER over "
+         "bootstrap resamples of the enrolled identities; user EER = mean of per-user EERs; "
+         "trial EER = mean of the EERs of each (user, seed) trial. Best EER per impostor type "
+         "highlighted.</p>"),
     ]
     p_header, p_rows = pseudo_rows(results)
     if p_rows:
@@ -471,7 +572,7 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
     parts.append("</ul>")
     parts.append("<h2>Curves and score distributions</h2>")
     for caption, src in images.items():
-        parts.append(f"<figure><img src=\"{html.escape(src)}\" alt=\"{html.escape(caption)}\">"
+        parts.append(f"<figure><img src=\"{src}\" alt=\"{html.escape(caption)}\">"
                      f"<figcaption class=\"small\">{html.escape(caption)}</figcaption></figure>")
     per_user = results.get("per_user", {})
     if per_user:
@@ -501,6 +602,11 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
     return "\n".join(parts)
 
 
+def _data_uri(png: Path) -> str:
+    """The PNG inline, so report.html is one self-contained file."""
+    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
+
+
 def write_report(result: ExperimentResult, out_dir: Path) -> dict[str, Path]:
     """Write every output file into ``out_dir``; returns their paths by kind."""
     out_dir = Path(out_dir)
@@ -510,10 +616,10 @@ def write_report(result: ExperimentResult, out_dir: Path) -> dict[str, Path]:
     plot_roc(result, paths["roc"])
     plot_det(result, paths["det"])
     plot_histograms(result, paths["histograms"])
-    images = {"DET curves (normal-deviate axes)": FILES["det"],
-              "ROC curves": FILES["roc"],
-              "Score distributions (score - user threshold; accepted right of 0)":
-                  FILES["histograms"]}
+    images = {"DET curves (normal-deviate axes)": _data_uri(paths["det"]),
+              "ROC curves": _data_uri(paths["roc"]),
+              "Score distributions (score minus the account's threshold; accepted right of 0)":
+                  _data_uri(paths["histograms"])}
     write_results_json(result.results, paths["results"])
     tmp = Path(f"{paths['html']}.tmp")
     tmp.write_text(render_html(result.results, images), encoding="utf-8")

@@ -26,26 +26,29 @@ from capture.errors import AirAuthError, TrajectoryError
 from capture.preprocess import FeatureConfig, normalized_positions
 from capture.trajectory import Label, Trajectory
 from models.base import Verifier, check_trajectories
-from models.quality import QualityConfig, QualityReport, check_enrollment
-from models.registry import VERIFIERS, make_verifier, name_of
+from models.enrollment import (
+    EnrollmentQualityError,
+    EnrollmentSettings,
+    build_user_model,
+)
+from models.quality import QualityConfig, QualityReport
+from models.registry import VERIFIERS
+from models.score_calibration import (
+    DEFAULT_LEVEL,
+    CalibrationSet,
+    load_calibrations,
+    shipped_calibrations,
+)
 from models.serialization import dump_verifier
+
+__all__ = ["AuthService", "EnrollmentQualityError", "EnrollmentReport", "IdentifyResult",
+           "Settings", "VerificationError", "VerifyResult"]
 
 MAX_DURATION_S = 120.0
 """Longest recording accepted: nobody writes a name for two minutes; bounds scoring time."""
 MAX_FRAMES = 200_000
 MAX_ABS_POSITION_MM = 1.0e5
 """Positions beyond 100 m from the device are not a hand: reject instead of overflowing."""
-
-
-class EnrollmentQualityError(AirAuthError, ValueError):
-    """The enrollment samples failed the quality check; ``report`` says which and why."""
-
-    def __init__(self, report: QualityReport | None, extra: Sequence[str] = ()) -> None:
-        msgs = [] if report is None else report.messages_rejecting()
-        msgs += list(extra)
-        super().__init__("enrollment rejected: " + "; ".join(msgs))
-        self.report = report
-        self.extra = list(extra)
 
 
 class VerificationError(AirAuthError, ValueError):
@@ -88,17 +91,26 @@ class Settings:
     """How enrollment and login behave. ``verifier=None`` picks ``default_verifier_kind()``.
 
     ``pseudo``: name for ``models.pseudo.make_generator`` or None (no pseudo data).
-    ``background``: give verifiers that learn from other people (``uses_background``) the
-    other enrolled users' enrollment recordings as negatives. Off by default: a model then
-    depends only on its own user's data (deleting a user never leaves traces in others').
+    ``security_level``: the security level of the calibrated threshold (low, normal, high;
+    store setting "security").
+    ``calibration``: "shipped" (the package's writer-independent calibration), a path to a
+    calibration file (``scripts/make_calibration.py``), or "none": each verifier's own
+    per-user threshold (a research configuration; not recommended).
+    Calibrated models get the other enrolled users' enrollment recordings as their cohort
+    (the cohort guard and, from 20 recordings of 4 people, the cohort feature).
+    ``background``: uncalibrated only -- give verifiers that learn from other people the other
+    users' recordings as training negatives.
     Store-wide values saved with ``EnrollmentStore.set_setting`` (keys: "verifier",
-    "verifier_params", "pseudo", "lockout", "replay_threshold_mm") override the defaults via
-    ``Settings.from_store``, so an administrator's lockout policy is not a command-line flag.
+    "verifier_params", "pseudo", "security", "calibration", "lockout",
+    "replay_threshold_mm") override the defaults via ``Settings.from_store``, so an
+    administrator's policy is not a command-line flag.
     """
 
     verifier: str | None = None
     verifier_params: Mapping[str, Any] = field(default_factory=dict)
     pseudo: str | None = None
+    security_level: str = DEFAULT_LEVEL
+    calibration: str = "shipped"
     background: bool = False
     seed: int = 0
     check_quality: bool = True
@@ -109,6 +121,23 @@ class Settings:
     @property
     def verifier_kind(self) -> str:
         return self.verifier or default_verifier_kind()
+
+    def enrollment(self) -> EnrollmentSettings:
+        """The pipeline settings (``models.enrollment``) -- the ones the harness uses too."""
+        try:
+            return EnrollmentSettings(
+                verifier=self.verifier_kind, verifier_params=dict(self.verifier_params),
+                calibrated=self.calibration != "none", security=self.security_level,
+                background_negatives=self.background, pseudo=self.pseudo,
+                check_quality=self.check_quality, quality=self.quality, seed=self.seed)
+        except AirAuthError as exc:
+            raise AirAuthError(f"enrollment settings are invalid: {exc}") from exc
+
+    def calibrations(self) -> CalibrationSet:
+        """The calibrations this store's models are calibrated with."""
+        if self.calibration == "shipped":
+            return shipped_calibrations()
+        return load_calibrations(self.calibration)
 
     @classmethod
     def from_store(cls, store: EnrollmentStore) -> Settings:
@@ -122,6 +151,10 @@ class Settings:
             kw["pseudo"] = saved.get("pseudo")
         if isinstance(saved.get("background"), bool):
             kw["background"] = saved["background"]
+        if isinstance(saved.get("security"), str):
+            kw["security_level"] = saved["security"]
+        if isinstance(saved.get("calibration"), str):
+            kw["calibration"] = saved["calibration"]
         if isinstance(saved.get("lockout"), dict):
             try:
                 kw["lockout"] = LockoutPolicy(**saved["lockout"])
@@ -147,15 +180,17 @@ class EnrollmentReport:
     n_pseudo_impostors: int
     timings: dict[str, float]
     re_enrolled: bool
+    notes: tuple[str, ...] = ()
+    security: str | None = None
 
     def lines(self) -> list[str]:
+        level = f", security {self.security}" if self.security else ""
         out = [f"enrolled {self.user!r}: {self.n_samples} samples, "
-               + f"verifier {self.verifier_kind}, threshold {self.threshold:.4g}"]
+               + f"verifier {self.verifier_kind}{level}, threshold {self.threshold:.4g}"]
         if self.n_pseudo_genuine or self.n_pseudo_impostors:
             out.append(f"pseudo data: {self.n_pseudo_genuine} genuine, "
                        f"{self.n_pseudo_impostors} impostors")
-        if self.quality is not None:
-            out += [f"note: {n}" for s in self.quality.samples for n in s.notes]
+        out += [f"note: {n}" for n in self.notes]
         out.append("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items()))
         return out
 
@@ -254,59 +289,61 @@ class AuthService:
         timings: dict[str, float] = {}
 
         t0 = time.perf_counter()
-        quality = check_enrollment(recs, s.quality) if s.check_quality else None
         fps = [security.fingerprint(r) for r in recs]
         problems = _duplicate_samples(fps, s.replay_threshold_mm)
-        if quality is None and len(recs) < 2:
-            problems.append(f"too few samples: {len(recs)} given, at least 2 needed")
-        if problems or (quality is not None and not quality.ok):
-            raise EnrollmentQualityError(quality, problems)
-        timings["quality"] = time.perf_counter() - t0
-
+        if problems:
+            raise EnrollmentQualityError(None, problems)
         recs = [r.with_meta(user=name, label=Label.GENUINE) for r in recs]
-        kind = s.verifier_kind
-        verifier = make_verifier(kind, **dict(s.verifier_params))
-        t0 = time.perf_counter()
-        background: list[Trajectory] | None = None
-        if s.pseudo or (s.background and getattr(verifier, "uses_background", False)):
-            background = self._background(name, recs[0].dims)
-        pseudo_gen: list[Trajectory] = []
-        pseudo_imp: list[Trajectory] = []
-        if s.pseudo:
-            pseudo_gen, pseudo_imp = self._pseudo_data(recs, background or [])
-        negatives = list(pseudo_imp)
-        if s.background and getattr(verifier, "uses_background", False):
-            negatives += background or []
-        timings["pseudo"] = time.perf_counter() - t0
+        es = s.enrollment()
+        calibrations = s.calibrations() if es.calibrated else None
+        timings["checks"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        verifier.fit(recs + pseudo_gen, impostors=negatives or None)
-        model = dump_verifier(verifier)
+        others = self._background(name, recs[0].dims) if recs else []
+        generator = self._generator(others) if s.pseudo else None
+        timings["pseudo"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        model = build_user_model(recs, es, calibrations=calibrations, others=others,
+                                 generator=generator)
+        verifier = model.verifier
+        blob = dump_verifier(verifier)
         timings["fit"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
+        cal = getattr(verifier, "calibration_", None)
         metadata = {
-            "verifier": kind,
+            "verifier": es.verifier,
             "verifier_params": dict(s.verifier_params),
             "threshold": float(verifier.threshold_),
             "dims": recs[0].dims,
             "n_samples": len(recs),
-            "pseudo": {"generator": s.pseudo, "genuine": len(pseudo_gen),
-                       "impostors": len(pseudo_imp)},
-            "background_negatives": len(negatives) - len(pseudo_imp),
+            "used_samples": [i + 1 for i in model.kept],
+            "left_out": [{"sample": i + 1, "reason": why} for i, why in model.left_out],
+            "pseudo": {"generator": s.pseudo, "genuine": len(model.pseudo_genuine),
+                       "impostors": len(model.pseudo_impostors)},
+            "security": es.security if es.calibrated else None,
+            "calibration": None if cal is None else {
+                "source": s.calibration, "cohort_feature": cal.cohort,
+                "level_threshold": float(verifier.level_threshold_),
+                "guard_threshold": float(verifier.guard_threshold_),
+                "made": dict(cal.provenance).get("made_from")},
+            "cohort_recordings": model.n_cohort,
+            "background_negatives": 0 if es.calibrated else model.n_cohort,
             "seed": s.seed,
-            "quality": quality.to_dict() if quality is not None else None,
+            "quality": model.quality.to_dict() if model.quality is not None else None,
             "sources": [r.meta.source for r in recs],
         }
-        self.store.save_enrollment(name, recs, model, name_of(verifier), metadata,
+        self.store.save_enrollment(name, recs, blob, es.verifier, metadata,
                                    re_enroll=re_enroll, fingerprints=fps)
         timings["store"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - t_start
         return EnrollmentReport(
-            user=name, verifier_kind=kind, verifier=verifier,
-            threshold=float(verifier.threshold_), n_samples=len(recs), quality=quality,
-            n_pseudo_genuine=len(pseudo_gen), n_pseudo_impostors=len(pseudo_imp),
-            timings=timings, re_enrolled=existed,
+            user=name, verifier_kind=es.verifier, verifier=verifier,
+            threshold=float(verifier.threshold_), n_samples=len(model.kept),
+            quality=model.quality, n_pseudo_genuine=len(model.pseudo_genuine),
+            n_pseudo_impostors=len(model.pseudo_impostors), timings=timings,
+            re_enrolled=existed, notes=tuple(model.notes()),
+            security=es.security if es.calibrated else None,
         )
 
     def _background(self, name: str, dims: int) -> list[Trajectory]:
@@ -317,13 +354,9 @@ class AuthService:
                 out += self.store.load_recordings(info.key)
         return out
 
-    def _pseudo_data(self, recs: list[Trajectory], background: list[Trajectory]
-                     ) -> tuple[list[Trajectory], list[Trajectory]]:
-        """Pseudo-genuine / pseudo-impostor samples from ``models.pseudo`` (when installed).
-
-        The generator learns only from other enrolled users' recordings (its background) and
-        generates from this user's samples alone.
-        """
+    def _generator(self, background: list[Trajectory]) -> Any:
+        """The store's pseudo-data generator (``models.pseudo``) fitted on other enrolled
+        users' recordings only; it then generates from this user's samples alone."""
         if not pseudo_available():
             raise AirAuthError(f"pseudo data generator {self.settings.pseudo!r} is not "
                                "installed (models.pseudo.make_generator missing)")
@@ -334,9 +367,7 @@ class AuthService:
         params = ({"cache_dir": str(self.store.path / "pseudo_weights"), "reuse_weights": True}
                   if self.settings.pseudo == "pseudo" else {})
         gen = make_generator(self.settings.pseudo, **params)
-        gen.fit(background, seed=self.settings.seed)
-        data = gen.generate(recs, seed=self.settings.seed)
-        return list(data.genuine), list(data.impostors)
+        return gen.fit(background, seed=self.settings.seed)
 
     # -- verification -------------------------------------------------------------------------
     def _score(self, info: UserInfo, verifier: Verifier, rec: Trajectory
@@ -489,11 +520,12 @@ class AuthService:
 
 
 def _per_verifier(verifier: Verifier, rec: Trajectory, kind: str) -> dict[str, float]:
-    """Per-verifier scores: a fusion's members' normalised scores (higher = more genuine)
-    next to the fusion's own margin; for a single verifier just its margin."""
+    """Per-verifier scores: the members' own scores (higher = more genuine) of a model made
+    of several verifiers, next to the model's margin under its own name; for a single
+    verifier just its margin."""
     out: dict[str, float] = {}
     members = getattr(verifier, "member_scores", None)
-    if callable(members):
+    if callable(members) and len(getattr(verifier, "members", ())) > 1:
         out = {str(k): float(np.asarray(v).ravel()[0]) for k, v in members([rec]).items()}
     out[kind] = float(verifier.decision_function([rec])[0])
     return out

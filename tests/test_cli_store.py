@@ -71,7 +71,7 @@ def test_store_commands(tmp_path: Path, files: dict, capsys: pytest.CaptureFixtu
                       (("login", "luduo", __file__), "unrecognised file format"),
                       (("login", "../x", lu[6]), "not allowed"),
                       (("replay", lu[6], "--user", "nobody"), "no user"),
-                      (("enroll", "few", lu[0], lu[1]), "too few samples"),
+                      (("enroll", "few", lu[0]), "too few samples"),
                       (("enroll", "LUDU0", *lu[:4]), "looks like the enrolled user 'LUDUO'"),
                       (("delete", "nobody"), "no user 'nobody'")]:
         code, out, err = run(capsys, *argv, *st)

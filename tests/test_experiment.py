@@ -165,7 +165,8 @@ def toy(monkeypatch):
 def test_protocol_folds_forgeries_and_background(toy, shared_data):
     data = shared_data / "svc2004_task1"
     cfg = experiment.ExperimentConfig(data_dir=data, format="svc2004", references=5,
-                                      seeds=(4,), methods=("toy",), jobs=1)
+                                      seeds=(4,), methods=("toy",), jobs=1,
+                                      calibration="none")
     result = experiment.run_experiment(cfg, progress=False)
     res = result.results
     fold_of = res["protocol"]["fold_of"]
@@ -186,10 +187,36 @@ def test_protocol_folds_forgeries_and_background(toy, shared_data):
             assert ident not in rnd and all(fold_of[a] == fold_of[ident] for a in rnd)
 
 
+def test_calibration_is_learned_on_the_other_fold_only(toy, shared_data):
+    """The default (the product's calibrated thresholds): each fold's calibration comes from
+    the other fold's accounts, the cohort from the other fold's first K samples, and the
+    members never see other people as training data."""
+    cfg = experiment.ExperimentConfig(data_dir=shared_data / "svc2004_task1", format="svc2004",
+                                      references=5, seeds=(0,), methods=("toy",))
+    result = experiment.run_experiment(cfg, progress=False)
+    res = result.results
+    fold_of = res["protocol"]["fold_of"]
+    used = res["calibration"]["variants"]["toy"]
+    assert res["calibration"]["source"] == "dev" and set(used) == {0, 1}
+    for fold, cal in used.items():
+        assert cal["provenance"]["folds"] == [1 - fold]
+        assert cal["provenance"]["accounts"] == 10  # the other fold's 10 identities x 1 seed
+        assert cal["members"] == ["toy"] and cal["cohort"] is True
+    assert all(not negatives for _, negatives in toy.fits)  # members fit on the user alone
+    for ident, trials in result.trials.items():
+        (t,) = trials
+        assert t.cohort_raw.shape == (10 * 5, 1) and t.cohort_people == 10
+        assert t.threshold >= t.level_thresholds["normal"] - 1e-12
+        np.testing.assert_allclose(t.decisions, t.scores - t.threshold)
+    op = res["operating_point"]["toy"]
+    assert op["accounts"] == 20 and op["failure_to_enroll"] == 0.0
+    assert res["security"] == "normal"
+
+
 def test_svc2004_split_enrolls_from_the_first_session_and_tests_the_second(toy, shared_data):
     cfg = experiment.ExperimentConfig(data_dir=shared_data / "svc2004_task1", format="svc2004",
                                       references=5, seeds=(0, 1), methods=("toy",),
-                                      split="svc2004")
+                                      split="svc2004", calibration="none")
     result = experiment.run_experiment(cfg, progress=False)
     res = result.results
     s = res["methods"]["toy"]
@@ -236,7 +263,8 @@ def test_svc2004_split_needs_twice_k_genuine_samples(toy, fmkit_dir):
 
 def test_single_fold_means_no_background(toy, shared_data):
     cfg = experiment.ExperimentConfig(data_dir=shared_data / "svc2004_task1", format="svc2004",
-                                      references=5, seeds=(0,), methods=("toy",), folds=1)
+                                      references=5, seeds=(0,), methods=("toy",), folds=1,
+                                      calibration="none")
     res = experiment.run_experiment(cfg, progress=False).results
     assert res["methods"]["toy"]["random"]["n_impostor"] == 20 * 19 * 20
     assert all(not negatives for _, negatives in toy.fits)
@@ -246,7 +274,7 @@ def test_toy_run_is_seeded(toy, shared_data):
     def run(seeds):
         cfg = experiment.ExperimentConfig(data_dir=shared_data / "svc2004_task1",
                                           format="svc2004", references=5, seeds=seeds,
-                                          methods=("toy",))
+                                          methods=("toy",), calibration="none")
         return experiment.run_experiment(cfg, progress=False).results
 
     a, b, c = run((1, 2)), run((1, 2)), run((3, 4))
@@ -348,7 +376,7 @@ def test_pseudo_both_uses_only_references(toy, shared_data, monkeypatch, tmp_pat
     data = shared_data / "svc2004_task1"
     cfg = experiment.ExperimentConfig(data_dir=data, format="svc2004", references=5,
                                       seeds=(0,), methods=("toy",), pseudo="both",
-                                      generators=("pseudo", "vae"))
+                                      generators=("pseudo", "vae"), calibration="none")
     result = experiment.run_experiment(cfg, progress=False)
     res = result.results
     assert list(res["methods"]) == ["toy", "toy+pseudo", "toy+vae"]
@@ -407,7 +435,8 @@ def native_dir(shared_data, tmp_path_factory):
 def test_native_directory(toy, native_dir, tmp_path, capsys, fmt):
     fmt_args = ["--format", fmt] if fmt else []
     rc, out, err = run_cli(capsys, native_dir, *fmt_args, "--references", 3, "--seed", 7,
-                           "--folds", 1, "--methods", "toy", "--out", tmp_path)
+                           "--folds", 1, "--methods", "toy", "--calibration", "none",
+                           "--out", tmp_path)
     assert rc == 0, err
     res = json.loads((tmp_path / "results.json").read_text())
     assert res["identities"] == ["U1", "U2", "U3", "U4"]
@@ -430,12 +459,14 @@ def test_native_directory(toy, native_dir, tmp_path, capsys, fmt):
 def test_seed_and_seeds_options(toy, native_dir, tmp_path, capsys):
     rc, _, err = run_cli(capsys, native_dir, "--format", "native", "--references", 3,
                          "--seed", 4, "--seeds", 1, "--folds", 1, "--methods", "toy",
+                         "--calibration", "none",
                          "--out", tmp_path / "one")
     assert rc == 0, err
     one = json.loads((tmp_path / "one" / "results.json").read_text())
     assert one["seeds"] == [4] and list(one["reference_files"]["U1"]) == ["4"]
     rc, _, err = run_cli(capsys, native_dir, "--format", "native", "--references", 3,
                          "--seeds", "4,11", "--folds", 1, "--methods", "toy",
+                         "--calibration", "none",
                          "--out", tmp_path / "list")
     assert rc == 0, err
     lst = json.loads((tmp_path / "list" / "results.json").read_text())

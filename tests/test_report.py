@@ -70,6 +70,16 @@ def test_files_and_json(written):
         assert paths[png].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_compact_table_fits_100_columns(written):
+    _, _, result = written
+    text = report.format_operating_table(result.results)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert lines[0].split()[:4] == ["method", "FRR", "%", "FAR"]
+    good = result.results["methods"]["good"]["random"]
+    assert f"{100 * good['eer']:.2f} [" in lines[2]
+
+
 def test_terminal_table(written):
     _, _, result = written
     text = report.format_table(result.results)
@@ -84,8 +94,15 @@ def test_html_content(written):
     _, paths, result = written
     page = paths["html"].read_text()
     assert page.startswith("<!DOCTYPE html>")
-    for src in ("det.png", "roc.png", "histograms.png"):
-        assert f'src="{src}"' in page  # relative links: the folder can move
+    # the plots are inside the page: report.html alone can be mailed
+    import base64
+
+    for name in ("det.png", "roc.png", "histograms.png"):
+        inline = base64.b64encode((paths["html"].parent / name).read_bytes()).decode()
+        assert f'src="data:image/png;base64,{inline}"' in page, name
+    assert 'src="det.png"' not in page
+    for internal in ("decision_function", "eer_ci", "issue"):
+        assert internal not in page.replace(str(paths["html"].parent), ""), internal
     assert "synthetic scores, no folds" in page and "tiny" in page
     assert "<h2>Background / cohort</h2>" in page and "split into 2 disjoint folds" in page
     assert "With and without pseudo data" not in page  # no pseudo variants in this run
@@ -122,7 +139,7 @@ def test_report_renders_in_headless_chromium(written, tmp_path):
     top = img[: h // 6]
     assert np.any(np.all(top == [0xE8, 0xEE, 0xF5], axis=-1)), "table header not rendered"
     assert np.mean(top.sum(axis=-1) < 200) > 0.002, "no text in the table area"
-    # the plots were loaded (relative links resolved): matplotlib's tab:blue and tab:orange
+    # the embedded plots are shown: matplotlib's tab:blue and tab:orange
     # curves appear somewhere on the page
     for rgb in ((31, 119, 180), (255, 127, 14)):
         near = np.all(np.abs(img - np.array(rgb)) <= 6, axis=-1)

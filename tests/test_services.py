@@ -42,7 +42,7 @@ def test_enroll_report(tmp_path: Path) -> None:
         assert report.user == "Luduo" and report.n_samples == 5 and not report.re_enrolled
         assert report.verifier_kind == STORE_KIND and np.isfinite(report.threshold)
         assert report.threshold == report.verifier.threshold_
-        assert set(report.timings) == {"quality", "pseudo", "fit", "store", "total"}
+        assert set(report.timings) == {"checks", "pseudo", "fit", "store", "total"}
         assert report.quality is not None and report.quality.ok
         text = "\n".join(report.lines())
         assert "sample 5 is somewhat slower" in text and "threshold" in text
@@ -109,14 +109,27 @@ def test_bad_input_raises_clear_errors_and_changes_nothing(svc: AuthService,
 def test_quality_failure_and_copied_samples_store_nothing(svc: AuthService) -> None:
     before = snapshot(svc.store.path)
     lu, ji = fmkit("luduo"), fmkit("jisuanji")
-    with pytest.raises(EnrollmentQualityError, match="sample 4's shape differs") as err:
-        svc.enroll("mixed", [lu[0], lu[1], lu[2], ji[0]])
-    assert err.value.report.rejected == [3]
+    short = [Trajectory(t.t[100:130] - t.t[100], t.positions[100:130]) for t in (lu[1], ji[0])]
+    with pytest.raises(EnrollmentQualityError, match="sample 2 is too short") as err:
+        svc.enroll("partial", [lu[0], *short])  # two of three rejected: too few remain
+    assert err.value.report.rejected == [1, 2]
+    assert "record the rejected ones again" in str(err.value)
     with pytest.raises(EnrollmentQualityError, match="sample 3 is a copy of sample 1"):
         svc.enroll("copies", [lu[0], lu[1], Trajectory(lu[0].t * 1.1, lu[0].positions)])
     with pytest.raises(EnrollmentQualityError, match="too few samples"):
-        svc.enroll("few", [lu[0], lu[1]])
+        svc.enroll("few", [lu[0]])
     assert snapshot(svc.store.path) == before
+
+
+def test_an_inconsistent_sample_is_left_out_not_used(svc: AuthService) -> None:
+    """One sample that does not fit the others is left out of the model, with the reason."""
+    lu, ji = fmkit("luduo"), fmkit("jisuanji")
+    report = svc.enroll("odd-one", [lu[0], lu[1], lu[2], ji[0]])
+    assert report.n_samples == 3
+    assert any("left out of the model" in n and "sample 4" in n for n in report.notes)
+    meta = svc.store.get_user("odd-one").metadata
+    assert meta["used_samples"] == [1, 2, 3] and meta["left_out"][0]["sample"] == 4
+    assert not svc.verify("odd-one", ji[5], record_attempt=False).decision
 
 
 def test_delete(tmp_path: Path) -> None:
@@ -173,14 +186,16 @@ def test_default_verifier_end_to_end(tmp_path: Path) -> None:
 
 
 def test_background_negatives_from_other_users(tmp_path: Path) -> None:
-    """With ``background``, a verifier that learns from other people gets the other users'
-    enrollment samples as negatives; without it, it gets none."""
+    """Calibrated models get the other users' enrollment samples as their cohort, never as
+    training negatives; uncalibrated ones with ``background`` get them as negatives."""
     with EnrollmentStore(tmp_path / "s") as store:
         plain = AuthService(store, Settings(verifier="svm"))
         plain.enroll("ji", fmkit("jisuanji")[:5])
         plain.enroll("luduo", fmkit("luduo")[:5])
-        assert store.get_user("luduo").metadata["background_negatives"] == 0
-        with_bg = AuthService(store, Settings(verifier="svm", background=True))
+        meta = store.get_user("luduo").metadata
+        assert meta["background_negatives"] == 0 and meta["cohort_recordings"] == 5
+        with_bg = AuthService(store, Settings(verifier="svm", background=True,
+                                              calibration="none"))
         with_bg.enroll("luduo", fmkit("luduo")[:5], re_enroll=True)
         assert store.get_user("luduo").metadata["background_negatives"] == 5
         assert with_bg.verify("luduo", fmkit("luduo")[7], record_attempt=False).decision

@@ -18,6 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "store's setting, else fusion when installed)")
     p.add_argument("--pseudo", default=None, metavar="NAME",
                    help="expand the samples with this pseudo-data generator ('off' for none)")
+    p.add_argument("--security", choices=("low", "normal", "high"), default=None,
+                   help="security level of the account's threshold (default: the store's "
+                        "setting, else normal: about 0.1 %% of other people and 5 %% of "
+                        "skilled forgers accepted on the development data; high: 0.01 %% / "
+                        "2 %%; low: 1 %% / 10 %%)")
     add_store_argument(p)
     p.set_defaults(func=run)
 
@@ -29,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
         changes["verifier"] = args.verifier
     if args.pseudo is not None:
         changes["pseudo"] = None if args.pseudo == "off" else args.pseudo
+    if args.security is not None:
+        changes["security_level"] = args.security
     service = open_service(args, create=True, **changes)
     report = service.enroll(args.user, recordings, re_enroll=args.re_enroll)
     print("\n".join(report.lines()))

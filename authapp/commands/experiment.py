@@ -58,7 +58,7 @@ def register(subparsers: Any) -> None:
                         "'--seed 4 --seeds 1' is a single seed")
     p.add_argument("--seeds", default="3", metavar="N|LIST",
                    help="how many seeds average out the choice of references: a count N "
-                        "(seeds S..S+N-1; default 3, the issue's protocol) or an explicit comma "
+                        "(seeds S..S+N-1; default 3) or an explicit comma "
                         "list like 0,5,9 (then --seed only seeds the fold split)")
     p.add_argument("--methods", default=None, metavar="M1,M2,...",
                    help="comma list of verifiers (default: every registered one that is "
@@ -83,6 +83,22 @@ def register(subparsers: Any) -> None:
                         "(use --seeds 10 for its 10 trials)")
     p.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=JSON",
                    help="verifier constructor parameter, e.g. dtw.window=0.2 (repeatable)")
+    p.add_argument("--calibration", default="dev", metavar="dev|shipped|none|FILE",
+                   help="thresholds: dev (default) = the product's calibrated thresholds, the "
+                        "calibration learned on the other fold(s) (the package's own when there "
+                        "is one fold); shipped = the package's calibration; FILE = a "
+                        "calibration file; none = each verifier's own per-user threshold (a "
+                        "research configuration, not what the product ships)")
+    p.add_argument("--security", choices=("low", "normal", "high"), default="normal",
+                   help="security level of the calibrated thresholds (default normal: "
+                        "FAR 0.1 %% against other people, 5 %% against forgers on the "
+                        "development data)")
+    p.add_argument("--no-cohort", action="store_true",
+                   help="calibrated models get no cohort of other people (like a store's "
+                        "first user)")
+    p.add_argument("--wide", action="store_true",
+                   help="print every measure (the full table is always in results.json and "
+                        "report.html)")
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="processes; identities are spread over them (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -158,8 +174,13 @@ def _generators(text: str | None, mode: str) -> tuple[str, ...]:
 def run(args: argparse.Namespace) -> int:
     from authapp.experiment import run_experiment
     from authapp.report import (
+        IDENT_HEADER,
+        align,
+        format_operating_table,
         format_pseudo_table,
         format_table,
+        identification_rows,
+        threshold_note,
         write_report,
         write_results_json,
     )
@@ -187,6 +208,9 @@ def run(args: argparse.Namespace) -> int:
         fold_seed=args.seed,
         split=args.split,
         jobs=args.jobs,
+        calibration=args.calibration,
+        security=args.security,
+        cohort=not args.no_cohort,
         method_params=parse_params(args.param, methods),
         # the trained embedding network is cached beside the results, so a rerun reuses it
         generator_params={"pseudo": {"cache_dir": str(Path(args.out) / "pseudo_weights")}},
@@ -199,7 +223,13 @@ def run(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - t0
     result.results["timing"]["wall_s"] = wall
     write_results_json(result.results, paths["results"])
-    print(format_table(result.results))
+    print(threshold_note(result.results))
+    print(format_table(result.results) if args.wide
+          else format_operating_table(result.results))
+    ident = identification_rows(result.results)
+    if ident:
+        print("\nIdentification (half of each fold enrolled):")
+        print(align([IDENT_HEADER] + ident))
     pseudo_table = format_pseudo_table(result.results)
     if pseudo_table:
         print("\nEER with and without pseudo data (change in percentage points):")
