@@ -298,7 +298,7 @@ def operating_rows(results: Mapping[str, Any]) -> list[list[str]]:
 
 def format_operating_table(results: Mapping[str, Any]) -> str:
     """The compact default table (fits 100 columns): operating point first, then EER."""
-    return align([OPERATING_HEADER] + operating_rows(results))
+    return align([OPERATING_HEADER] + operating_rows(results), left=1)
 
 
 def threshold_note(results: Mapping[str, Any]) -> str:
@@ -394,12 +394,13 @@ def format_pseudo_table(results: Mapping[str, Any]) -> str:
     return align([header] + rows)
 
 
-def align(rows: list[list[str]]) -> str:
+def align(rows: list[list[str]], left: int = 2) -> str:
+    """Rows as aligned text: the first ``left`` columns left-aligned, numbers right-aligned."""
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     lines = []
     for k, r in enumerate(rows):
-        cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1])]
-        cells += [v.rjust(w) for v, w in zip(r[2:], widths[2:])]
+        cells = [v.ljust(w) for v, w in zip(r[:left], widths[:left])]
+        cells += [v.rjust(w) for v, w in zip(r[left:], widths[left:])]
         lines.append("  ".join(cells))
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
@@ -471,7 +472,14 @@ def background_summary(results: Mapping[str, Any]) -> str:
     text = (f"Identities split into {folds} disjoint folds. For a user in fold f, the "
             f"background (cohort) is the genuine samples of the identities of the other "
             f"folds, and random impostors come only from fold f, so nobody is both for the "
-            f"same user. Background used as negatives by: {who}.")
+            f"same user.")
+    cal = results.get("calibration") or {}
+    if cal.get("source") not in (None, "none"):
+        text += (" Calibrated models: the cohort is the first K samples of each other-fold "
+                 "identity (as a store's other users), never training data; the calibration "
+                 "of fold f is learned on the other folds' accounts.")
+    else:
+        text += f" Background used as negatives by: {who}."
     if gens:
         text += (f" Pseudo-data generators ({', '.join(gens)}) were fitted once per fold on "
                  "that fold's background only.")

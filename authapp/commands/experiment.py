@@ -229,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
     ident = identification_rows(result.results)
     if ident:
         print("\nIdentification (half of each fold enrolled):")
-        print(align([IDENT_HEADER] + ident))
+        print(align([IDENT_HEADER] + ident, left=1))
     pseudo_table = format_pseudo_table(result.results)
     if pseudo_table:
         print("\nEER with and without pseudo data (change in percentage points):")
