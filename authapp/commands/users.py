@@ -1,26 +1,39 @@
-"""``authapp users``: list enrolled users."""
+"""``authapp users``: list enrolled users with their lock status."""
 
 from __future__ import annotations
 
 import argparse
 import time
 
+from authapp.cli import printable
 from authapp.cli_store import add_store_argument, open_service
+from authapp.services import AuthService
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("users", help="list enrolled users")
+    p = subparsers.add_parser("users", help="list enrolled users and who is locked out")
     add_store_argument(p)
     p.set_defaults(func=run)
 
 
+def lock_status(service: AuthService, name: str) -> str:
+    """"locked until HH:MM:SS", "N failed" (recent failures) or "ok" (also for the GUI)."""
+    state = service.lock_state(name)
+    if state.locked:
+        return "locked until " + time.strftime("%Y-%m-%d %H:%M:%S",
+                                               time.localtime(state.until or 0))
+    return f"{state.recent_failures} failed" if state.recent_failures else "ok"
+
+
 def run(args: argparse.Namespace) -> int:
-    users = open_service(args).users()
+    service = open_service(args)
+    users = service.users()
     if not users:
         print("no users enrolled")
         return 0
-    print(f"{'user':<24} {'samples':>7}  {'verifier':<9} enrolled")
+    print(f"{'user':<24} {'samples':>7}  {'verifier':<9} {'enrolled':<16} status")
     for u in users:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(u.updated))
-        print(f"{u.name:<24} {u.n_recordings:>7}  {u.verifier_kind:<9} {when}")
+        print(printable(f"{u.name:<24} {u.n_recordings:>7}  {u.verifier_kind:<9} {when:<16} "
+                        f"{lock_status(service, u.name)}"))
     return 0
