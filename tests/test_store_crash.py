@@ -102,10 +102,11 @@ def test_kill_at_each_step_of_a_save(tmp_path: Path, work: Path, point: str) -> 
     """Die at one named step of the second save (the first completes): old or new state."""
     store = tmp_path / "store"
     # the hook kills after the step was passed n times: past the first save (which reaches
-    # "file-written" once per file: model + 3..5 recordings, and "before-commit" twice:
-    # registering its files, then switching the rows), so an enrollment exists before
+    # "file-written" once per file: model + 3..5 recordings, and "before-commit" thrice:
+    # registering its files, switching the rows, clearing the registry), so an enrollment
+    # exists before
     step, _, n = point.partition("@")
-    per_save = {"file-written": 4, "before-commit": 2}.get(step, 1)
+    per_save = {"file-written": 4, "before-commit": 3}.get(step, 1)
     log = tmp_path / "ops.log"
     proc = _start(store, work, seed=7, crash_at=f"{step}@{per_save + int(n)}", log=log)
     proc.wait(timeout=60)
