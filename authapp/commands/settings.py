@@ -8,20 +8,11 @@ audit log. VALUE ``default`` returns a setting to its default.
 from __future__ import annotations
 
 import argparse
-import json
-from typing import Any
 
-from authapp import security
+from authapp.admin import change, current
 from authapp.cli import printable
 from authapp.cli_store import add_store_argument, open_service
-from authapp.services import AuthService, default_verifier_kind
-from authapp.settings_schema import (
-    LOCKOUT_KEYS,
-    SPECS,
-    SettingError,
-    check_value,
-    parse_cli_value,
-)
+from authapp.settings_schema import SPECS, SettingError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,57 +25,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="new value (JSON object for verifier_params; 'default' resets)")
     add_store_argument(p)
     p.set_defaults(func=run)
-
-
-def current(service: AuthService) -> dict[str, Any]:
-    """Every setting's effective value (also for the GUI)."""
-    s = service.settings
-    return {
-        "verifier": s.verifier or f"{_kind()} (default)",
-        "verifier_params": json.dumps(dict(s.verifier_params)),
-        "pseudo": s.pseudo or "off",
-        "background": str(s.background).lower(),
-        "max_failures": s.lockout.max_failures,
-        "window_s": f"{s.lockout.window_s:g}",
-        "lockout_s": f"{s.lockout.lockout_s:g}",
-        "replay_threshold": (f"{s.replay_threshold:g}" if s.replay_threshold is not None else
-                             "default (" + ", ".join(
-                                 f"{d}-D {v:g}" for d, v in
-                                 sorted(security.DEFAULT_REPLAY_THRESHOLDS.items(),
-                                        reverse=True)) + ")"),
-    }
-
-
-def _kind() -> str:
-    try:
-        return default_verifier_kind()
-    except Exception:  # noqa: BLE001 - shown, not needed
-        return "none installed"
-
-
-def change(service: AuthService, key: str, text: str) -> None:
-    """Set ``key`` from the text an administrator typed (``default`` resets); audited."""
-    store = service.store
-    if key not in SPECS:
-        raise SettingError(f"unknown setting {key!r} (known: {', '.join(SPECS)})")
-    if text.strip().lower() == "default" and key not in LOCKOUT_KEYS:
-        store.unset_setting(key)
-        return
-    if key in LOCKOUT_KEYS:
-        policy = service.settings.lockout
-        saved = {k: getattr(policy, k) for k in LOCKOUT_KEYS}
-        if text.strip().lower() == "default":
-            saved[key] = getattr(security.LockoutPolicy(), key)
-        else:
-            saved[key] = parse_cli_value(key, text)
-        store.set_setting("lockout", saved)
-        return
-    value = parse_cli_value(key, text)
-    kind = value if key == "verifier" else (service.settings.verifier or _kind())
-    if key == "verifier":  # the saved parameters must suit the new verifier
-        check_value("verifier", value)
-        check_value("verifier_params", dict(service.settings.verifier_params), kind)
-    store.set_setting(key, value, verifier_kind=kind)
 
 
 def run(args: argparse.Namespace) -> int:

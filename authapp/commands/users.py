@@ -5,24 +5,15 @@ from __future__ import annotations
 import argparse
 import time
 
+from authapp.admin import lock_status
 from authapp.cli import printable
 from authapp.cli_store import add_store_argument, open_service
-from authapp.services import AuthService
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("users", help="list enrolled users and who is locked out")
     add_store_argument(p)
     p.set_defaults(func=run)
-
-
-def lock_status(service: AuthService, name: str) -> str:
-    """"locked until HH:MM:SS", "N failed" (recent failures) or "ok" (also for the GUI)."""
-    state = service.lock_state(name)
-    if state.locked:
-        return "locked until " + time.strftime("%Y-%m-%d %H:%M:%S",
-                                               time.localtime(state.until or 0))
-    return f"{state.recent_failures} failed" if state.recent_failures else "ok"
 
 
 def run(args: argparse.Namespace) -> int:

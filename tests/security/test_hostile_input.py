@@ -212,24 +212,22 @@ def test_crafted_store_contents_are_one_line_errors(store_dir: Path, capsys,
                                                     fmkit_dir: Path) -> None:
     login = ["login", "luduo", str(fmkit_dir / "luduo_luduo_07.txt"), "--store", str(store_dir)]
     # a fingerprint blob of odd size (written behind AirAuth's back, even with a valid key)
-    with EnrollmentStore(store_dir) as store:
-        with store._write() as c:
-            row = c.execute("SELECT id, user_key, source, ref, created, rows, cols, version "
-                            "FROM fingerprints LIMIT 1").fetchone()
-            blob = b"\x00" * 13
-            c.execute("UPDATE fingerprints SET data = ?, mac = ? WHERE id = ?",
-                      (blob, store._fp_mac(*row[1:], blob), row[0]))
+    with EnrollmentStore(store_dir) as store, store._write() as c:
+        row = c.execute("SELECT id, user_key, source, ref, created, rows, cols, version "
+                        "FROM fingerprints LIMIT 1").fetchone()
+        blob = b"\x00" * 13
+        c.execute("UPDATE fingerprints SET data = ?, mac = ? WHERE id = ?",
+                  (blob, store._fp_mac(*row[1:], blob), row[0]))
     code, _, err = _run(capsys, *login)
     _one_line_error(code, err, "damaged")
     # verifier_params={"bogus": 1}: refused on write, and on read when written directly
     code, _, err = _run(capsys, "settings", "verifier_params", '{"bogus": 1}',
                         "--store", str(store_dir))
     _one_line_error(code, err, "verifier_params")
-    with EnrollmentStore(store_dir) as store:
-        with store._write() as c:
-            v = '{"bogus": 1}'
-            c.execute("INSERT INTO settings (key, value, mac) VALUES ('verifier_params', ?, ?)",
-                      (v, store._setting_mac("verifier_params", v)))
+    with EnrollmentStore(store_dir) as store, store._write() as c:
+        v = '{"bogus": 1}'
+        c.execute("INSERT INTO settings (key, value, mac) VALUES ('verifier_params', ?, ?)",
+                  (v, store._setting_mac("verifier_params", v)))
     code, _, err = _run(capsys, "enroll", "new", *[str(fmkit_dir / f"luduo_jisuanji_0{i}.txt")
                                                    for i in range(1, 5)],
                         "--store", str(store_dir))

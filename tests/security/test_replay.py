@@ -147,8 +147,9 @@ def test_residual_is_unitless_and_symmetric_in_what_it_ignores() -> None:
 
 
 def test_enrollment_refuses_altered_copies_of_its_own_samples(tmp_path: Path) -> None:
-    from authapp.services import EnrollmentQualityError
     from storekit import STORE_KIND
+
+    from authapp.services import EnrollmentQualityError
 
     lu = fmkit("luduo")
     scaled = Trajectory(lu[0].t * 1.2, lu[0].positions * 1.05)
