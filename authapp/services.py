@@ -2,8 +2,9 @@
 
 ``AuthService(store, settings)`` offers ``enroll`` (quality check, optional pseudo data, fit,
 atomic save), ``verify`` (1:1 login with lockout, replay-attack detection, attempt and audit
-records; or, with ``record_attempt=False``, a side-effect-free check), ``identify`` (1:N with a
-rejection option) and ``delete``. Every user-caused problem is an ``AirAuthError`` subclass with
+records; or, with ``record_attempt=False``, an offline check by the same rules that records
+nothing), ``identify`` (1:N with a rejection option; the user it names passes the login's
+rules), ``delete``, and the administration ``authorize`` / ``unlock``. Every user-caused problem is an ``AirAuthError`` subclass with
 a message meant for people; a failed call leaves the store unchanged.
 """
 
