@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from authapp import security
 from capture.errors import AirAuthError
 
 
@@ -52,6 +51,8 @@ SPECS: dict[str, SettingSpec] = {s.name: s for s in (
 
 def check_lockout(value: object) -> dict[str, float]:
     """A stored "lockout" policy (a JSON object of ``LOCKOUT_KEYS``), checked."""
+    from authapp import security  # (lazily: the store imports this module, and it is light)
+
     if not isinstance(value, Mapping) or not set(value) <= set(LOCKOUT_KEYS):
         raise SettingError(f"setting 'lockout' must be an object with keys "
                            f"{', '.join(LOCKOUT_KEYS)}, got {_show(value)}")
@@ -100,7 +101,9 @@ def check_value(name: str, value: Any, verifier_kind: str | None = None) -> Any:
     if spec.kind == "fraction":
         if value is None:
             return None
-        lo, hi = security.REPLAY_THRESHOLD_RANGE
+        from authapp.security import REPLAY_THRESHOLD_RANGE
+
+        lo, hi = REPLAY_THRESHOLD_RANGE
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
                 or not math.isfinite(value) or not lo <= value <= hi:
             raise SettingError(f"setting {name!r} must be a number from {lo:g} to {hi:g} (or "

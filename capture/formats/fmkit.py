@@ -16,8 +16,7 @@ import numpy as np
 
 from capture.errors import RecordingFormatError, TrajectoryError
 from capture.formats._text import parse_table, read_lines, require_file
-from capture.preprocess import tracking_gaps
-from capture.trajectory import MIN_FRAMES, Label, Trajectory, TrajectoryMeta
+from capture.trajectory import MIN_FRAMES, Label, Trajectory, TrajectoryMeta, tracking_gaps
 
 LAYOUTS = (93, 133)
 """Column counts of the older and the current FMKit client."""

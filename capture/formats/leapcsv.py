@@ -20,8 +20,7 @@ import numpy as np
 
 from capture.errors import RecordingFormatError, TrajectoryError
 from capture.formats._text import parse_table, read_lines, require_file
-from capture.preprocess import tracking_gaps
-from capture.trajectory import MIN_FRAMES, Label, Trajectory, TrajectoryMeta
+from capture.trajectory import MIN_FRAMES, Label, Trajectory, TrajectoryMeta, tracking_gaps
 
 DEVICE = "leap-motion (Ultraleap)"
 HEADER_START = "frame_id"
