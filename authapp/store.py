@@ -176,6 +176,9 @@ class StoredFingerprint:
 
 FAILED_OUTCOMES = ("reject", "replay")
 """Attempt outcomes that count towards a lockout ("locked" ones do not: no extension loops)."""
+FINGERPRINT_VERSION = 2
+"""Version of the fingerprints the store is given (``authapp.security.FINGERPRINT_VERSION``,
+repeated here so that the store does not import the scoring code; a test keeps them equal)."""
 RESET_OUTCOMES = ("accept", "reset")
 """Attempt outcomes after which earlier failures no longer count ("reset": an administrator's
 unlock, a re-enrollment)."""
@@ -899,6 +902,10 @@ class EnrollmentStore:
                      for r in rec_rows])
                 c.execute("UPDATE users SET model_id = ?, updated = ?, name = ? WHERE id = ?",
                           (model_id, now, name, user_id))
+                # the new files are referenced from now on: no longer garbage
+                c.executemany("DELETE FROM garbage WHERE path = ?",
+                              [(f"{dirname}/",), (f"{dirname}/{model_file}",)]
+                              + [(f"{dirname}/{r[1]}",) for r in rec_rows])
                 if old_model is not None:
                     old_files = c.execute(
                         "SELECT file FROM models WHERE id = ? UNION SELECT file FROM "
@@ -1185,8 +1192,6 @@ class EnrollmentStore:
     # -- attempts, fingerprints, audit --------------------------------------------------------
     def _insert_fingerprint(self, c: sqlite3.Connection, key: str, source: str, ref: str,
                             created: float, fp: np.ndarray, version: int | None = None) -> None:
-        from authapp.security import FINGERPRINT_VERSION
-
         arr = np.ascontiguousarray(fp, dtype=np.float32)
         if arr.ndim != 2:
             raise ValueError("a fingerprint is a 2-D array")

@@ -136,6 +136,12 @@ def test_no_genuine_repetition_is_a_replay_on_real_data(shared_data: Path) -> No
         assert smallest > 1.5 * replay_threshold(dims), (dims, smallest)
 
 
+def test_store_and_security_agree_on_the_fingerprint_version() -> None:
+    import authapp.store
+
+    assert authapp.store.FINGERPRINT_VERSION == security.FINGERPRINT_VERSION
+
+
 def test_residual_is_unitless_and_symmetric_in_what_it_ignores() -> None:
     t = fmkit("luduo")[2]
     fp = fingerprint(t)
