@@ -3,7 +3,9 @@
 Checked when a value is written (``EnrollmentStore.set_setting``, ``authapp settings``) and
 again when it is read (``Settings.from_store``), so that neither a typo nor a hand-edited
 database can switch the lockout off with ``1e999`` failures or silence the replay check with
-a threshold of -1 or NaN: a bad stored value stops with a message naming it instead.
+a threshold of -1 or NaN: a bad stored value stops with a message naming it instead. A
+setting not listed in ``SPECS`` (one that another module owns and checks) is stored as given;
+``authapp settings`` only changes the listed ones.
 """
 
 from __future__ import annotations
@@ -73,9 +75,14 @@ def check_value(name: str, value: Any, verifier_kind: str | None = None) -> Any:
         return check_lockout(value)
     if name == "replay_threshold_mm":  # written by stores before version 3: no longer used
         return None
+    if name in LOCKOUT_KEYS:
+        raise SettingError(f"setting {name!r} is part of 'lockout' (authapp settings {name} "
+                           "VALUE sets it)")
     spec = SPECS.get(name)
-    if spec is None or name in LOCKOUT_KEYS:
-        raise SettingError(f"unknown setting {name!r} (known: {', '.join(SPECS)})")
+    if spec is None:  # a setting another module owns (and checks): stored as given
+        if not isinstance(name, str) or not name.isidentifier():
+            raise SettingError(f"a setting name must be an identifier, got {_show(name)}")
+        return value
     if spec.kind == "verifier":
         from models.registry import VERIFIERS
 
