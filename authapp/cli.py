@@ -1,53 +1,113 @@
 """The ``authapp`` console entry point.
 
 Subcommands live in ``authapp.commands.<name>``, each with a ``register(subparsers)`` that
-adds its parser and sets ``func``. Errors meant for users (``AirAuthError``) are printed as
-one line and exit with status 2 instead of a stack trace.
+adds its parser and sets ``func``. Exit codes: 0 success (accepted, identified), 1 a
+negative answer (rejected, not identified), 2 an error the user can act on (an
+``AirAuthError``, printed as one line), 3 an internal error (a bug: one line, the traceback
+in the log file ``$AIRAUTH_LOG`` or ``~/.cache/airauth/authapp.log``, and on stderr with
+``-v``), 130 interrupted. A crash never exits 0 or 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
+import time
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from capture.errors import AirAuthError
 
 EXIT_ERROR = 2
+EXIT_INTERNAL = 3
+LOG_ENV = "AIRAUTH_LOG"
+
+EPILOG = ("exit status: 0 success, 1 rejected / not identified, 2 error (bad input, unknown "
+          "user, ...), 3 internal error (details in the log file: $AIRAUTH_LOG or "
+          "~/.cache/airauth/authapp.log; -v prints them)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from authapp import commands
 
     parser = argparse.ArgumentParser(
-        prog="authapp", description="AirAuth: in-air handwriting biometric authentication"
+        prog="authapp", description="AirAuth: in-air handwriting biometric authentication",
+        epilog=EPILOG,
     )
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="say more: scores and thresholds of rejections, tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"authapp.commands.{info.name}")
         module.register(sub)
+    for p in sub.choices.values():  # -v also after the command; SUPPRESS keeps a leading one
+        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="say more (scores of rejections, tracebacks)")
     return parser
+
+
+def printable(text: object) -> str:
+    """``text`` on one line, without control characters: newlines, ANSI escapes and other
+    invisible characters from files or names are shown escaped, never sent to the terminal."""
+    out = []
+    for ch in str(text):
+        if ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
+def log_path() -> Path:
+    env = os.environ.get(LOG_ENV)
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "airauth" / \
+        "authapp.log"
+
+
+def _log_crash(argv: Sequence[str] | None) -> str:
+    """Append the current exception's traceback to the log file; returns where (or why not)."""
+    path = log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} authapp "
+                     f"{' '.join(map(str, sys.argv[1:] if argv is None else argv))}\n")
+            fh.write(traceback.format_exc())
+        return f"details in {path}"
+    except OSError as exc:
+        return f"could not write {path}: {exc.strerror or exc}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    verbose = bool(getattr(args, "verbose", False))
     try:
         return int(args.func(args) or 0)
     except AirAuthError as exc:
-        print(f"authapp {args.command}: error: {exc}", file=sys.stderr)
+        print(printable(f"authapp {args.command}: error: {exc}"), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # Output piped into e.g. `head` that exited early: not an error of ours.
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # noqa: BLE001 - the catch-all: a bug is reported, not a traceback
+        where = _log_crash(argv)
+        if verbose:
+            traceback.print_exc()
+        print(printable(f"authapp {args.command}: internal error ({type(exc).__name__}: "
+                        f"{str(exc)[:200]}); {where}; please report it"), file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

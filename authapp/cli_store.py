@@ -1,4 +1,4 @@
-"""Helpers shared by the store commands (enroll, login, identify, users, delete, replay)."""
+"""Helpers shared by the store commands (enroll, login, identify, users, delete, replay, ...)."""
 
 from __future__ import annotations
 
@@ -18,15 +18,41 @@ def add_store_argument(p: argparse.ArgumentParser) -> None:
                         "./enrollment_data)")
 
 
+def add_authority_arguments(p: argparse.ArgumentParser, action: str) -> None:
+    """``--proof FILE`` / ``--admin``: what an action on someone's account needs."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--proof", metavar="FILE",
+                       help=f"a fresh recording of the user that passes their login, to "
+                            f"{action} their own account (counts as a login attempt)")
+    group.add_argument("--admin", action="store_true",
+                       help=f"{action} as the store's administrator (recorded in the audit "
+                            "log)")
+
+
 def open_service(args: argparse.Namespace, *, create: bool = False,
                  **changes: object) -> AuthService:
     """The service over ``--store`` (must exist unless ``create``): the store's settings with
     ``changes`` applied."""
     path = Path(args.store) if args.store else default_store_path()
     store = EnrollmentStore(path, create=create)
-    return AuthService(store, replace(Settings.from_store(store), **changes))
+    try:
+        return AuthService(store, replace(Settings.from_store(store), **changes))
+    except BaseException:
+        store.close()
+        raise
 
 
 def read_recording(path: str) -> Trajectory:
     """A recording file in any supported format (``RecordingFormatError`` if unreadable)."""
     return load_recording(path)
+
+
+def authorize(service: AuthService, args: argparse.Namespace, user: str, action: str) -> str:
+    """Who authorises ``action`` on ``user`` ("proof" / "admin"); see
+    ``AuthService.authorize``. The proof file is read before anything is recorded."""
+    proof = read_recording(args.proof) if getattr(args, "proof", None) else None
+    return service.authorize(user, action, proof=proof, admin=bool(getattr(args, "admin", False)))
+
+
+def verbose(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "verbose", False))

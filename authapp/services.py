@@ -2,8 +2,9 @@
 
 ``AuthService(store, settings)`` offers ``enroll`` (quality check, optional pseudo data, fit,
 atomic save), ``verify`` (1:1 login with lockout, replay-attack detection, attempt and audit
-records; or, with ``record_attempt=False``, a side-effect-free check), ``identify`` (1:N with a
-rejection option) and ``delete``. Every user-caused problem is an ``AirAuthError`` subclass with
+records; or, with ``record_attempt=False``, an offline check by the same rules that records
+nothing), ``identify`` (1:N with a rejection option; the user it names passes the login's
+rules), ``delete``, and the administration ``authorize`` / ``unlock``. Every user-caused problem is an ``AirAuthError`` subclass with
 a message meant for people; a failed call leaves the store unchanged.
 """
 
@@ -18,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from authapp import security
+from authapp import guard, security
+from authapp.guard import AuthorizationError
 from authapp.security import LockoutPolicy, ReplayMatch
-from authapp.store import FAILED_OUTCOMES, DuplicateUserError, EnrollmentStore, UserInfo
+from authapp.settings_schema import SettingError, check_value
+from authapp.store import DuplicateUserError, EnrollmentStore, UserInfo
 from authapp.userid import normalize_user_id, user_key
 from capture.errors import AirAuthError, TrajectoryError
 from capture.preprocess import FeatureConfig, normalized_positions
@@ -101,9 +104,10 @@ class Settings:
     ``background``: uncalibrated only -- give verifiers that learn from other people the other
     users' recordings as training negatives.
     Store-wide values saved with ``EnrollmentStore.set_setting`` (keys: "verifier",
-    "verifier_params", "pseudo", "security", "calibration", "lockout",
-    "replay_threshold_mm") override the defaults via ``Settings.from_store``, so an
-    administrator's policy is not a command-line flag.
+    "verifier_params", "pseudo", "security", "calibration", "lockout", "replay_threshold";
+    ``authapp settings``) override the defaults via ``Settings.from_store``, so an
+    administrator's policy is not a command-line flag. ``replay_threshold`` None: the default
+    per kind of data (``security.DEFAULT_REPLAY_THRESHOLDS``).
     """
 
     verifier: str | None = None
@@ -116,7 +120,7 @@ class Settings:
     check_quality: bool = True
     quality: QualityConfig = field(default_factory=QualityConfig)
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
-    replay_threshold_mm: float = security.DEFAULT_REPLAY_THRESHOLD_MM
+    replay_threshold: float | None = None
 
     @property
     def verifier_kind(self) -> str:
@@ -141,27 +145,33 @@ class Settings:
 
     @classmethod
     def from_store(cls, store: EnrollmentStore) -> Settings:
+        """The store's saved settings over the defaults; each value checked on the way in
+        (``authapp.settings_schema``), a bad one is an ``AirAuthError`` naming it."""
         saved = store.get_settings()
         kw: dict[str, Any] = {}
         if isinstance(saved.get("verifier"), str):
             kw["verifier"] = saved["verifier"]
         if isinstance(saved.get("verifier_params"), dict):
             kw["verifier_params"] = saved["verifier_params"]
+            kind = kw.get("verifier") or default_verifier_kind()
+            try:
+                check_value("verifier_params", saved["verifier_params"], kind)
+            except SettingError as exc:
+                raise AirAuthError(f"store {exc}; change it with authapp settings") from exc
         if saved.get("pseudo") is None or isinstance(saved.get("pseudo"), str):
             kw["pseudo"] = saved.get("pseudo")
         if isinstance(saved.get("background"), bool):
             kw["background"] = saved["background"]
-        if isinstance(saved.get("security"), str):
-            kw["security_level"] = saved["security"]
-        if isinstance(saved.get("calibration"), str):
-            kw["calibration"] = saved["calibration"]
+        for key, field_name in (("security", "security_level"), ("calibration", "calibration")):
+            if key in saved:
+                try:
+                    kw[field_name] = check_value(key, saved[key])
+                except SettingError as exc:
+                    raise AirAuthError(f"store {exc}; change it with authapp settings") from exc
         if isinstance(saved.get("lockout"), dict):
-            try:
-                kw["lockout"] = LockoutPolicy(**saved["lockout"])
-            except (TypeError, ValueError) as exc:
-                raise AirAuthError(f"store setting 'lockout' is invalid: {exc}") from exc
-        if isinstance(saved.get("replay_threshold_mm"), (int, float)):
-            kw["replay_threshold_mm"] = float(saved["replay_threshold_mm"])
+            kw["lockout"] = LockoutPolicy(**saved["lockout"])
+        if isinstance(saved.get("replay_threshold"), float):
+            kw["replay_threshold"] = saved["replay_threshold"]
         return cls(**kw)
 
 
@@ -217,10 +227,17 @@ class VerifyResult:
     outcome: str
     replay_of: ReplayMatch | None = None
     locked_until: float | None = None
+    public_reason: str | None = None
 
     @property
     def accepted(self) -> bool:
         return self.decision
+
+    @property
+    def message(self) -> str:
+        """What to tell the person at the device: a rejection without the score, threshold
+        or replay residual (they tell an attacker how far to go); ``reason`` has them."""
+        return self.public_reason or self.reason
 
 
 @dataclass(frozen=True)
@@ -290,7 +307,7 @@ class AuthService:
 
         t0 = time.perf_counter()
         fps = [security.fingerprint(r) for r in recs]
-        problems = _duplicate_samples(fps, s.replay_threshold_mm)
+        problems = _duplicate_samples(fps, s.replay_threshold)
         if problems:
             raise EnrollmentQualityError(None, problems)
         recs = [r.with_meta(user=name, label=Label.GENUINE) for r in recs]
@@ -389,89 +406,76 @@ class AuthService:
                record_attempt: bool = True) -> VerifyResult:
         """1:1 login check of ``recording`` against ``user``.
 
-        With ``record_attempt`` (a login): a locked-out account is rejected unscored; a
-        near-exact copy of a stored recording or an earlier attempt is rejected as a replay;
-        the attempt, its fingerprint and audit events are recorded (and may start a lockout).
-        Without it (``authapp replay``): only the verifier's decision, no side effects; a
-        replay match is still reported in ``replay_of`` but does not change the decision.
+        A locked-out account is rejected unscored; a copy of a stored recording or of an
+        earlier attempt (altered or not, see ``authapp.security``) is rejected as a replay;
+        otherwise the verifier decides. With ``record_attempt`` (a login) the attempt, its
+        fingerprint and audit events are recorded (and may start a lockout), all inside the
+        user's lock (``EnrollmentStore.user_lock``), so parallel logins see each other.
+        Without it (an administrator's offline check: ``authapp replay --admin``, the GUI's
+        check box) the same rules decide but nothing is recorded; callers audit it.
         Bad input raises before anything is written.
         """
         info = self.store.get_user(user)
         name = info.name
-        now = self.clock()
-        if record_attempt:
-            lock = self._lock_state(name, now)
-            if lock.locked:
-                reason = (f"account {name!r} is locked after {self.settings.lockout.max_failures}"
-                          f" failed attempts; try again after {_fmt_time(lock.until)}")
-                self.check_recording(recording)
-                self.store.record_attempt(name, outcome="locked", score=None, reason=reason,
-                                          audit=[("login_locked", {"until": lock.until})],
-                                          when=now)
-                return VerifyResult(name, False, None, None, None, {}, reason, "locked",
-                                    locked_until=lock.until)
         rec = self.check_recording(recording)
         fp = security.fingerprint(rec)
-        stored = [(f.ref, f.points) for f in self.store.fingerprints(name)]
-        match = security.find_replay(fp, stored, self.settings.replay_threshold_mm)
-        _, verifier = self.store.load_verifier(name)
-        value, raw, per = self._score(info, verifier, rec)
-        threshold = float(verifier.threshold_)
-        if not record_attempt:
-            ok = value >= 0
-            reason = (f"{'accepted' if ok else 'rejected'}: score {raw:.4g} "
-                      f"{'>=' if ok else '<'} threshold {threshold:.4g}")
-            if match is not None:
-                reason += (f" (note: near-exact copy of {match.ref}, {match.distance_mm:.3f} mm; "
-                           "a login would reject it as a replay)")
-            return VerifyResult(name, ok, value, raw, threshold, per, reason,
-                                "accept" if ok else "reject", replay_of=match)
-        if match is not None:
-            outcome, ok = "replay", False
-            reason = (f"rejected: replay attack suspected (near-exact copy of {match.ref}, "
-                      f"mean distance {match.distance_mm:.3f} mm)")
-            events = [("replay_detected", {"ref": match.ref,
-                                           "distance_mm": round(match.distance_mm, 4)})]
-        else:
-            ok = value >= 0
-            outcome = "accept" if ok else "reject"
-            reason = (f"{'accepted' if ok else 'rejected'}: score {raw:.4g} "
-                      f"{'>=' if ok else '<'} threshold {threshold:.4g}")
-            events = [("login_accept" if ok else "login_reject", {"score": round(value, 6)})]
-        lock_after = None
-        if not ok:
-            times = [a.time for a in self._recent_attempts(name, now)
-                     if a.outcome in FAILED_OUTCOMES] + [now]
-            state = security.lockout_state(times, self._last_success(name, now), now,
-                                           self.settings.lockout)
+        with self.store.user_lock(name):
+            now = self.clock()
+            policy = self.settings.lockout
+            state = guard.lock_state(self.store, policy, name, now)
+            value = raw = threshold = None
+            per: dict[str, float] = {}
             if state.locked:
-                lock_after = state.until
-                events.append(("lockout", {"until": state.until,
-                                           "failures": state.recent_failures}))
-                reason += (f"; too many failed attempts: account locked until "
-                           f"{_fmt_time(state.until)}")
-        self.store.record_attempt(name, outcome=outcome, score=value, reason=reason,
-                                  fingerprint=fp, audit=events, when=now)
-        return VerifyResult(name, ok, value, raw, threshold, per, reason, outcome,
-                            replay_of=match, locked_until=lock_after)
-
-    def _recent_attempts(self, name: str, now: float) -> list:
-        pol = self.settings.lockout
-        return self.store.attempts(name, since=now - pol.window_s - pol.lockout_s)
-
-    def _last_success(self, name: str, now: float) -> float | None:
-        succ = [a.time for a in self._recent_attempts(name, now) if a.outcome == "accept"]
-        return max(succ) if succ else None
-
-    def _lock_state(self, name: str, now: float) -> security.LockState:
-        attempts = self._recent_attempts(name, now)
-        fails = [a.time for a in attempts if a.outcome in FAILED_OUTCOMES]
-        return security.lockout_state(fails, self._last_success(name, now), now,
-                                      self.settings.lockout)
+                decision = guard.locked_decision(name, state, policy)
+            else:
+                info, verifier = self.store.load_verifier(name)
+                value, raw, per = self._score(info, verifier, rec)
+                threshold = float(verifier.threshold_)
+                refs = guard.replay_references(self.store, info)
+                decision = guard.score_decision(name, fp, refs, value, raw, threshold,
+                                                self.settings.replay_threshold,
+                                                security.legacy_fingerprint(rec))
+                if record_attempt:
+                    decision = guard.with_lockout(decision, self.store, policy, name, now)
+            if record_attempt:
+                self.store.record_attempt(
+                    name, outcome=decision.outcome,
+                    score=value if decision.outcome in ("accept", "reject") else None,
+                    reason=decision.reason, fingerprint=fp, audit=decision.events, when=now)
+        return VerifyResult(name, decision.accepted, value, raw, threshold, per,
+                            decision.reason, decision.outcome, replay_of=decision.replay_of,
+                            locked_until=decision.locked_until,
+                            public_reason=decision.public_reason)
 
     def lock_state(self, user: str) -> security.LockState:
         """Whether ``user`` is locked out now (for UIs)."""
-        return self._lock_state(self.store.get_user(user).name, self.clock())
+        return guard.lock_state(self.store, self.settings.lockout,
+                                self.store.get_user(user).name, self.clock())
+
+    def _guard_identified(self, name: str, rec: Trajectory, value: float
+                          ) -> guard.Decision:
+        """The login rules for the user identification would name (lockout, replay), with
+        the attempt recorded against that user like a login: an identification is a login
+        without a typed user id, and must not be an unlimited oracle either."""
+        fp = security.fingerprint(rec)
+        with self.store.user_lock(name):
+            now = self.clock()
+            policy = self.settings.lockout
+            state = guard.lock_state(self.store, policy, name, now)
+            if state.locked:
+                decision = guard.locked_decision(name, state, policy)
+            else:
+                info = self.store.get_user(name)
+                decision = guard.score_decision(
+                    name, fp, guard.replay_references(self.store, info), value, value, 0.0,
+                    self.settings.replay_threshold, security.legacy_fingerprint(rec))
+                decision = guard.with_lockout(decision, self.store, policy, name, now)
+            self.store.record_attempt(
+                name, outcome=decision.outcome,
+                score=value if decision.outcome in ("accept", "reject") else None,
+                reason="identification: " + decision.reason, fingerprint=fp,
+                audit=[(ev, {**d, "via": "identify"}) for ev, d in decision.events], when=now)
+        return decision
 
     # -- identification -----------------------------------------------------------------------
     def identify(self, recording: Trajectory) -> IdentifyResult:
@@ -494,15 +498,14 @@ class AuthService:
             return IdentifyResult(None, None, [], "rejected: no enrolled user to compare with")
         best, value = candidates[0]
         if value < 0:
+            self._guard_identified(best, rec, value)  # a failed attempt on the closest user
             return IdentifyResult(None, None, candidates,
                                   "rejected: no enrolled user accepts this recording")
-        stored = [(f.ref, f.points) for f in self.store.fingerprints(best)]
-        match = security.find_replay(security.fingerprint(rec), stored,
-                                     self.settings.replay_threshold_mm)
-        if match is not None:
-            return IdentifyResult(None, None, candidates,
-                                  f"rejected: replay attack suspected (near-exact copy of "
-                                  f"{best!r}'s {match.ref})")
+        decision = self._guard_identified(best, rec, value)
+        if not decision.accepted:  # locked or a replay: the user is not named
+            what = ("the matching account is locked" if decision.outcome == "locked"
+                    else "replay attack suspected")
+            return IdentifyResult(None, None, candidates, f"rejected: {what}")
         others = sum(1 for _, v in candidates[1:] if v >= 0)
         reason = f"identified as {best!r} (margin {value:.4g})"
         if others:
@@ -514,9 +517,43 @@ class AuthService:
         """Enrolled users (``store.UserInfo`` rows), for the CLI and the GUI."""
         return self.store.users()
 
-    def delete(self, user: str) -> None:
-        """Remove a user's enrollment, attempts and fingerprints (the audit log keeps a note)."""
-        self.store.delete_user(user)
+    def delete(self, user: str, actor: str | None = None) -> None:
+        """Remove a user's enrollment, attempts and fingerprints (the audit log keeps a note,
+        with ``actor``: who authorised it). Callers check authority first (``authorize``)."""
+        self.store.delete_user(user, actor=actor)
+
+    # -- administration -----------------------------------------------------------------------
+    def authorize(self, user: str, action: str, proof: Trajectory | None = None,
+                  admin: bool = False) -> str:
+        """Check that ``action`` ("re-enroll", "delete") on ``user``'s account is allowed:
+        ``proof`` is a fresh recording that passes a login of that user now (recorded as a
+        login attempt, lockout and replay rules included), or ``admin`` is an explicit,
+        audited administrator action. Returns who authorised it ("proof" or "admin");
+        ``AuthorizationError`` otherwise."""
+        name = self.store.get_user(user).name
+        if admin:
+            self.store.audit("admin_action", name, {"action": action})
+            return "admin"
+        if proof is None:
+            raise AuthorizationError(
+                f"{action} of user {name!r} needs proof that it is them: a fresh recording "
+                "that passes their login (--proof FILE), or an administrator (--admin)")
+        result = self.verify(name, proof, record_attempt=True)
+        if not result.decision:
+            raise AuthorizationError(f"{action} of user {name!r} refused: the proof "
+                                     f"recording did not pass the login ({result.message})")
+        return "proof"
+
+    def unlock(self, user: str, actor: str = "admin") -> security.LockState:
+        """End a lockout now: earlier failures stop counting (an administrator's action,
+        audited). Returns the state before."""
+        name = self.store.get_user(user).name
+        before = self.lock_state(name)
+        self.store.record_attempt(name, outcome="reset", score=None,
+                                  reason=f"unlocked by {actor}",
+                                  audit=[("unlock", {"by": actor, "was_locked": before.locked,
+                                                     "failures": before.recent_failures})])
+        return before
 
 
 def _per_verifier(verifier: Verifier, rec: Trajectory, kind: str) -> dict[str, float]:
@@ -531,21 +568,15 @@ def _per_verifier(verifier: Verifier, rec: Trajectory, kind: str) -> dict[str, f
     return out
 
 
-def _duplicate_samples(fps: list[np.ndarray], threshold_mm: float) -> list[str]:
-    """Messages for enrollment samples that are copies of an earlier sample."""
+def _duplicate_samples(fps: list[np.ndarray], threshold: float | None) -> list[str]:
+    """Messages for enrollment samples that are copies (altered or not) of an earlier one."""
     out = []
     for i in range(1, len(fps)):
-        match = security.find_replay(fps[i], [(str(j), fps[j]) for j in range(i)], threshold_mm)
+        match = security.find_replay(fps[i], [(str(j), fps[j]) for j in range(i)], threshold)
         if match is not None:
             out.append(f"sample {i + 1} is a copy of sample {int(match.ref) + 1}: record each "
                        "sample separately")
     return out
-
-
-def _fmt_time(t: float | None) -> str:
-    if t is None:
-        return "?"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
 
 # -- module-level conveniences (a service over the default or a given store) ---------------------

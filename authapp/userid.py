@@ -26,6 +26,9 @@ MAX_LENGTH = 64
 """Longest allowed user id, in characters after normalisation."""
 
 _ALLOWED_PUNCT = frozenset("._-@+' ")
+ALLOWED_DESCRIPTION = ("letters, digits, single spaces and . _ - @ + ' (not starting with . - "
+                       f"or '); at most {MAX_LENGTH} characters")
+"""What a user id may hold, in the words of the CLI help and of every refusal."""
 _ALLOWED_CATEGORIES = ("L", "N", "M")  # letters, digits, combining marks (needed by many scripts)
 
 
@@ -78,7 +81,7 @@ def normalize_user_id(raw: object) -> str:
             continue
         raise UserIdError(
             f"user id {_printable(name)} contains {_describe(ch)}, which is not allowed "
-            "(use letters, digits, spaces and . _ - @ + ')"
+            f"(use {ALLOWED_DESCRIPTION})"
         )
     scripts = sorted({_script(ch) for ch in name} & _CONFUSABLE_SCRIPTS)
     if len(scripts) > 1:

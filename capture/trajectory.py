@@ -154,3 +154,63 @@ class Trajectory:
             channels={k: v[start:stop] for k, v in self.channels.items()},
             meta=self.meta,
         )
+
+
+# -- frames lost by the tracker ---------------------------------------------------------------
+MAX_GAP_FRAMES = 12
+"""Longest run of frames without a position that is bridged (about 0.1 s at the Leap's
+~120 Hz): the resampler draws a straight line across it, and within 0.1 s a writing finger
+barely changes direction; across a longer gap that line would be invented writing."""
+MAX_MISSING_FRACTION = 0.5
+"""A recording that lost tracking in more than half of its frames is mostly missing."""
+
+
+@dataclass(frozen=True)
+class TrackingGaps:
+    """Frames without a position in a recording: ``bridged`` interior gaps (each at most
+    ``MAX_GAP_FRAMES``) holding ``bridged_frames`` frames, ``longest`` of them; ``edge_frames``
+    missing at the start/end (the hand entering or leaving) are simply not part of it."""
+
+    bridged: int
+    bridged_frames: int
+    longest: int
+    edge_frames: int
+
+    def as_extra(self) -> dict[str, int]:
+        """The facts ``meta.extra`` keeps so that ``authapp info`` can say what was done
+        (nothing for a recording without interior gaps)."""
+        if not self.bridged:
+            return {}
+        return {"gaps_interpolated": self.bridged, "gap_frames_interpolated": self.bridged_frames,
+                "longest_gap_frames": self.longest}
+
+
+def tracking_gaps(usable: np.ndarray, max_gap: int = MAX_GAP_FRAMES,
+                  max_missing: float = MAX_MISSING_FRACTION) -> TrackingGaps:
+    """Check the runs of unusable frames (``usable`` is a per-frame bool mask).
+
+    Short interior gaps are bridged by interpolation; a longer one, or a recording that is
+    mostly missing, raises ``TrajectoryError`` saying where and how much was lost.
+    """
+    ok = np.asarray(usable, dtype=bool)
+    n = ok.size
+    missing = int(n - np.count_nonzero(ok))
+    if n and missing > max_missing * n:
+        raise TrajectoryError(f"tracking was lost in {missing} of {n} frames (at most "
+                              f"{max_missing:.0%} may be missing)")
+    if missing == 0 or not ok.any():
+        return TrackingGaps(0, 0, 0, missing)
+    first, last = int(np.argmax(ok)), n - 1 - int(np.argmax(ok[::-1]))
+    inner = ~ok[first:last + 1]
+    edges = np.diff(np.concatenate([[0], inner.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    lengths = stops - starts
+    if lengths.size and lengths.max() > max_gap:
+        k = int(np.argmax(lengths))
+        raise TrajectoryError(
+            f"tracking was lost for {lengths[k]} frames in the middle of the recording "
+            f"(frames {first + starts[k] + 1}-{first + stops[k]}); gaps of at most {max_gap} "
+            "frames are interpolated")
+    return TrackingGaps(int(lengths.size), int(lengths.sum()),
+                        int(lengths.max()) if lengths.size else 0,
+                        missing - int(lengths.sum()))

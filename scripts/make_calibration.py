@@ -30,10 +30,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from authapp.calibration_pass import development_scores  # noqa: E402
-from authapp.experiment import ExperimentConfig, run_experiment  # noqa: E402
-from models.calibrated import FUSION_MEMBERS  # noqa: E402
-from models.score_calibration import (  # noqa: E402
+from authapp.calibration_pass import development_scores
+from authapp.experiment import ExperimentConfig, run_experiment
+from models.calibrated import FUSION_MEMBERS
+from models.score_calibration import (
     SHIPPED_CALIBRATION,
     CalibrationSet,
     DevelopmentScores,
@@ -86,7 +86,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=SHIPPED_CALIBRATION)
     args = ap.parse_args()
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip() or "unknown"
+                            capture_output=True, text=True, check=False).stdout.strip() or "unknown"
     entries = []
     for dims, (dev, runs) in collect(args.data, args.jobs).items():
         kinds = [("fusion", list(range(len(FUSION_MEMBERS))))]

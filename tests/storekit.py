@@ -39,7 +39,8 @@ def snapshot(store_dir: Path) -> dict:
     """Everything observable in a store: every table's rows and every file's sha256."""
     out: dict = {"files": {}, "tables": {}}
     for path in sorted(store_dir.rglob("*")):
-        if path.is_file() and not path.name.startswith(("store.sqlite3", ".lock")):
+        if path.is_file() and not path.name.startswith(("store.sqlite3", ".lock")) \
+                and path.parent.name != "locks":  # (empty per-user lock files)
             out["files"][str(path.relative_to(store_dir))] = hashlib.sha256(
                 path.read_bytes()).hexdigest()
     conn = sqlite3.connect(store_dir / "store.sqlite3")
@@ -289,6 +290,62 @@ def save_user(store, user: str, recs, kind: str = STORE_KIND, re_enroll: bool = 
         user, list(recs), dump_verifier(verifier), kind,
         {"sources": [r.meta.source for r in recs], "dims": recs[0].dims},
         re_enroll=re_enroll, fingerprints=[fingerprint(r) for r in recs])
+
+
+def make_legacy_store(root: Path, users: dict[str, list], version: int = 2) -> None:
+    """A store as AirAuth wrote it before schema 3 (no keyed checksums, no ``garbage``, no
+    ``secret.key``; version 1 also without fingerprints): the same SQL, files and rows the
+    earlier ``save_enrollment`` produced, so that opening it tests the real upgrade path."""
+    import time
+
+    import numpy as np
+
+    import authapp.store as st
+    from authapp.security import LEGACY_POINTS, arc_length_resample
+    from authapp.userid import normalize_user_id, user_dirname, user_key
+    from capture.formats.native import encode_recording
+    from models.registry import make_verifier
+    from models.serialization import dump_verifier
+
+    for sub in ("", "users", "tmp"):
+        (root / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+    conn = sqlite3.connect(root / "store.sqlite3", isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    for script in (st._V1, st._V2)[:version]:
+        for stmt in st._split_sql(script):
+            conn.execute(stmt)
+    now = time.time()
+    for name, recs in users.items():
+        name = normalize_user_id(name)
+        key, dirname = user_key(name), user_dirname(name)
+        folder = root / "users" / dirname
+        folder.mkdir(mode=0o700)
+        model = dump_verifier(make_verifier(STORE_KIND).fit(list(recs)))
+        msha = hashlib.sha256(model).hexdigest()
+        (folder / f"model-{msha}.npz").write_bytes(model)
+        uid = conn.execute("INSERT INTO users (key, name, dirname, created, updated) VALUES "
+                           "(?, ?, ?, ?, ?)", (key, name, dirname, now, now)).lastrowid
+        meta = json.dumps({"sources": [r.meta.source for r in recs], "dims": recs[0].dims},
+                          sort_keys=True)
+        mid = conn.execute("INSERT INTO models (user_id, verifier_kind, file, sha256, size, "
+                           "created, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (uid, STORE_KIND, f"model-{msha}.npz", msha, len(model), now,
+                            meta)).lastrowid
+        conn.execute("UPDATE users SET model_id = ? WHERE id = ?", (mid, uid))
+        for i, rec in enumerate(recs):
+            blob = encode_recording(rec)
+            sha = hashlib.sha256(blob).hexdigest()
+            (folder / f"rec-{sha}.npz").write_bytes(blob)
+            conn.execute("INSERT INTO recordings (model_id, idx, file, sha256, size) VALUES "
+                         "(?, ?, ?, ?, ?)", (mid, i, f"rec-{sha}.npz", sha, len(blob)))
+            if version >= 2:
+                fp = arc_length_resample(rec.positions, LEGACY_POINTS).astype(np.float32)
+                conn.execute("INSERT INTO fingerprints (user_key, source, ref, created, rows, "
+                             "cols, data) VALUES (?, 'enroll', ?, ?, ?, ?, ?)",
+                             (key, f"enrollment sample {i + 1}", now, fp.shape[0],
+                              fp.shape[1], fp.tobytes()))
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.close()
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def test_guard_only_tightens_and_bounds_the_cohort(leap) -> None:
     v = CalibratedVerifier(members=("dtw",), calibration=cal.to_dict()).fit(refs, cohort)
     cohort_cal = cal.transform(v.cohort_raw_, v.cohort_raw_)
     assert np.mean(cohort_cal >= v.threshold_) <= v.guard_far
-    thr, level_thr, guard = decision_threshold(cal, "normal", v.cohort_raw_, 1.0)
+    thr, level_thr, _ = decision_threshold(cal, "normal", v.cohort_raw_, 1.0)
     assert thr == level_thr  # guard_far 1: accepting every cohort sample is allowed
     assert cohort_guard(np.zeros(0), 0.01) == float("-inf")
 

@@ -41,9 +41,12 @@ def test_store_commands(tmp_path: Path, files: dict, capsys: pytest.CaptureFixtu
 
     code, _, err = run(capsys, "enroll", "LUDUO", *lu[5:8], "--verifier", STORE_KIND, *st)
     assert code == 2 and "already enrolled" in err and "--re-enroll" in err
-    code, out, _ = run(capsys, "enroll", "LUDUO", *lu[:5], "--re-enroll", "--verifier",
-                       STORE_KIND, *st)
-    assert code == 0
+    code, _, err = run(capsys, "enroll", "LUDUO", *lu[:5], "--re-enroll", "--verifier",
+                       STORE_KIND, *st)  # taking over an account needs proof or an admin
+    assert code == 2 and "--proof FILE" in err and "--admin" in err
+    code, out, _ = run(capsys, "enroll", "LUDUO", *lu[:5], "--re-enroll", "--admin",
+                       "--verifier", STORE_KIND, *st)
+    assert code == 0 and "authorised by the administrator" in out
 
     code, out, _ = run(capsys, "users", *st)
     assert code == 0 and "LUDUO" in out and "ji " in out and STORE_KIND in out
@@ -56,21 +59,26 @@ def test_store_commands(tmp_path: Path, files: dict, capsys: pytest.CaptureFixtu
     assert code == 1 and "replay attack" in out
 
     before = snapshot(tmp_path / "store")
-    code, out, _ = run(capsys, "replay", lu[7], "--user", "luduo", *st)
+    code, _, err = run(capsys, "replay", lu[7], "--user", "luduo", *st)
+    assert code == 2 and "--admin" in err  # scores of an account: no oracle for anyone
+    code, out, _ = run(capsys, "replay", lu[7], "--user", "luduo", "--admin", *st)
     assert code == 0 and "decision:  accept" in out and STORE_KIND in out
-    code, out, _ = run(capsys, "replay", ji[7], "--user", "luduo", *st)
+    assert "not a login" in out
+    code, out, _ = run(capsys, "replay", ji[7], "--user", "luduo", "--admin", *st)
     assert code == 1 and "decision:  reject" in out
+    after = snapshot(tmp_path / "store")  # an offline check records only an audit entry
+    assert after["tables"]["attempts"] == before["tables"]["attempts"]
+    assert [r[2] for r in after["tables"]["audit"][-2:]] == ["offline_check"] * 2
     code, out, _ = run(capsys, "identify", lu[8], *st)
     assert code == 0 and out.startswith("identified as 'LUDUO'")
     code, out, _ = run(capsys, "identify", str(fmkit_dir / "fmcode_fmcode_01.txt"), *st)
     assert code == 1 and "no enrolled user accepts" in out
-    assert snapshot(tmp_path / "store") == before  # replay and identify have no side effects
 
     for argv, msg in [(("login", "nobody", lu[6]), "no user 'nobody'"),
                       (("login", "luduo", str(tmp_path / "missing.txt")), "no such file"),
                       (("login", "luduo", __file__), "unrecognised file format"),
                       (("login", "../x", lu[6]), "not allowed"),
-                      (("replay", lu[6], "--user", "nobody"), "no user"),
+                      (("replay", lu[6], "--user", "nobody", "--admin"), "no user"),
                       (("enroll", "few", lu[0]), "too few samples"),
                       (("enroll", "LUDU0", *lu[:4]), "looks like the enrolled user 'LUDUO'"),
                       (("delete", "nobody"), "no user 'nobody'")]:
@@ -78,7 +86,9 @@ def test_store_commands(tmp_path: Path, files: dict, capsys: pytest.CaptureFixtu
         assert code == 2, argv
         assert msg in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
-    code, out, _ = run(capsys, "delete", "luduo", *st)
+    code, _, err = run(capsys, "delete", "luduo", *st)
+    assert code == 2 and "--proof FILE" in err
+    code, out, _ = run(capsys, "delete", "luduo", "--admin", *st)
     assert code == 0 and "deleted user 'LUDUO'" in out
     code, out, _ = run(capsys, "users", *st)
     assert "LUDUO" not in out and "ji" in out

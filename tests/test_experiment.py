@@ -195,7 +195,6 @@ def test_calibration_is_learned_on_the_other_fold_only(toy, shared_data):
                                       references=5, seeds=(0,), methods=("toy",))
     result = experiment.run_experiment(cfg, progress=False)
     res = result.results
-    fold_of = res["protocol"]["fold_of"]
     used = res["calibration"]["variants"]["toy"]
     assert res["calibration"]["source"] == "dev" and set(used) == {0, 1}
     for fold, cal in used.items():
@@ -203,7 +202,7 @@ def test_calibration_is_learned_on_the_other_fold_only(toy, shared_data):
         assert cal["provenance"]["accounts"] == 10  # the other fold's 10 identities x 1 seed
         assert cal["members"] == ["toy"] and cal["cohort"] is True
     assert all(not negatives for _, negatives in toy.fits)  # members fit on the user alone
-    for ident, trials in result.trials.items():
+    for trials in result.trials.values():
         (t,) = trials
         assert t.cohort_raw.shape == (10 * 5, 1) and t.cohort_people == 10
         assert t.threshold >= t.level_thresholds["normal"] - 1e-12

@@ -115,7 +115,8 @@ def test_loader_mutated_fmkit_text(scratch: Path, ops: list, drop: set) -> None:
 # -- verify ----------------------------------------------------------------------------------
 def _store_state(svc: AuthService) -> tuple:
     files = sorted((p.name, p.stat().st_size) for p in svc.store.path.rglob("*")
-                   if p.is_file() and not p.name.startswith("store.sqlite3"))
+                   if p.is_file() and not p.name.startswith("store.sqlite3")
+                   and p.parent.name != "locks")  # (empty per-user lock files)
     return svc.store._connection().total_changes, files
 
 

@@ -151,6 +151,7 @@ def test_enroll_login_and_delete_a_real_user(qtbot, window, fmkit_dir, tmp_path,
     asked = []
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: asked.append(a[2]) or QMessageBox.Yes)
+    monkeypatch.setattr("authapp.gui.authority.ask_authority", lambda *a: "admin")
     qtbot.mouseClick(win.users_tab.delete_button, 1)
     qtbot.waitUntil(lambda: idle(win) and win.users_tab.names == [], timeout=WAIT_MS)
     assert "luduo" in asked[0] and "cannot be undone" in asked[0]

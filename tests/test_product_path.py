@@ -12,7 +12,6 @@ figures the harness reports are the product's own.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -79,11 +79,15 @@ def test_identify_best_match_and_rejection(svc: AuthService, fmkit_dir: Path) ->
 
 
 def test_check_only_verify_leaves_store_unchanged(svc: AuthService) -> None:
+    """An offline check records nothing, but applies the login's rules: a copy of an
+    enrollment sample is a replay there too (an identification is a login: recorded)."""
     before = snapshot(svc.store.path)
-    svc.verify("luduo", fmkit("luduo")[6], record_attempt=False)
-    svc.verify("luduo", fmkit("luduo")[0], record_attempt=False)
-    svc.identify(fmkit("luduo")[6])
+    assert svc.verify("luduo", fmkit("luduo")[6], record_attempt=False).outcome == "accept"
+    assert svc.verify("luduo", fmkit("luduo")[0], record_attempt=False).outcome == "replay"
     assert snapshot(svc.store.path) == before
+    seen = len(svc.store.attempts("luduo"))
+    svc.identify(fmkit("luduo")[6])
+    assert [a.outcome for a in svc.store.attempts("luduo")][seen:] == ["accept"]
 
 
 def test_bad_input_raises_clear_errors_and_changes_nothing(svc: AuthService,
@@ -150,11 +154,16 @@ def test_settings_come_from_the_store(tmp_path: Path) -> None:
         assert Settings.from_store(store) == Settings()
         store.set_setting("lockout", {"max_failures": 2, "window_s": 30.0, "lockout_s": 60.0})
         store.set_setting("verifier", STORE_KIND)
-        store.set_setting("replay_threshold_mm", 0.5)
+        store.set_setting("replay_threshold", 0.01)
         s = Settings.from_store(store)
         assert s.lockout == LockoutPolicy(2, 30.0, 60.0) and s.verifier == STORE_KIND
-        assert s.replay_threshold_mm == 0.5
-        store.set_setting("lockout", {"max_failures": -3})
+        assert s.replay_threshold == 0.01
+        with pytest.raises(AirAuthError, match="lockout"):  # refused on write ...
+            store.set_setting("lockout", {"max_failures": -3})
+        with store._write() as c:  # ... and on read, when written behind AirAuth's back
+            value = '{"max_failures": -3}'
+            c.execute("UPDATE settings SET value = ?, mac = ? WHERE key = 'lockout'",
+                      (value, store._setting_mac("lockout", value)))
         with pytest.raises(AirAuthError, match="lockout"):
             Settings.from_store(store)
 

@@ -153,6 +153,11 @@ def test_pickled_model_is_never_unpickled(store: EnrollmentStore, tmp_path: Path
     with store._write() as c:
         c.execute("UPDATE models SET file = ?, sha256 = ? WHERE id = ?",
                   (name, store_mod._sha256(data), info.model_id))
+        meta = c.execute("SELECT metadata FROM models WHERE id = ?", (info.model_id,)).fetchone()
+        # even with the store's key (the keyed checksum made to match), no pickle runs
+        c.execute("UPDATE models SET mac = ? WHERE id = ?",
+                  (store._model_mac(info.key, info.dirname, name, store_mod._sha256(data),
+                                    info.verifier_kind, meta[0]), info.model_id))
     with pytest.raises(StoreIntegrityError, match="cannot be loaded"):
         store.load_verifier("luduo")
     assert not marker.exists()
@@ -190,24 +195,36 @@ def test_migration_from_v0_empty_database(tmp_path: Path) -> None:
     check_consistent(root)
 
 
-def test_migration_from_v1_backfills_fingerprints(tmp_path: Path) -> None:
-    """A version-1 store (no fingerprints table) with an enrolled user upgrades on open, and
-    replay detection then knows that user's enrollment samples."""
+@pytest.mark.parametrize("version", [1, 2])
+def test_stores_of_earlier_versions_open_and_upgrade(tmp_path: Path, version: int) -> None:
+    """A store written by an earlier AirAuth (schema 1: no fingerprints; schema 2: no keyed
+    checksums, no key file) opens, upgrades to the current schema, loads its model and
+    recordings, and replay detection knows its enrollment samples."""
+    from storekit import make_legacy_store
+
+    from authapp.security import find_replay, fingerprint, legacy_fingerprint
+
     root = tmp_path / "s"
     lu = fmkit("luduo")[:3]
+    make_legacy_store(root, {"luduo": list(lu)}, version=version)
+    assert not (root / "secret.key").exists()
     with EnrollmentStore(root) as st:
-        save_user(st, "luduo", lu)
-        before = [f.points for f in st.fingerprints("luduo")]
-    conn = sqlite3.connect(root / "store.sqlite3")
-    conn.executescript("DROP TABLE fingerprints; PRAGMA user_version = 1;")
-    conn.close()
-    with EnrollmentStore(root) as st:
-        assert st.schema_version == SCHEMA_VERSION == 2
+        assert st.schema_version == SCHEMA_VERSION == 3
+        assert (root / "secret.key").stat().st_mode & 0o777 == 0o600
         after = st.fingerprints("luduo")
         assert [f.ref for f in after] == [f"enrollment sample {i}" for i in (1, 2, 3)]
-        for a, b in zip(before, after):
-            np.testing.assert_allclose(a, b.points)
+        assert all(f.version == 1 for f in after)  # kept as the earlier version stored them
         assert _sources(st.load_recordings("luduo")) == _sources(lu)
+        _, verifier = st.load_verifier("luduo")
+        assert np.all(np.isfinite(verifier.score_samples(list(lu))))
+        stored = [(f.ref, f.points, f.version) for f in after]
+        match = find_replay(fingerprint(lu[1]), stored, legacy_query=legacy_fingerprint(lu[1]))
+        assert match.ref == "enrollment sample 2" and match.legacy
+        late = fmkit("luduo")[7]
+        assert find_replay(fingerprint(late), stored,
+                           legacy_query=legacy_fingerprint(late)) is None
+        assert "migrate" in [e.event for e in st.audit_log()]
+    check_consistent(root, {"luduo"})
 
 
 def test_newer_schema_and_garbage_database_are_clear_errors(tmp_path: Path) -> None:
@@ -270,7 +287,7 @@ def test_no_pickle_in_store_code() -> None:
         assert not re.search(r"^\s*(import|from)\s+(c?pickle|dill|joblib|shelve)\b", src, re.MULTILINE), \
             mod.__name__
         assert "allow_pickle=True" not in src and "pickle.load" not in src, mod.__name__
-        for call in re.findall(r"np\.load\((.*)$", src, re.MULTILINE):  # the rest of the line
+        for call in re.findall(r"(?:np\.load|read_array)\((.*)$", src, re.MULTILINE):
             assert "allow_pickle=False" in call, f"{mod.__name__}: np.load({call})"
             loads += 1
     assert loads >= 2  # native recordings and verifier models are both loaded this way

@@ -96,14 +96,17 @@ def test_random_kills_leave_old_or_new_state(tmp_path: Path, work: Path) -> None
 
 
 @pytest.mark.parametrize("point", ["file-written@0", "file-written@3", "files-written@0",
-                                   "before-commit@0", "committed@0", "collecting@0"])
+                                   "before-commit@0", "before-commit@1", "committed@0",
+                                   "collecting@0"])
 def test_kill_at_each_step_of_a_save(tmp_path: Path, work: Path, point: str) -> None:
     """Die at one named step of the second save (the first completes): old or new state."""
     store = tmp_path / "store"
     # the hook kills after the step was passed n times: past the first save (which reaches
-    # "file-written" once per file: model + 3..5 recordings), so an enrollment exists before
+    # "file-written" once per file: model + 3..5 recordings, and "before-commit" thrice:
+    # registering its files, switching the rows, clearing the registry), so an enrollment
+    # exists before
     step, _, n = point.partition("@")
-    per_save = {"file-written": 4}.get(step, 1)
+    per_save = {"file-written": 4, "before-commit": 3}.get(step, 1)
     log = tmp_path / "ops.log"
     proc = _start(store, work, seed=7, crash_at=f"{step}@{per_save + int(n)}", log=log)
     proc.wait(timeout=60)

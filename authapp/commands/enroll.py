@@ -1,18 +1,34 @@
-"""``authapp enroll USER FILE...``: enroll a user from a few recordings of their writing."""
+"""``authapp enroll USER FILE...``: enroll a user from a few recordings of their writing.
+
+Replacing an existing enrollment (``--re-enroll``) takes over the account, so it needs
+``--proof FILE`` (a fresh recording that passes that user's login now) or ``--admin``
+(recorded in the audit log). A re-enrollment resets the failed-login count.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from authapp.cli_store import add_store_argument, open_service, read_recording
+from authapp.cli import printable
+from authapp.cli_store import (
+    add_authority_arguments,
+    add_store_argument,
+    authorize,
+    open_service,
+    read_recording,
+)
+from authapp.guard import AuthorizationError
+from authapp.userid import ALLOWED_DESCRIPTION
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("enroll", help="enroll USER from recordings (at least 2; 5 recommended)")
-    p.add_argument("user", metavar="USER", help="user id (letters, digits, . _ - @ + ')")
+    p.add_argument("user", metavar="USER", help=f"user id ({ALLOWED_DESCRIPTION})")
     p.add_argument("files", metavar="FILE", nargs="+", help="enrollment recordings")
     p.add_argument("--re-enroll", action="store_true",
-                   help="replace the enrollment of an already enrolled user")
+                   help="replace the enrollment of an already enrolled user (needs --proof "
+                        "or --admin)")
+    add_authority_arguments(p, "re-enroll")
     p.add_argument("--verifier", default=None,
                    help="verifier kind (dtw, subspace, svm, ss-svm, fusion; default: the "
                         "store's setting, else fusion when installed)")
@@ -29,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     recordings = [read_recording(f) for f in args.files]
+    if (args.proof or args.admin) and not args.re_enroll:
+        raise AuthorizationError("--proof and --admin only apply with --re-enroll")
     changes: dict[str, object] = {}
     if args.verifier:
         changes["verifier"] = args.verifier
@@ -37,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
     if args.security is not None:
         changes["security_level"] = args.security
     service = open_service(args, create=True, **changes)
+    if args.re_enroll and service.store.has_user(args.user):
+        actor = authorize(service, args, args.user, "re-enrollment")
+        print(printable(f"re-enrollment of {service.store.get_user(args.user).name!r} "
+                        f"authorised by {'a passing login' if actor == 'proof' else 'the administrator'}"))
     report = service.enroll(args.user, recordings, re_enroll=args.re_enroll)
-    print("\n".join(report.lines()))
+    for line in report.lines():
+        print(printable(line))
     return 0

@@ -1,25 +1,47 @@
-"""``authapp identify FILE``: who wrote this? (1:N over enrolled users, with rejection)."""
+"""``authapp identify FILE``: who wrote this? (1:N over enrolled users, with rejection).
+
+An identification is a login without a typed user id: the user it would name must pass the
+same lockout and replay rules, and the attempt is recorded against them (a failed one
+against the closest user), so it is no unlimited oracle. Margins are shown with ``-v``.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from authapp.cli_store import add_store_argument, open_service, read_recording
+from authapp.cli import printable
+from authapp.cli_store import add_store_argument, open_service, read_recording, verbose
+from capture.errors import AirAuthError
+
+
+def _top(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--top wants a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--top must be at least 1, got {n}")
+    return n
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("identify", help="find the enrolled user who wrote FILE "
                                                "(exit 0 identified, 1 no match)")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--top", type=int, default=5, help="candidates to list (default 5)")
+    p.add_argument("--top", type=_top, default=5, metavar="N",
+                   help="with -v: candidates to list with their margins (default 5)")
     add_store_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.top < 1:  # (argparse checks it; a programmatic caller might not)
+        raise AirAuthError(f"--top must be at least 1, got {args.top}")
     recording = read_recording(args.file)
     result = open_service(args).identify(recording)
-    print(result.reason)
-    for name, value in result.candidates[: max(args.top, 0)]:
-        print(f"  {name:<24} margin {value:+.4g} {'(accepts)' if value >= 0 else ''}".rstrip())
+    print(printable(result.reason))
+    if verbose(args):
+        for name, value in result.candidates[: args.top]:
+            print(printable(f"  {name:<24} margin {value:+.4g} "
+                            f"{'(accepts)' if value >= 0 else ''}".rstrip()))
     return 0 if result.identified else 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from authapp.cli import printable
 from capture.formats import FORMATS, detect_format, load_recording
 from capture.trajectory import Trajectory
 
@@ -47,7 +48,12 @@ def describe(traj: Trajectory, fmt: str) -> list[str]:
     dropped = {k: v for k, v in m.extra.items() if k.startswith("dropped_") and v}
     if dropped:
         lines.append("dropped:       " + ", ".join(f"{k[8:]} {v}" for k, v in dropped.items()))
-    return lines
+    gaps = m.extra.get("gaps_interpolated")
+    if gaps:
+        lines.append(f"gaps:          {gaps} short tracking gap(s), "
+                     f"{m.extra.get('gap_frames_interpolated')} frame(s), interpolated "
+                     f"(longest {m.extra.get('longest_gap_frames')} frames)")
+    return [printable(line) for line in lines]
 
 
 def run(args: argparse.Namespace) -> int:

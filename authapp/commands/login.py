@@ -1,14 +1,16 @@
 """``authapp login USER FILE``: one login attempt; exit 0 accepted, 1 rejected, 2 error.
 
 A login is recorded (attempt, fingerprint, audit log), counts towards the lockout and is
-checked for replay attacks. ``authapp replay`` scores without any of that.
+checked for replay attacks. A rejection says why without the score, threshold or replay
+residual (they tell an attacker how far to go); ``-v`` shows them.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from authapp.cli_store import add_store_argument, open_service, read_recording
+from authapp.cli import printable
+from authapp.cli_store import add_store_argument, open_service, read_recording, verbose
 
 EXIT_ACCEPT, EXIT_REJECT = 0, 1
 
@@ -26,5 +28,5 @@ def run(args: argparse.Namespace) -> int:
     recording = read_recording(args.file)
     service = open_service(args)
     result = service.verify(args.user, recording, record_attempt=True)
-    print(result.reason)
+    print(printable(result.reason if verbose(args) else result.message))
     return EXIT_ACCEPT if result.decision else EXIT_REJECT

@@ -1,39 +1,54 @@
-"""``authapp replay FILE --user U``: score one recording against an enrolled user.
+"""``authapp replay FILE --user U --admin``: an administrator's offline check of a recording.
 
-For researchers checking a recording offline: prints the decision and each verifier's score.
-Unlike ``authapp login`` it has no side effects: no attempt or audit record, no lockout check,
-and a replay-attack match is only reported, not enforced. Exit 0 accepted, 1 rejected, 2 error.
+For researchers and administrators checking a recording against an enrolled account: prints
+the decision and each verifier's score. It is not a login (nothing is recorded but an audit
+entry), yet it applies the login's rules, so it never says "accept" for a locked account or
+a replayed copy. Because it shows scores on an enrolled account, it needs ``--admin``:
+otherwise it would be an unlimited oracle for tuning a forgery. Offline scoring of research
+data belongs to ``authapp experiment``. Exit 0 accepted, 1 rejected, 2 error.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from authapp.cli import printable
 from authapp.cli_store import add_store_argument, open_service, read_recording
+from authapp.guard import AuthorizationError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "replay", help="verify one recording against an enrolled user, printing per-verifier "
-                       "scores (no login side effects)")
+        "replay", help="administrator's offline check of a recording against an enrolled "
+                       "user, with per-verifier scores (not a login; audited)")
     p.add_argument("file", metavar="FILE", help="recording to score")
     p.add_argument("--user", required=True, metavar="U", help="enrolled user to verify against")
+    p.add_argument("--admin", action="store_true",
+                   help="required: scores of an enrolled account are for its administrator")
     add_store_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.admin:
+        raise AuthorizationError(
+            "authapp replay shows the scores of an enrolled account, so it is an "
+            "administrator's check: add --admin (it is audited), or log in with authapp "
+            "login; to score recordings for research use authapp experiment")
     recording = read_recording(args.file)
     service = open_service(args)
     r = service.verify(args.user, recording, record_attempt=False)
-    print(f"user:      {r.user}")
-    print(f"decision:  {'accept' if r.decision else 'reject'}")
-    print(f"score:     {r.raw_score:.6g} (threshold {r.threshold:.6g}, margin {r.score:+.6g})")
-    print("per verifier (fusion members: normalised score, higher = more genuine; "
-          "the verifier itself: margin, >= 0 accepts):")
-    for name, value in r.per_verifier.items():
-        print(f"  {name:<10} {value:+.6g}")
-    if r.replay_of is not None:
-        print(f"replay check: near-exact copy of {r.replay_of.ref} "
-              f"({r.replay_of.distance_mm:.3f} mm); a login would be rejected")
+    service.store.audit("offline_check", r.user, {"outcome": r.outcome, "by": "admin",
+                                                  "file": str(args.file)})
+    print("offline check by the administrator, not a login: nothing recorded but an audit "
+          "entry; the login's lockout and replay rules apply")
+    print(printable(f"user:      {r.user}"))
+    print(f"decision:  {'accept' if r.decision else 'reject'} ({r.outcome})")
+    print(printable(f"reason:    {r.reason}"))
+    if r.raw_score is not None:
+        print(f"score:     {r.raw_score:.6g} (threshold {r.threshold:.6g}, margin {r.score:+.6g})")
+        print("per verifier (fusion members: normalised score, higher = more genuine; "
+              "the verifier itself: margin, >= 0 accepts):")
+        for name, value in r.per_verifier.items():
+            print(f"  {name:<10} {value:+.6g}")
     return 0 if r.decision else 1

@@ -22,6 +22,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from authapp.gui.authority import with_authority
 from authapp.gui.capture import short_names
 from authapp.gui.widgets import Banner, MessageLabel
 from authapp.services import (
@@ -170,11 +171,19 @@ class EnrollTab(QWidget):
         samples, re_enroll = list(self.samples), self.re_enroll.isChecked()
         self.banner.show_result("", "info")
         self.details.clear()
-        self.message.show_message(f"fitting the verifier for {user!r} on {len(samples)} "
-                                  "samples...", "info")
-        self.host.set_status(f"enrolling {user!r}...")
-        self.host.runner.submit(lambda: service.enroll(user, samples, re_enroll=re_enroll),
-                                self._enrolled, self._enroll_failed)
+
+        def start(_actor: str = "") -> None:
+            self.message.show_message(f"fitting the verifier for {user!r} on {len(samples)} "
+                                      "samples...", "info")
+            self.host.set_status(f"enrolling {user!r}...")
+            self.host.runner.submit(lambda: service.enroll(user, samples, re_enroll=re_enroll),
+                                    self._enrolled, self._enroll_failed)
+
+        if re_enroll and _enrolled(base, user):  # taking over an account: its owner or admin
+            with_authority(self.host, user, "re-enrollment", start,
+                           lambda m, e: self._enroll_failed(m, e))
+        else:
+            start()
 
     def _show_error(self, text: str) -> None:
         """A new error replaces the last result: an old "Enrolled" must not stay above it."""
@@ -199,7 +208,7 @@ class EnrollTab(QWidget):
         self.host.set_status(f"enrolled {report.user!r}")
         self.host.users_changed.emit()
 
-    def _enroll_failed(self, message: str, exc: BaseException) -> None:
+    def _enroll_failed(self, message: str, exc: BaseException | None) -> None:
         self.banner.show_result("Enrollment rejected", "bad")
         self.message.show_message(message, "bad")
         if isinstance(exc, EnrollmentQualityError):
@@ -240,3 +249,10 @@ class EnrollTab(QWidget):
         self.clear_button.setEnabled(not busy and bool(self.samples))
         self.sample_list.setEnabled(True)
         self.sample_list.setFocusPolicy(Qt.StrongFocus)
+
+
+def _enrolled(service: AuthService, user: str) -> bool:
+    try:
+        return service.store.has_user(user)
+    except Exception:  # noqa: BLE001 - a bad id: enroll reports it
+        return False

@@ -43,8 +43,8 @@ class LoginTab(QWidget):
         self.user.setEditable(True)
         self.user.setObjectName("loginUser")
         self.user.lineEdit().setPlaceholderText("user id")
-        self.check_only = QCheckBox("check only: do not record the attempt (no lockout, "
-                                    "no replay history)")
+        self.check_only = QCheckBox("administrator check: not a login, nothing recorded "
+                                    "(audited; lockout and replay rules still apply)")
         self.login_button = QPushButton("Capture && log in")
         self.login_button.setDefault(True)
         self.identify_button = QPushButton("Capture && identify (1:N)")
@@ -109,8 +109,15 @@ class LoginTab(QWidget):
             self.host.runner.submit(lambda: svc.identify(traj), self._identified, self._failed)
             return
         user, record = self.user.currentText().strip(), not self.check_only.isChecked()
-        self.host.runner.submit(lambda: svc.verify(user, traj, record_attempt=record),
-                                self._verified, self._failed)
+
+        def check() -> VerifyResult:
+            result = svc.verify(user, traj, record_attempt=record)
+            if not record:  # the administrator's offline check leaves a trace
+                svc.store.audit("offline_check", result.user,
+                                {"outcome": result.outcome, "by": "admin (GUI)"})
+            return result
+
+        self.host.runner.submit(check, self._verified, self._failed)
 
     def _capture_done(self, error: str | None) -> None:
         if error:
@@ -138,7 +145,7 @@ class LoginTab(QWidget):
                          + time.strftime("%H:%M:%S", time.localtime(r.locked_until)))
         self.message.show_message("; ".join(extra) or
                                   ("attempt recorded" if not self.check_only.isChecked()
-                                   else "check only: nothing recorded"),
+                                   else "administrator check: nothing recorded (audited)"),
                                   "warn" if extra else "info")
         self.host.set_status(f"login {r.user!r}: {r.outcome}")
 

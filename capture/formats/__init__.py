@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from capture.errors import RecordingFormatError
+from capture.formats._text import MAX_TEXT_BYTES
 from capture.formats.fmkit import looks_like_fmkit, read_fmkit
 from capture.formats.leapcsv import looks_like_leapcsv, read_leapcsv
 from capture.formats.native import RecordingWriteError, is_native, read_native, save_native
@@ -38,6 +39,11 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     if not p.is_file():
         raise RecordingFormatError(f"{p}: not a file")
     try:
+        size = p.stat().st_size
+        if size > MAX_TEXT_BYTES:
+            raise RecordingFormatError(
+                f"{p}: file is {size / 2**20:.0f} MiB, larger than any recording (at most "
+                f"{MAX_TEXT_BYTES >> 20} MiB)")
         with open(p, "rb") as fh:
             head = fh.read(_SNIFF_BYTES)
     except OSError as exc:

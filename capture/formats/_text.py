@@ -1,4 +1,10 @@
-"""Shared helpers of the text importers: strict numeric parsing and file-name facts."""
+"""Shared helpers of the text importers: bounded reading, strict numeric parsing, file names.
+
+Files come from anywhere, so size is checked before anything is parsed: a file larger than
+``MAX_TEXT_BYTES`` is refused from its directory entry, and lines are read one at a time up to
+``MAX_ROWS`` (a recording of two minutes has ~15,000 frames) so that a huge or endless file
+costs neither memory nor minutes before it is refused.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,13 @@ from capture.errors import RecordingFormatError
 
 _NUM_RE = re.compile(r"(\d+)")
 
+MAX_TEXT_BYTES = 64 << 20
+"""Largest text recording read (64 MiB): the largest real one is 1.2 MB."""
+MAX_ROWS = 100_000
+"""Most data lines read: 14 minutes at 120 Hz, far beyond any signature."""
+MAX_LINE_CHARS = 64 << 10
+"""Longest line accepted: a 133-column FMKit row is ~1.5 kB."""
+
 
 def require_file(path: str | os.PathLike[str]) -> Path:
     p = Path(path)
@@ -22,20 +35,42 @@ def require_file(path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def read_text(path: Path) -> str:
-    """The file as text; binary bytes are a format error, not a crash."""
+def read_lines(path: Path, max_rows: int = MAX_ROWS,
+               max_bytes: int = MAX_TEXT_BYTES) -> list[str]:
+    """The file's lines (without line ends), refused early when it is too large to be a
+    recording; binary bytes are a format error, not a crash."""
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
     except OSError as exc:
         raise RecordingFormatError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    if not data.strip():
-        raise RecordingFormatError(f"{path}: file is empty")
-    if b"\x00" in data:
-        raise RecordingFormatError(f"{path}: binary data where text was expected")
+    if size > max_bytes:
+        raise RecordingFormatError(
+            f"{path}: file is {size / 2**20:.0f} MiB, larger than any recording (at most "
+            f"{max_bytes >> 20} MiB)")
+    lines: list[str] = []
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RecordingFormatError(f"{path}: not a text file ({exc.reason})") from exc
+        with open(path, "rb") as fh:
+            for raw in fh:
+                if len(raw) > MAX_LINE_CHARS:
+                    raise RecordingFormatError(
+                        f"{path}: line {len(lines) + 1} is {len(raw)} bytes long (at most "
+                        f"{MAX_LINE_CHARS}): not a recording")
+                if b"\x00" in raw:
+                    raise RecordingFormatError(f"{path}: binary data where text was expected")
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise RecordingFormatError(
+                        f"{path}: not a text file ({exc.reason})") from exc
+                lines.extend(text.splitlines() or [""])
+                if len(lines) > max_rows + 1:  # + a header line
+                    raise RecordingFormatError(
+                        f"{path}: more than {max_rows} lines, longer than any recording")
+    except OSError as exc:
+        raise RecordingFormatError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if not any(line.strip() for line in lines):
+        raise RecordingFormatError(f"{path}: file is empty")
+    return lines
 
 
 def parse_table(

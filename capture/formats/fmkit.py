@@ -15,8 +15,8 @@ import re
 import numpy as np
 
 from capture.errors import RecordingFormatError, TrajectoryError
-from capture.formats._text import parse_table, read_text, require_file
-from capture.trajectory import MIN_FRAMES, Label, Trajectory, TrajectoryMeta
+from capture.formats._text import parse_table, read_lines, require_file
+from capture.trajectory import MIN_FRAMES, Label, Trajectory, TrajectoryMeta, tracking_gaps
 
 LAYOUTS = (93, 133)
 """Column counts of the older and the current FMKit client."""
@@ -26,6 +26,8 @@ NAME_RE = re.compile(r"^(?P<user>[^_]+)_(?P<content>.+)_(?P<sample>\d+)\.txt$", 
 
 _WRAP = 2**32
 _COUNTER_MAX = 2**32  # timestamps below this are the 32-bit counter, above it epoch values
+_MAX_TIMESTAMP = 2.0**62
+"""Larger timestamps cannot be microseconds of any clock (and would overflow int64)."""
 
 
 def looks_like_fmkit(first_line: str) -> bool:
@@ -60,15 +62,17 @@ def unwrap_counter(ts: np.ndarray) -> np.ndarray:
 def read_fmkit(path: str | os.PathLike[str]) -> Trajectory:
     """Load one FMKit raw Leap recording as a 3-D fingertip trajectory (device axes, mm)."""
     p = require_file(path)
-    lines = read_text(p).splitlines()
+    lines = read_lines(p)
     table = parse_table(lines, p, delimiter=",", first_line_no=1)
     ncols = table.shape[1]
     if ncols not in LAYOUTS:
         raise RecordingFormatError(
             f"{p}: {ncols} columns per frame; FMKit files have {' or '.join(map(str, LAYOUTS))}"
         )
-    if not np.all(np.isfinite(table[:, 0])) or np.any(table[:, 0] < 0):
-        raise RecordingFormatError(f"{p}: timestamps must be finite non-negative numbers")
+    if (not np.all(np.isfinite(table[:, 0])) or np.any(table[:, 0] < 0)
+            or np.any(table[:, 0] > _MAX_TIMESTAMP)):
+        raise RecordingFormatError(f"{p}: timestamps must be finite non-negative numbers "
+                                   "(microseconds)")
     ts = unwrap_counter(np.rint(table[:, 0]))
     valid = table[:, -1]
     if not np.all(np.isin(valid, (0.0, 1.0))):
@@ -91,6 +95,10 @@ def read_fmkit(path: str | os.PathLike[str]) -> Trajectory:
             f"{p}: only {idx.size} usable frames ({n_invalid} with the hand lost, {n_stale} "
             f"with non-increasing time); at least {MIN_FRAMES} needed"
         )
+    try:
+        gaps = tracking_gaps(keep)
+    except TrajectoryError as exc:
+        raise RecordingFormatError(f"{p}: {exc} (valid flag 0)") from exc
     rows = table[idx]
     t = (ts[idx] - ts[idx][0]).astype(np.float64) * 1e-6
     parsed = parse_name(p.name)
@@ -100,6 +108,7 @@ def read_fmkit(path: str | os.PathLike[str]) -> Trajectory:
         "layout": ncols,
         "dropped_invalid": n_invalid,
         "dropped_nonincreasing": n_stale,
+        **gaps.as_extra(),
         "axes": "leap device (x right, y up, z toward user)",
     }
     if sample is not None:

@@ -19,8 +19,8 @@ import os
 import numpy as np
 
 from capture.errors import RecordingFormatError, TrajectoryError
-from capture.formats._text import parse_table, read_text, require_file
-from capture.trajectory import MIN_FRAMES, Label, Trajectory, TrajectoryMeta
+from capture.formats._text import parse_table, read_lines, require_file
+from capture.trajectory import MIN_FRAMES, Label, Trajectory, TrajectoryMeta, tracking_gaps
 
 DEVICE = "leap-motion (Ultraleap)"
 HEADER_START = "frame_id"
@@ -75,7 +75,7 @@ def estimate_periods(dt: np.ndarray, id_steps: np.ndarray) -> tuple[float, float
 def read_leapcsv(path: str | os.PathLike[str]) -> Trajectory:
     """Load one Leap CSV recording as a 3-D index-fingertip trajectory (device axes, mm)."""
     p = require_file(path)
-    lines = read_text(p).splitlines()
+    lines = read_lines(p)
     names = [c.strip() for c in lines[0].split(",")]
     if not names or names[0] != HEADER_START:
         raise RecordingFormatError(f"{p}: not a Leap CSV file (header must start with frame_id)")
@@ -97,7 +97,8 @@ def read_leapcsv(path: str | os.PathLike[str]) -> Trajectory:
     has_vel = all(c in col for c in VELOCITY_COLS)
     conf = table[:, col[CONFIDENCE_COL]] if has_conf else None
 
-    if not np.all(np.isfinite(fid)) or np.any(fid != np.rint(fid)):
+    if (not np.all(np.isfinite(fid)) or np.any(fid != np.rint(fid))
+            or np.any(np.abs(fid) > 2.0**53)):
         raise RecordingFormatError(f"{p}: frame_id must be whole numbers")
     # rows with lost tracking (NaN position) cannot be used
     usable = np.all(np.isfinite(pos), axis=1) & np.all(np.isfinite(palm), axis=1)
@@ -118,6 +119,10 @@ def read_leapcsv(path: str | os.PathLike[str]) -> Trajectory:
             f"{p}: only {idx.size} usable frames ({n_nonfinite} without a position, {n_stale} "
             f"with a repeated or out-of-order frame_id); at least {MIN_FRAMES} needed"
         )
+    try:
+        gaps = tracking_gaps(usable)
+    except TrajectoryError as exc:
+        raise RecordingFormatError(f"{p}: {exc}") from exc
     fid, pos, palm = fid[idx], pos[idx], palm[idx]
     steps = np.diff(fid)
     if has_vel:
@@ -147,6 +152,7 @@ def read_leapcsv(path: str | os.PathLike[str]) -> Trajectory:
         "rows_timed_by_velocity": int(np.count_nonzero(measured)),
         "dropped_nonfinite": n_nonfinite,
         "dropped_nonincreasing": n_stale,
+        **gaps.as_extra(),
         "axes": "leap device (x right, y up, z toward user)",
     }
     if sample is not None:

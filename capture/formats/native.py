@@ -12,12 +12,14 @@ import io
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from capture.errors import AirAuthError, RecordingFormatError, TrajectoryError
+from capture.formats._text import MAX_ROWS
 from capture.trajectory import Trajectory, TrajectoryMeta
 
 FORMAT_NAME = "airauth-recording"
@@ -26,8 +28,14 @@ MAGIC = b"PK\x03\x04"
 """A native recording is a zip archive (npz); this is how auto-detection recognises it."""
 
 _HEADER = "header"
-_MAX_BYTES = 1 << 30
-"""Refuse archives that claim more than 1 GiB uncompressed: no recording is that big."""
+MAX_FILE_BYTES = 64 << 20
+"""Largest native recording opened (64 MiB; a two-minute recording is well under 1 MB)."""
+MAX_MEMBERS = 64
+"""Most archive members: header, t, positions and a few channels (checked before parsing)."""
+MAX_HEADER_BYTES = 1 << 20
+MAX_CHANNELS = 32
+MAX_COLUMNS = 64
+"""Most values per frame in one array (a channel such as ``palm`` has 3)."""
 
 
 class RecordingWriteError(AirAuthError, OSError):
@@ -123,16 +131,86 @@ def save_native(traj: Trajectory, path: str | os.PathLike[str]) -> None:
     atomic_write_bytes(encode_recording(traj), path)
 
 
-def _read_arrays(path: Path) -> dict[str, np.ndarray]:
-    import zipfile
+def _zip_member_count(fh: IO[bytes], path: Path, size: int) -> int:
+    """Number of members a zip archive declares, read from its end record alone.
 
+    ``zipfile`` parses the whole central directory on opening (seconds for 200,000 members),
+    so the count is checked first from the 22-byte end-of-central-directory record.
+    """
+    tail_len = min(size, 22 + 0xFFFF)
+    fh.seek(size - tail_len)
+    tail = fh.read(tail_len)
+    fh.seek(0)
+    pos = tail.rfind(b"PK\x05\x06")
+    if pos < 0 or pos + 22 > len(tail):
+        raise RecordingFormatError(f"{path}: corrupt or truncated recording (no zip directory)")
+    return int.from_bytes(tail[pos + 10:pos + 12], "little")
+
+
+def _member_array(zf: zipfile.ZipFile, name: str, path: Path, max_rows: int) -> np.ndarray:
+    """One ``.npy`` member, its header checked (real numbers, at most 2-D, bounded size)
+    before any data is read."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            total = sum(info.file_size for info in zf.infolist())
-        if total > _MAX_BYTES:
-            raise RecordingFormatError(f"{path}: archive too large to be a recording")
-        with np.load(path, allow_pickle=False) as npz:
-            return {k: np.asarray(npz[k]) for k in npz.files}
+        info = zf.getinfo(name + ".npy")
+    except KeyError:
+        raise RecordingFormatError(f"{path}: recording is missing array {name!r}") from None
+    limit = MAX_HEADER_BYTES if name == _HEADER else max_rows * MAX_COLUMNS * 8
+    if info.file_size > limit + 4096:
+        raise RecordingFormatError(f"{path}: array {name!r} is too large for a recording")
+    with zf.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+    if dtype.kind not in "fiu" or dtype.hasobject:
+        raise RecordingFormatError(f"{path}: array {name!r} is not real-valued ({dtype})")
+    if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] > MAX_COLUMNS) \
+            or shape[0] > (limit if name == _HEADER else max_rows):
+        raise RecordingFormatError(f"{path}: array {name!r} has an unusable shape {shape}")
+    with zf.open(info) as fh:
+        return np.lib.format.read_array(fh, allow_pickle=False)
+
+
+def _read_arrays(path: Path, data: bytes | None = None
+                 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(header, arrays) of a native recording (the file ``path``, or ``data`` when given:
+    ``path`` then only names it); only the members the format defines are read."""
+    try:
+        fh: IO[bytes] = open(path, "rb") if data is None else io.BytesIO(data)  # noqa: SIM115
+    except OSError as exc:
+        raise RecordingFormatError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    with fh:
+        return _parse_archive(fh, path)
+
+
+def _parse_archive(fh: IO[bytes], path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    try:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(0)
+        if size > MAX_FILE_BYTES:
+            raise RecordingFormatError(
+                f"{path}: file is {size / 2**20:.0f} MiB, larger than any recording (at most "
+                f"{MAX_FILE_BYTES >> 20} MiB)")
+        if _zip_member_count(fh, path, size) > MAX_MEMBERS:
+            raise RecordingFormatError(f"{path}: archive has too many members to be a recording")
+        with zipfile.ZipFile(fh) as zf:
+            if len(zf.infolist()) > MAX_MEMBERS:
+                raise RecordingFormatError(
+                    f"{path}: archive has too many members to be a recording")
+            if _HEADER + ".npy" not in zf.namelist():
+                raise RecordingFormatError(f"{path}: not an AirAuth recording (no header)")
+            header = _parse_header(_member_array(zf, _HEADER, path, MAX_ROWS), path)
+            names = header.get("channels", [])
+            if not isinstance(names, list) or len(names) > MAX_CHANNELS \
+                    or not all(isinstance(n, str) for n in names):
+                raise RecordingFormatError(f"{path}: recording header has a bad channel list")
+            wanted = ["t", "positions"] + [f"ch{i}" for i in range(len(names))]
+            missing = [k for k in wanted if k + ".npy" not in zf.namelist()]
+            if missing:
+                raise RecordingFormatError(f"{path}: recording is missing arrays {missing}")
+            arrays = {k: _member_array(zf, k, path, MAX_ROWS) for k in wanted}
+        return header, arrays
     except RecordingFormatError:
         raise
     except Exception as exc:  # any parse failure of foreign bytes is a format error
@@ -140,43 +218,39 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
         raise RecordingFormatError(f"{path}: corrupt or truncated recording ({reason})") from exc
 
 
-def read_native(path: str | os.PathLike[str]) -> Trajectory:
-    """Load a native recording; ``RecordingFormatError`` for anything that is not a valid one."""
-    p = Path(path)
-    if not p.is_file():
-        raise RecordingFormatError(f"{p}: no such file")
-    arrays = _read_arrays(p)
-    if _HEADER not in arrays:
-        raise RecordingFormatError(f"{p}: not an AirAuth recording (no header)")
-    raw = arrays.pop(_HEADER)
+def _parse_header(raw: np.ndarray, path: Path) -> dict[str, Any]:
     try:
         if raw.dtype != np.uint8 or raw.ndim != 1:
             raise TypeError("header is not a byte string")
         header = json.loads(raw.tobytes().decode("utf-8"))
         if not isinstance(header, dict):
             raise TypeError("header is not an object")
+    except RecursionError:
+        raise RecordingFormatError(f"{path}: recording header is corrupt (nested too deeply)"
+                                   ) from None
     except (TypeError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError included
-        raise RecordingFormatError(f"{p}: recording header is corrupt ({exc})") from exc
+        raise RecordingFormatError(f"{path}: recording header is corrupt ({exc})") from exc
     if header.get("format") != FORMAT_NAME:
         raise RecordingFormatError(
-            f"{p}: not an AirAuth recording (format {header.get('format')!r})"
-        )
+            f"{path}: not an AirAuth recording (format {_short(header.get('format'))})")
     if header.get("version") != VERSION:
         raise RecordingFormatError(
-            f"{p}: recording format version {header.get('version')!r} is not supported "
-            f"(this AirAuth reads version {VERSION})"
-        )
+            f"{path}: recording format version {_short(header.get('version'))} is not "
+            f"supported (this AirAuth reads version {VERSION})")
+    return header
+
+
+def read_native(path: str | os.PathLike[str], data: bytes | None = None) -> Trajectory:
+    """Load a native recording; ``RecordingFormatError`` for anything that is not a valid one.
+
+    With ``data``, decode those bytes (already read and checked by the caller) instead of
+    reading ``path``, which then only names them in messages.
+    """
+    p = Path(path)
+    if data is None and not p.is_file():
+        raise RecordingFormatError(f"{p}: no such file")
+    header, arrays = _read_arrays(p, data)
     names = header.get("channels", [])
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise RecordingFormatError(f"{p}: recording header has a bad channel list")
-    missing = [
-        k for k in ["t", "positions"] + [f"ch{i}" for i in range(len(names))] if k not in arrays
-    ]
-    if missing:
-        raise RecordingFormatError(f"{p}: recording is missing arrays {missing}")
-    for key, arr in arrays.items():
-        if not np.issubdtype(arr.dtype, np.number):
-            raise RecordingFormatError(f"{p}: array {key!r} is not numeric ({arr.dtype})")
     try:
         meta = TrajectoryMeta.from_dict(header.get("meta") or {})
         traj = Trajectory(
@@ -192,6 +266,12 @@ def read_native(path: str | os.PathLike[str]) -> Trajectory:
             f"{p}: header says {header.get('frames')} frames but the file holds {len(traj)}"
         )
     return traj
+
+
+def _short(value: Any) -> str:
+    """``repr`` of a header value, cut short (a crafted header may hold megabytes)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def is_native(head: bytes) -> bool:

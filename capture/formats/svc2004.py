@@ -16,7 +16,7 @@ import re
 import numpy as np
 
 from capture.errors import RecordingFormatError, TrajectoryError
-from capture.formats._text import parse_table, read_text, require_file
+from capture.formats._text import MAX_ROWS, parse_table, read_lines, require_file
 from capture.trajectory import MIN_FRAMES, Label, Trajectory, TrajectoryMeta
 
 COLUMNS = {4: 1, 7: 2}
@@ -69,10 +69,15 @@ def repair_times(t_ms: np.ndarray) -> tuple[np.ndarray, int]:
 def read_svc2004(path: str | os.PathLike[str]) -> Trajectory:
     """Load one SVC2004 signature as a 2-D pen trajectory (tablet units) with pen channels."""
     p = require_file(path)
-    lines = read_text(p).splitlines()
+    lines = read_lines(p)
     head = lines[0].strip()
     if not head.isdigit():
-        raise RecordingFormatError(f"{p}: first line must be the number of points, got {head!r}")
+        raise RecordingFormatError(
+            f"{p}: first line must be the number of points, got {head[:40]!r}")
+    if len(head) > len(str(MAX_ROWS)):
+        raise RecordingFormatError(
+            f"{p}: header announces {head[:12]}... points, more than any recording "
+            f"(at most {MAX_ROWS})")
     expected = int(head)
     table = parse_table(lines[1:], p, delimiter=None, first_line_no=2)
     ncols = table.shape[1]

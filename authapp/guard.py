@@ -1,0 +1,120 @@
+"""The rules every path that announces a decision applies: lockout, then replay, then score.
+
+``authapp.services`` runs them for a login (``verify``), for an identification (the user it
+would name) and for an administrator's offline check, inside the store's per-user lock so
+that what is checked (lockout state, replay history), scored and recorded is one step:
+parallel attempts cannot all pass the same check.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from authapp import security
+from authapp.security import LockoutPolicy, LockState, ReplayMatch
+from authapp.store import FAILED_OUTCOMES, RESET_OUTCOMES, EnrollmentStore, UserInfo
+from capture.errors import AirAuthError
+
+
+class AuthorizationError(AirAuthError, PermissionError):
+    """An action on an account needs that account's genuine login or an administrator."""
+
+
+def lock_state(store: EnrollmentStore, policy: LockoutPolicy, name: str, now: float,
+               extra_failure: bool = False) -> LockState:
+    """The account's lockout state at ``now`` (with one more failure at ``now`` when
+    ``extra_failure``): failures after the last accepted login or reset count."""
+    attempts = store.attempts(name, since=now - policy.window_s - policy.lockout_s)
+    fails = [a.time for a in attempts if a.outcome in FAILED_OUTCOMES]
+    if extra_failure:
+        fails.append(now)
+    resets = [a.time for a in attempts if a.outcome in RESET_OUTCOMES and a.time <= now]
+    return security.lockout_state(fails, max(resets) if resets else None, now, policy)
+
+
+def replay_references(store: EnrollmentStore, info: UserInfo) -> list[tuple[str, Any, int]]:
+    """What a new recording of ``info``'s user must not copy: every stored fingerprint
+    (keyed checksums checked), and the current enrollment recordings' fingerprints computed
+    from the checksum-verified files themselves, so that deleting rows from the database
+    cannot hide them."""
+    refs = [(f.ref, f.points, f.version) for f in store.fingerprints(info.name)
+            if not (f.source == "enroll" and f.created == info.updated
+                    and f.version == security.FINGERPRINT_VERSION)]
+    for i, rec in enumerate(store.load_recordings(info.name)):
+        refs.append((f"enrollment sample {i + 1}", security.fingerprint(rec),
+                     security.FINGERPRINT_VERSION))
+    return refs
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Outcome of the rules for one recording: ``outcome`` "accept", "reject", "replay" or
+    "locked"; ``reason`` for logs and ``-v`` (scores, residuals), ``public_reason`` without
+    them (what a rejected person is told); audit ``events`` and the lock it started."""
+
+    outcome: str
+    reason: str
+    public_reason: str
+    replay_of: ReplayMatch | None = None
+    locked_until: float | None = None
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome == "accept"
+
+
+def locked_decision(name: str, state: LockState, policy: LockoutPolicy) -> Decision:
+    reason = (f"account {name!r} is locked after {policy.max_failures} failed attempts; "
+              f"try again after {fmt_time(state.until)}")
+    return Decision("locked", reason, reason, locked_until=state.until,
+                    events=[("login_locked", {"until": state.until})])
+
+
+def score_decision(name: str, fp: np.ndarray, refs: list[tuple[str, Any, int]], value: float,
+                   raw: float, threshold: float, threshold_override: float | None,
+                   legacy_fp: np.ndarray | None = None) -> Decision:
+    """Replay check first (a copy is rejected however well it scores), then the score.
+
+    ``legacy_fp``: the recording's ``security.legacy_fingerprint``, for stored fingerprints
+    of stores before schema 3."""
+    match = security.find_replay(fp, refs, threshold_override, legacy_fp)
+    if match is not None:
+        return Decision(
+            "replay",
+            f"rejected: replay attack suspected (near-copy: {match.describe()})",
+            "rejected: replay attack suspected", replay_of=match,
+            events=[("replay_detected", {"ref": match.ref,
+                                         "residual": round(match.residual, 5)})])
+    ok = value >= 0
+    reason = (f"{'accepted' if ok else 'rejected'}: score {raw:.4g} {'>=' if ok else '<'} "
+              f"threshold {threshold:.4g}")
+    public = reason if ok else f"rejected: the recording does not match user {name!r}"
+    return Decision("accept" if ok else "reject", reason, public,
+                    events=[("login_accept" if ok else "login_reject",
+                             {"score": round(value, 6)})])
+
+
+def with_lockout(decision: Decision, store: EnrollmentStore, policy: LockoutPolicy, name: str,
+                 now: float) -> Decision:
+    """``decision``, and when it is a failure that completes a lockout, the lock it starts."""
+    if decision.outcome not in FAILED_OUTCOMES:
+        return decision
+    state = lock_state(store, policy, name, now, extra_failure=True)
+    if not state.locked:
+        return decision
+    note = f"; too many failed attempts: account locked until {fmt_time(state.until)}"
+    return Decision(decision.outcome, decision.reason + note, decision.public_reason + note,
+                    decision.replay_of, state.until,
+                    decision.events + [("lockout", {"until": state.until,
+                                                    "failures": state.recent_failures})])
+
+
+def fmt_time(t: float | None) -> str:
+    if t is None:
+        return "?"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
