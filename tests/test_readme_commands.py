@@ -90,14 +90,14 @@ def placeholders(data: Path, tmp: Path, command: str) -> dict[str, list[str]]:
     fmkit = data / "fmkit_leap"
     luduo = [str(fmkit / f"luduo_luduo_{i:02d}.txt") for i in range(1, 11)]
     file = {"login": luduo[5], "identify": luduo[6], "replay": luduo[7],
-            "record": luduo[8]}.get(command, luduo[0])
+            "record": luduo[8], "delete": luduo[9]}.get(command, luduo[0])
     out = {"record": tmp / "recorded.npz", "convert": tmp / "converted.npz"}.get(
         command, tmp / "out.npz")
     return {"FILE": [file], "FILE...": luduo[:5], "IN": [luduo[0]], "OUT": [str(out)],
             "DIR": [str(tmp / "store")], "USER": ["luduo"], "U": ["luduo"], "F": ["fmkit"],
             "K": ["5"], "S": ["0"], "N": ["2"], "LIST": ["0,1"],
             "DATA_DIR": [str(fmkit)], "OUT_DIR": [str(tmp / "experiment")],
-            "METHOD.NAME=JSON": ["dtw.window=0.1"]}
+            "METHOD.NAME=JSON": ["dtw.window=0.1"], "KEY": ["max_failures"], "VALUE": ["5"]}
 
 
 def is_placeholder(token: str) -> bool:
@@ -107,19 +107,22 @@ def is_placeholder(token: str) -> bool:
 def expand(line: str, values: dict[str, list[str]], optional: str | set[str],
            variant: int) -> list[str]:
     """argv for one reading of a synopsis line: ``optional`` "all", "none", or the set of
-    options whose ``[...]`` groups to include; alternative ``variant`` of each ``a|b``."""
-    tokens = line.split("#", 1)[0].replace("[", " [ ").replace("]", " ] ").split()
+    options whose ``[...]`` groups to include; alternative ``variant`` of each ``a|b`` and
+    of each ``(a ... | b ...)`` group."""
+    line = re.sub(r"\(([^()]*)\)", lambda m: _choose(m.group(1).split(" | "), variant),
+                  line.split("#", 1)[0])
+    tokens = line.replace("[", " [ ").replace("]", " ] ").split()
     argv: list[str] = []
-    group: list[str] | None = None
+    groups: list[list[str]] = []  # open [...] groups, innermost last (they may nest)
     for token in tokens[1:]:  # tokens[0] is "authapp"
         if token == "[":
-            group = []
+            groups.append([])
             continue
         if token == "]":
-            assert group, f"empty [] in README line: {line}"
+            assert groups and groups[-1], f"empty or unopened [] in README line: {line}"
+            group = groups.pop()
             if optional == "all" or (optional != "none" and group[0] in optional):
-                argv += group
-            group = None
+                (groups[-1] if groups else argv).extend(group)
             continue
         alternatives = token.split("|")
         choice = alternatives[min(variant, len(alternatives) - 1)]
@@ -129,13 +132,20 @@ def expand(line: str, values: dict[str, list[str]], optional: str | set[str],
             words = values[choice]
         else:
             words = [choice]
-        (group if group is not None else argv).extend(words)
-    assert group is None, f"unclosed [ in README line: {line}"
+        (groups[-1] if groups else argv).extend(words)
+    assert not groups, f"unclosed [ in README line: {line}"
     return argv
 
 
+def _choose(alternatives: list[str], variant: int) -> str:
+    return alternatives[min(variant, len(alternatives) - 1)].strip()
+
+
 def n_variants(line: str) -> int:
-    return max(len(t.split("|")) for t in line.split("#", 1)[0].split())
+    text = line.split("#", 1)[0]
+    groups = [len(g.split(" | ")) for g in re.findall(r"\(([^()]*)\)", text)]
+    text = re.sub(r"\([^()]*\)", " ", text)
+    return max([len(t.split("|")) for t in text.split()] + groups)
 
 
 def parse(argv: list[str], capsys) -> None:
