@@ -12,7 +12,6 @@ and the EER (one ideal global offset, chosen after the fact) comes next to it, n
 from __future__ import annotations
 
 import base64
-import csv
 import html
 import json
 import os
@@ -34,8 +33,6 @@ FILES = {
     "histograms": "histograms.png",
     "html": "report.html",
 }
-SCORE_COLUMNS = ("identity", "attempt_file", "type", "method", "seed", "score", "accepted",
-                 "decision", "threshold", "attempt_identity")
 DET_TICKS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 40)  # percent
 DET_LIMITS = (0.05, 50.0)  # percent
 
@@ -95,22 +92,6 @@ def _kinds(result: ExperimentResult) -> list[str]:
 def write_results_json(results: Mapping[str, Any], path: Path) -> None:
     tmp = Path(f"{path}.tmp")
     tmp.write_text(json.dumps(results, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def write_scores_csv(result: ExperimentResult, path: Path) -> None:
-    """One row per attempt, method and seed; ``accepted`` = decision >= 0."""
-    tmp = Path(f"{path}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(SCORE_COLUMNS)
-        for ident, trials in result.trials.items():
-            for t in trials:
-                for k in range(t.scores.size):
-                    w.writerow((ident, t.attempt_files[k], t.types[k], t.method, t.seed,
-                                repr(float(t.scores[k])), int(t.decisions[k] >= 0),
-                                repr(float(t.decisions[k])), repr(t.threshold),
-                                t.attempt_identities[k]))
     os.replace(tmp, path)
 
 
@@ -386,6 +367,30 @@ def pseudo_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]
     return header, rows
 
 
+def summary_text(results: Mapping[str, Any], wide: bool = False) -> str:
+    """What ``authapp experiment`` / ``evaluate`` print: whose thresholds, the table (compact
+    unless ``wide``), identification, the pseudo-data comparison and what was skipped."""
+    out = [threshold_note(results),
+           format_table(results) if wide else format_operating_table(results)]
+    ident = identification_rows(results)
+    if ident:
+        out += ["", "Identification (half of each fold enrolled):",
+                align([IDENT_HEADER] + ident, left=1)]
+    pseudo_table = format_pseudo_table(results)
+    if pseudo_table:
+        out += ["", "EER with and without pseudo data (change in percentage points):",
+                pseudo_table]
+    skipped = results.get("skipped") or []
+    if skipped:
+        out.append(f"skipped {len(skipped)} identit{'y' if len(skipped) == 1 else 'ies'}: "
+                   + ", ".join(f"{s['identity']} ({s['genuine_samples']} samples)"
+                               for s in skipped))
+    if results.get("skipped_files"):
+        out.append(f"skipped {len(results['skipped_files'])} unreadable file(s): see "
+                   "results.json")
+    return "\n".join(out)
+
+
 def format_pseudo_table(results: Mapping[str, Any]) -> str:
     """The with/without pseudo data comparison as aligned text ('' without pseudo variants)."""
     header, rows = pseudo_rows(results)
@@ -615,12 +620,17 @@ def _data_uri(png: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
 
 
-def write_report(result: ExperimentResult, out_dir: Path) -> dict[str, Path]:
-    """Write every output file into ``out_dir``; returns their paths by kind."""
+def write_report(result: ExperimentResult, out_dir: Path, scores: bool = True
+                 ) -> dict[str, Path]:
+    """Write every output file into ``out_dir`` (``scores``: scores.csv too); returns their
+    paths by kind."""
+    from authapp.scores import write_scores
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {k: out_dir / v for k, v in FILES.items()}
-    write_scores_csv(result, paths["scores"])
+    if scores:
+        write_scores(result, paths["scores"])
     plot_roc(result, paths["roc"])
     plot_det(result, paths["det"])
     plot_histograms(result, paths["histograms"])

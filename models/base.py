@@ -45,6 +45,9 @@ class Verifier(ABC):
     """Base class: subclasses implement ``_fit``, ``_score`` and the state hooks."""
 
     name: ClassVar[str] = "verifier"
+    uses_background: ClassVar[bool] = False
+    """Does ``fit`` learn from ``impostors`` (other people, pseudo-impostors)? Declared once
+    here; verifiers that do set it True. Callers read the attribute, never guess it."""
     threshold_: float
 
     # -- sklearn-style API --------------------------------------------------------------

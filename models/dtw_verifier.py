@@ -102,7 +102,6 @@ class DTWVerifier(Verifier):
     """
 
     name = "dtw"
-    uses_background: ClassVar[bool] = False  # a template model: impostors are not used
 
     def __init__(self, features: Mapping[str, Any] | None = None, window: float | None = 0.15,
                  min_weight: float = 1.0, max_templates: int = 12,

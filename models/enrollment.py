@@ -173,7 +173,7 @@ def fit_user_model(refs: Sequence[Trajectory], settings: EnrollmentSettings, *,
     others = [t for t in others if t.dims == dims]
     negatives = list(pseudo[1])
     uses_others = settings.calibrated or (
-        settings.background_negatives and getattr(verifier, "uses_background", False))
+        settings.background_negatives and verifier.uses_background)
     if uses_others:
         negatives += others
     verifier.fit(list(refs) + list(pseudo[0]), impostors=negatives or None)

@@ -76,7 +76,7 @@ def _column_stats(raw: np.ndarray) -> np.ndarray:
 def _learns_from_impostors(name: str) -> bool:
     from models.registry import verifier_class
 
-    return bool(getattr(verifier_class(name), "uses_background", True))
+    return verifier_class(name).uses_background
 
 
 def normalizer(norm: str, g_stats: np.ndarray, i_stats: np.ndarray

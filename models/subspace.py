@@ -81,7 +81,6 @@ class SubspaceVerifier(Verifier):
     """
 
     name = "subspace"
-    uses_background: ClassVar[bool] = False  # a template model: impostors are not used
 
     def __init__(self, length: int = 32, features: Mapping[str, Any] | None = None,
                  align: bool = True, window: float | None = 0.2, energy: float = 0.95,

@@ -38,6 +38,7 @@ def run_cli(capsys, *args: Any) -> tuple[int, str, str]:
 
 def read_scores(path: Path) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as fh:
+        assert fh.readline().startswith("# {"), "scores.csv starts with its header line"
         return list(csv.DictReader(fh))
 
 

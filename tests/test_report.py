@@ -65,7 +65,7 @@ def test_files_and_json(written):
     assert res["methods"]["good"]["random"]["eer"] < res["methods"]["weak"]["random"]["eer"]
     assert res["methods"]["good"]["skilled"]["n_impostor"] == 3 * 2 * 10
     lines = paths["scores"].read_text().splitlines()
-    assert len(lines) == 1 + 3 * 2 * 2 * 60
+    assert len(lines) == 2 + 3 * 2 * 2 * 60  # the header line, the column names, the rows
     for png in ("roc", "det", "histograms"):
         assert paths[png].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -173,17 +173,7 @@ def _generators(text: str | None, mode: str) -> tuple[str, ...]:
 
 def run(args: argparse.Namespace) -> int:
     from authapp.experiment import run_experiment
-    from authapp.report import (
-        IDENT_HEADER,
-        align,
-        format_operating_table,
-        format_pseudo_table,
-        format_table,
-        identification_rows,
-        threshold_note,
-        write_report,
-        write_results_json,
-    )
+    from authapp.report import summary_text, write_report
 
     t0 = time.perf_counter()
     if args.methods:
@@ -216,31 +206,9 @@ def run(args: argparse.Namespace) -> int:
         generator_params={"pseudo": {"cache_dir": str(Path(args.out) / "pseudo_weights")}},
     )
     result = run_experiment(cfg, progress=not args.no_progress)
-    experiment_s = time.perf_counter() - t0
-    result.results["timing"]["experiment_s"] = experiment_s
-    result.results["timing"]["wall_s"] = experiment_s
     paths = write_report(result, args.out)
     wall = time.perf_counter() - t0
-    result.results["timing"]["wall_s"] = wall
-    write_results_json(result.results, paths["results"])
-    print(threshold_note(result.results))
-    print(format_table(result.results) if args.wide
-          else format_operating_table(result.results))
-    ident = identification_rows(result.results)
-    if ident:
-        print("\nIdentification (half of each fold enrolled):")
-        print(align([IDENT_HEADER] + ident, left=1))
-    pseudo_table = format_pseudo_table(result.results)
-    if pseudo_table:
-        print("\nEER with and without pseudo data (change in percentage points):")
-        print(pseudo_table)
-    skipped = result.results["skipped"]
-    if skipped:
-        print(f"skipped {len(skipped)} identit{'y' if len(skipped) == 1 else 'ies'}: "
-              + ", ".join(f"{s['identity']} ({s['genuine_samples']} samples)" for s in skipped))
-    if result.results["skipped_files"]:
-        print(f"skipped {len(result.results['skipped_files'])} unreadable file(s): see "
-              f"results.json")
+    print(summary_text(result.results, wide=args.wide))
     folds = result.results["protocol"]["folds"]
     print(f"{len(result.trials)} identities x {len(cfg.seeds)} seeds, folds={folds}; "
           f"wall time {wall:.1f} s with --jobs {cfg.jobs}")

@@ -1,0 +1,188 @@
+"""The harness's evaluation: a score table (trials) -> every figure of results.json.
+
+Reads nothing but the trials (``authapp.runner.Trial``: per attempt its type and decision
+value, per account its threshold at every security level) and three facts about the run
+(folds, whether the data have forgeries, whether models were calibrated), so the same figures
+come out of a run in memory and of a scores.csv read back (``authapp evaluate``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from authapp import metrics
+from authapp.protocol import BOOTSTRAP_RESAMPLES, IMPOSTOR_TYPES, ExperimentError
+from authapp.runner import Trial
+
+
+@dataclass
+class ExperimentResult:
+    """results.json content plus the per-attempt scores the report and scores.csv need."""
+
+    results: dict[str, Any]
+    trials: dict[str, list[Trial]]  # identity -> its trials
+    variants: list[str]
+    facts: ScoreFacts | None = None
+
+    def decisions(self, method: str, kind: str) -> np.ndarray:
+        """All decision values of ``method`` for attempt type ``kind``, pooled."""
+        parts = [t.decisions[t.types == kind] for ts in self.trials.values() for t in ts
+                 if t.method == method]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _safe_eer(gen: np.ndarray, imp: np.ndarray) -> float | None:
+    return metrics.eer(gen, imp) if gen.size and imp.size else None
+
+
+def identity_groups(result: ExperimentResult, method: str, kind: str
+                    ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(genuine, ``kind`` impostor) decision values of ``method`` per enrolled identity, all
+    seeds together, identities sorted: the clusters the bootstrap intervals resample."""
+    groups = []
+    for ident in sorted(result.trials):
+        mine = [t for t in result.trials[ident] if t.method == method]
+        groups.append((np.concatenate([t.decisions[t.types == "genuine"] for t in mine]),
+                       np.concatenate([t.decisions[t.types == kind] for t in mine])))
+    return groups
+
+
+
+
+def summarize_result(result: ExperimentResult, has_forgeries: bool
+                     ) -> tuple[dict, dict, dict]:
+    """(methods, per_user, per_seed_eer) sections of results.json from the trials."""
+    methods: dict[str, Any] = {}
+    per_user: dict[str, Any] = {}
+    per_seed: dict[str, Any] = {}
+    for name in result.variants:
+        methods[name], per_user[name], per_seed[name] = {}, {}, {}
+        gen = result.decisions(name, "genuine")
+        for kind in IMPOSTOR_TYPES:
+            imp = result.decisions(name, kind)
+            if kind == "skilled" and not has_forgeries:
+                methods[name][kind] = None
+                per_seed[name][kind] = None
+                continue
+            if imp.size == 0:
+                raise ExperimentError(
+                    f"no {kind} impostor attempts for {name}: every identity's fold holds no "
+                    f"other identity (use more identities or --folds 1)")
+            summary = metrics.summarize(gen, imp).to_dict()
+            user_eers = []
+            groups = identity_groups(result, name, kind)
+            for ident, (g, i) in zip(sorted(result.trials), groups):
+                e = _safe_eer(g, i)
+                per_user[name].setdefault(ident, {})[kind] = e
+                per_user[name][ident][f"n_{kind}"] = int(i.size)
+                per_user[name][ident]["n_genuine"] = int(g.size)
+                if e is not None:
+                    user_eers.append(e)
+            summary["eer_ci"] = list(metrics.bootstrap_eer_interval(
+                groups, n_boot=BOOTSTRAP_RESAMPLES, seed=0))
+            summary["eer_user_mean"] = float(np.mean(user_eers)) if user_eers else None
+            trial_eers = [_safe_eer(t.decisions[t.types == "genuine"], t.decisions[t.types == kind])
+                          for ts in result.trials.values() for t in ts if t.method == name]
+            trial_eers = [e for e in trial_eers if e is not None]
+            summary["eer_trial_mean"] = float(np.mean(trial_eers)) if trial_eers else None
+            seeds = sorted({t.seed for ts in result.trials.values() for t in ts})
+            by_seed = []
+            for s in seeds:
+                mine = [t for ts in result.trials.values() for t in ts
+                        if t.method == name and t.seed == s]
+                g = np.concatenate([t.decisions[t.types == "genuine"] for t in mine])
+                i = np.concatenate([t.decisions[t.types == kind] for t in mine])
+                by_seed.append(_safe_eer(g, i))
+            per_seed[name][kind] = by_seed
+            methods[name][kind] = summary
+        for ident in per_user[name]:
+            per_user[name][ident].setdefault("skilled", None)
+    return methods, per_user, per_seed
+
+
+def pseudo_effects(result: ExperimentResult, has_forgeries: bool,
+                   n_boot: int = BOOTSTRAP_RESAMPLES) -> dict[str, Any]:
+    """For every ``<method>+<generator>`` variant: its pooled EER minus ``<method>``'s, with a
+    95 % interval from a paired bootstrap over the enrolled identities (seed 0).
+
+    A difference of a few attempts can be luck; the interval says whether the change would
+    survive a different draw of people (the unit accuracy is judged on).
+    """
+    changes: dict[str, Any] = {}
+    for name in result.variants:
+        base, plus, _ = name.partition("+")
+        if not plus or base not in result.variants:
+            continue
+        changes[name] = {}
+        for kind in IMPOSTOR_TYPES:
+            if kind == "skilled" and not has_forgeries:
+                changes[name][kind] = None
+                continue
+            changes[name][kind] = metrics.bootstrap_eer_change(
+                identity_groups(result, base, kind), identity_groups(result, name, kind),
+                n_boot=n_boot, seed=0).to_dict()
+    return {"compared": "pooled EER of <method>+<generator> minus <method>'s (fractions)",
+            "interval": (f"95 % percentile interval of {n_boot} paired bootstrap resamples of "
+                         "the enrolled identities (all seeds of an identity together)"),
+            "changes": changes}
+
+
+def operating_points(result: ExperimentResult, fold_of: Mapping[str, int], calibrated: bool
+                     ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """results.json's "operating_point" (per variant: at the configured threshold, and for
+    calibrated models at every security level) and "identification" sections."""
+    from authapp.operating_point import identification, operating_point
+    from models.score_calibration import SECURITY_LEVELS
+
+    ops: dict[str, Any] = {}
+    idents: dict[str, Any] = {}
+    for name in result.variants:
+        pairs = [(i, t) for i, ts in result.trials.items() for t in ts if t.method == name]
+        ops[name] = operating_point(pairs)
+        if calibrated:
+            ops[name]["levels"] = {lv: {k: v for k, v in operating_point(pairs, lv).items()
+                                        if k in ("frr", "far_random", "far_skilled",
+                                                 "accounts_far_over_5pct")}
+                                   for lv in SECURITY_LEVELS}
+        idents[name] = identification(result.trials, name, fold_of)
+    return ops, idents
+
+
+
+@dataclass(frozen=True)
+class ScoreFacts:
+    """What evaluation needs to know about a run besides its trials."""
+
+    variants: list[str]
+    fold_of: dict[str, int]
+    has_forgeries: bool
+    calibrated: bool
+
+
+def evaluate(trials: Mapping[str, list[Trial]], facts: ScoreFacts) -> dict[str, Any]:
+    """Every score-derived section of results.json, from the trials alone."""
+    result = ExperimentResult({}, dict(trials), list(facts.variants))
+    methods, per_user, per_seed = summarize_result(result, facts.has_forgeries)
+    operating, ident = operating_points(result, facts.fold_of, facts.calibrated)
+    per_method = {}
+    for name in result.variants:
+        mine = [t for ts in result.trials.values() for t in ts if t.method == name]
+        per_method[name] = {"fit_s": float(sum(t.fit_s for t in mine)),
+                            "score_s": float(sum(t.score_s for t in mine)),
+                            "cpu_s": float(sum(t.cpu_s for t in mine))}
+    return {
+        "operating_point": operating,
+        "identification": ident,
+        "methods": methods,
+        "per_user": per_user,
+        "per_seed_eer": per_seed,
+        "pseudo_effect": pseudo_effects(result, facts.has_forgeries),
+        "identities": list(result.trials),
+        "reference_files": {i: {str(t.seed): t.reference_files for t in ts}
+                            for i, ts in result.trials.items()},
+        "timing_per_method": per_method,
+    }

@@ -1,0 +1,438 @@
+"""The impersonation test's protocol: which people enroll, with what, against whom.
+
+The harness is four parts with one hand-off each: ``protocol`` (this module: folds, draws,
+the per-identity job specs), ``runner`` (enroll through the product's pipeline, score every
+attempt -> score rows, the columns of scores.csv), ``evaluation`` (score table -> results)
+and ``report`` (results.json, plots, HTML). ``authapp.experiment.run_experiment`` chains
+them; ``authapp evaluate scores.csv`` re-runs the last two from a score file alone.
+
+Protocol (what ``authapp experiment`` runs; results.json repeats it under ``"protocol"``):
+
+- **Folds.** All identities of the data set (also those too small to enroll) are split into
+  ``folds`` disjoint groups with ``fold_seed`` (identities that can enroll are spread evenly).
+  For a user in fold f, *random impostors* are the genuine samples of the other identities of
+  fold f, and *background* data (negatives for verifiers that learn from other people, and the
+  corpus pseudo-data generators are fitted on) are the genuine samples of the identities of the
+  other folds. So no person is both background and impostor for the same user. ``folds=1``
+  means: no background at all, every other identity is a random impostor. ``folds=None``
+  (the default) picks 2 when at least ``2 * MIN_FOLD_IDENTITIES`` identities can enroll,
+  else 1: with a handful of identities, splitting would leave a user almost no random
+  impostors (FMKit's two identities would never be tested against each other).
+- **Trials.** For each identity and seed, ``references`` genuine samples drawn with a
+  generator seeded by (seed, identity) enroll; the remaining genuine samples are genuine
+  attempts; skilled impostors are that identity's forgeries when the data has them. An identity
+  with fewer than ``references + 1`` genuine samples is skipped (and listed).
+  With ``split="svc2004"`` (the SVC2004 competition's protocol, for comparing with its
+  published numbers): the references are drawn from the first half of the identity's genuine
+  samples (S1-S10), the second half (S11-S20, written in a later session) are the genuine
+  attempts, and the random impostors of a trial are ``SVC2004_RANDOM_FORGERIES`` genuine
+  samples drawn from the other identities of the fold; SVC2004 ran 10 such trials per user.
+- **Pseudo data** (``pseudo`` = "on" / "both") is generated from the references only, and the
+  verifier is fitted on references + pseudo-genuine, with pseudo-impostors (+ background when
+  the method uses it) as negatives; it is reported as ``"<method>+<generator>"``.
+- **Enrollment** goes through ``models.enrollment`` exactly as ``authapp enroll`` does
+  (quality check, pseudo data, model). By default (``calibration="dev"``) models are the
+  product's calibrated ones: the cohort of a user in fold f is the first K samples of every
+  other-fold identity, and fold f's calibration is learned on the other folds' accounts
+  (``authapp.calibration_pass``).
+- **Scores.** Every attempt of a user is scored in one call; the decision value is score
+  minus the account's own threshold (accept when >= 0), so FAR/FRR are at the thresholds the
+  product uses, and pooled EER/AUC/DET curves apply one global offset on top of them.
+
+Everything random is seeded per (seed, identity), so results do not depend on ``jobs`` or on
+the order identities are processed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from capture.errors import AirAuthError
+from capture.trajectory import Trajectory
+
+ATTEMPT_TYPES = ("genuine", "random", "skilled")
+
+
+IMPOSTOR_TYPES = ("random", "skilled")
+
+
+PSEUDO_MODES = ("off", "on", "both")
+
+
+CALIBRATIONS = ("dev", "shipped", "none")
+
+
+SPLITS = ("random", "svc2004")
+
+SVC2004_RANDOM_FORGERIES = 20
+"""Random forgeries per trial in SVC2004's own protocol (genuine samples of other users)."""
+
+
+DEFAULT_METHODS = ("dtw", "subspace", "svm", "ss-svm", "fusion")
+
+
+DEFAULT_GENERATORS = ("pseudo", "vae", "gan")
+BOOTSTRAP_RESAMPLES = 1000
+"""Resamples of the enrolled identities behind every EER interval (seed 0: reproducible)."""
+
+
+class ExperimentError(AirAuthError):
+    """The experiment cannot run as asked (bad data set, unknown method, nothing to test)."""
+
+
+def uses_background(method: str) -> bool:
+    """Does ``method``'s verifier learn from other people (``Verifier.uses_background``)?"""
+    from models.registry import verifier_class
+
+    return verifier_class(method).uses_background
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """What to run. ``methods`` are registry names; ``generators`` pseudo-data generator names."""
+
+    data_dir: Path
+    format: str | None = None
+    references: int = 5
+    seeds: tuple[int, ...] = (0, 1, 2)
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    pseudo: str = "off"
+    generators: tuple[str, ...] = ("pseudo",)
+    folds: int | None = None  # None: auto_folds()
+    fold_seed: int = 0
+    split: str = "random"  # SPLITS: how references, genuine attempts and random impostors are drawn
+    jobs: int = 1
+    method_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    generator_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per-generator constructor params, e.g. {"pseudo": {"cache_dir": ...}} so a rerun reuses
+    the trained embedding network."""
+    calibration: str = "dev"
+    """CALIBRATIONS, or a calibration file: "dev" learns the product's writer-independent
+    calibration on the other folds (the package's own with one fold), "shipped" uses the
+    package's, "none" evaluates each verifier's own per-user threshold (not what ships)."""
+    security: str = "normal"
+    cohort: bool = True
+    """Give calibrated models a cohort (K recordings of each other-fold identity), as the
+    product gives the store's other users; False: like a store's first user."""
+    guard_far: float = 0.01
+    background_negatives: bool = True
+    """With ``calibration="none"``: verifiers that learn from other people get the other
+    folds as training negatives (the configuration earlier versions reported)."""
+
+    @property
+    def calibrated(self) -> bool:
+        return self.calibration != "none"
+
+    def settings_for(self, method: str, generator: str | None, seed: int) -> Any:
+        """The ``EnrollmentSettings`` the product would use for this variant."""
+        from models.enrollment import EnrollmentSettings
+
+        return EnrollmentSettings(
+            verifier=method, verifier_params=dict(self.method_params.get(method, {})),
+            calibrated=self.calibrated, security=self.security, guard_far=self.guard_far,
+            background_negatives=self.background_negatives, pseudo=generator, seed=seed)
+
+    def variants(self) -> list[tuple[str, str | None]]:
+        """(method, generator or None) pairs in report order."""
+        gens: list[str | None] = []
+        if self.pseudo in ("off", "both"):
+            gens.append(None)
+        if self.pseudo in ("on", "both"):
+            gens.extend(self.generators)
+        return [(m, g) for m in self.methods for g in gens]
+
+
+def variant_name(method: str, generator: str | None) -> str:
+    return method if generator is None else f"{method}+{generator}"
+
+
+def identity_seed(seed: int, identity: str, purpose: str = "") -> int:
+    """A 32-bit seed from (run seed, identity, purpose), stable across processes and runs."""
+    key = zlib.crc32(f"{identity}\x00{purpose}".encode())
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, key]).generate_state(1)[0])
+
+
+MIN_FOLD_IDENTITIES = 3
+"""Enrolling identities each fold needs before the data set is split (``folds=None``)."""
+
+
+def auto_folds(n_eligible: int) -> int:
+    """2 disjoint folds when each keeps ``MIN_FOLD_IDENTITIES`` enrolling identities, else 1."""
+    return 2 if n_eligible >= 2 * MIN_FOLD_IDENTITIES else 1
+
+
+def assign_folds(identities: Sequence[str], eligible: Iterable[str], folds: int,
+                 seed: int) -> dict[str, int]:
+    """Seeded split into ``folds`` groups, enrolling identities spread evenly over them."""
+    if folds < 1:
+        raise ExperimentError(f"--folds must be at least 1, got {folds}")
+    rng = np.random.default_rng(seed)
+    eligible = set(eligible)
+    fold_of: dict[str, int] = {}
+    for group in ([i for i in identities if i in eligible],
+                  [i for i in identities if i not in eligible]):
+        order = [group[k] for k in rng.permutation(len(group))]
+        offset = int(rng.integers(folds))
+        for k, ident in enumerate(order):
+            fold_of[ident] = (k + offset) % folds
+    return fold_of
+
+
+_DATASETS: dict[tuple[str, str | None, str], Any] = {}
+
+
+def dataset_fingerprint(data_dir: Path) -> str:
+    """Cheap identity of a directory's contents (paths, sizes, mtimes) for the worker cache."""
+    h = hashlib.sha1()
+    for root, dirs, files in os.walk(data_dir):
+        dirs.sort()
+        for name in sorted(files):
+            p = os.path.join(root, name)
+            try:
+                st = os.stat(p)
+            except OSError:
+                continue
+            h.update(f"{os.path.relpath(p, data_dir)}\x00{st.st_size}\x00{st.st_mtime_ns}\n"
+                     .encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def load(data_dir: Path, fmt: str | None, fingerprint: str | None = None) -> Any:
+    """``capture.datasets.load_dataset`` with a clear error and a per-process cache."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise ExperimentError(f"data directory not found: {data_dir}")
+    fingerprint = fingerprint or dataset_fingerprint(data_dir)
+    key = (str(data_dir.resolve()), fmt, fingerprint)
+    if key not in _DATASETS:
+        try:
+            from capture.datasets import load_dataset
+        except ImportError as exc:
+            raise ExperimentError(f"data set loading is not available: {exc}") from exc
+        _DATASETS.clear()  # one data set per process is enough; don't hoard memory
+        _DATASETS[key] = load_dataset(data_dir, fmt)
+    return _DATASETS[key]
+
+
+def draw_trial(cfg: ExperimentConfig, identity: str, seed: int, genuine: list[Trajectory],
+               random_att: list[tuple[str, Trajectory]]
+               ) -> tuple[list[Trajectory], list[Trajectory], list[tuple[str, Trajectory]]]:
+    """(references, genuine attempts, random impostor attempts) of one trial (``cfg.split``)."""
+    rng = np.random.default_rng(identity_seed(seed, identity, "references"))
+    if cfg.split == "svc2004":
+        first = len(genuine) // 2
+        ref_idx = set(rng.choice(first, cfg.references, replace=False).tolist())
+        refs = [genuine[k] for k in sorted(ref_idx)]
+        pick = np.random.default_rng(identity_seed(seed, identity, "random forgeries"))
+        n = min(SVC2004_RANDOM_FORGERIES, len(random_att))
+        chosen = sorted(pick.choice(len(random_att), n, replace=False).tolist())
+        return refs, genuine[first:], [random_att[k] for k in chosen]
+    ref_idx = set(rng.choice(len(genuine), cfg.references, replace=False).tolist())
+    refs = [t for k, t in enumerate(genuine) if k in ref_idx]
+    tests = [t for k, t in enumerate(genuine) if k not in ref_idx]
+    return refs, tests, random_att
+
+
+@dataclass(frozen=True)
+class IdentityJob:
+    """Everything one worker needs for one identity (the data set itself comes from cache)."""
+
+    identity: str
+    impostor_ids: tuple[str, ...]
+    background_ids: tuple[str, ...]
+    config: ExperimentConfig
+    fingerprint: str
+    background_for: Mapping[str, bool]
+    generators: Mapping[str, Any]  # fitted generators of this identity's fold
+    fold: int = 0
+
+
+def _check_methods(cfg: ExperimentConfig) -> None:
+    from models.registry import UnknownVerifierError, verifier_class
+
+    if not cfg.methods:
+        raise ExperimentError("no methods to evaluate")
+    for m in cfg.methods:
+        try:
+            verifier_class(m)
+        except UnknownVerifierError as exc:
+            raise ExperimentError(str(exc)) from None
+        except ImportError as exc:
+            raise ExperimentError(f"method {m!r} is not available: {exc}") from exc
+
+
+def available_methods(candidates: Sequence[str] = DEFAULT_METHODS) -> tuple[list[str], list[str]]:
+    """(importable, missing) registry names, for the default --methods."""
+    from models.registry import verifier_class
+
+    ok, missing = [], []
+    for m in candidates:
+        try:
+            verifier_class(m)
+            ok.append(m)
+        except ImportError:
+            missing.append(m)
+    return ok, missing
+
+
+
+@dataclass
+class Plan:
+    """What a run will do: the data set, who can enroll, the folds, one job per identity."""
+
+    config: ExperimentConfig  # with ``folds`` resolved
+    dataset: Any
+    fingerprint: str
+    eligible: list[str]
+    skipped: list[dict[str, Any]]
+    fold_of: dict[str, int]
+    folds_auto: bool
+    background_for: dict[str, bool]
+    jobs: list[IdentityJob] = field(default_factory=list)
+
+
+def check_config(cfg: ExperimentConfig) -> None:
+    """Clear errors for options that cannot work, before any data is read."""
+    from models.score_calibration import SECURITY_LEVELS
+
+    if cfg.references < 2:
+        raise ExperimentError(f"--references must be at least 2, got {cfg.references}")
+    if cfg.pseudo not in PSEUDO_MODES:
+        raise ExperimentError(f"--pseudo must be one of {', '.join(PSEUDO_MODES)}")
+    if not cfg.seeds:
+        raise ExperimentError("no seeds given")
+    if cfg.jobs < 1:
+        raise ExperimentError(f"--jobs must be at least 1, got {cfg.jobs}")
+    if cfg.calibration not in CALIBRATIONS and not Path(cfg.calibration).is_file():
+        raise ExperimentError(f"--calibration must be one of {', '.join(CALIBRATIONS)} or a "
+                              f"calibration file, got {cfg.calibration!r}")
+    if cfg.security not in SECURITY_LEVELS:
+        raise ExperimentError(f"--security must be one of {', '.join(SECURITY_LEVELS)}")
+    if cfg.split not in SPLITS:
+        raise ExperimentError(f"--split must be one of {', '.join(SPLITS)}, got {cfg.split!r}")
+    _check_methods(cfg)
+
+
+def plan_experiment(cfg: ExperimentConfig) -> Plan:
+    """Check ``cfg``, load the data set, choose who enrolls and the folds, make the jobs
+    (the generators of each job are filled in by the runner)."""
+    check_config(cfg)
+    fingerprint = dataset_fingerprint(Path(cfg.data_dir)) if Path(cfg.data_dir).is_dir() else ""
+    dataset = load(cfg.data_dir, cfg.format, fingerprint)
+    identities = list(dataset.identities)
+    if not identities:
+        raise ExperimentError(f"no recordings found in {cfg.data_dir}")
+    if cfg.split == "random":
+        need, why = cfg.references + 1, f"{cfg.references} references + 1 attempt"
+    else:  # the references come from the first half of the genuine samples
+        need, why = 2 * cfg.references, (f"--split svc2004: {cfg.references} references from "
+                                         "the first half")
+    eligible, skipped = [], []
+    for ident in identities:
+        n = len(dataset.genuine(ident))
+        if n >= need:
+            eligible.append(ident)
+        else:
+            skipped.append({"identity": ident, "genuine_samples": n,
+                            "reason": f"{n} genuine sample(s); {need} needed ({why})"})
+    if not eligible:
+        raise ExperimentError(f"no identity in {cfg.data_dir} has the {need} genuine samples "
+                              f"needed ({why})")
+    folds_auto = cfg.folds is None
+    if folds_auto:
+        cfg = replace(cfg, folds=auto_folds(len(eligible)))
+    fold_of = assign_folds(identities, eligible, cfg.folds, cfg.fold_seed)
+    background_for = {m: uses_background(m) for m in cfg.methods}
+    jobs = [IdentityJob(
+        identity=ident,
+        impostor_ids=tuple(o for o in identities if o != ident and fold_of[o] == fold_of[ident]),
+        background_ids=tuple(o for o in identities if fold_of[o] != fold_of[ident]),
+        config=cfg, fingerprint=fingerprint, background_for=background_for,
+        generators={}, fold=fold_of[ident],
+    ) for ident in eligible]
+    return Plan(cfg, dataset, fingerprint, eligible, skipped, fold_of, folds_auto,
+                background_for, jobs)
+
+
+def _skipped_file(item: Any, data_dir: Path) -> str:
+    """A data set's skipped-file entry, (path, reason) or anything else, as one line."""
+    if isinstance(item, tuple) and len(item) == 2:
+        path, reason = item
+        try:
+            path = os.path.relpath(path, data_dir)
+        except ValueError:
+            pass
+        return f"{path}: {reason}"
+    return str(item)
+
+
+def describe(plan: Plan) -> dict[str, Any]:
+    """The parts of results.json that say what was run (everything but the figures)."""
+    import sys
+
+    import sklearn
+
+    cfg, dataset, fold_of = plan.config, plan.dataset, plan.fold_of
+    folds_auto, background_for = plan.folds_auto, plan.background_for
+    return {
+        "dataset": Path(cfg.data_dir).resolve().name,
+        "data_dir": str(Path(cfg.data_dir).resolve()),
+        "format": cfg.format,
+        "references": cfg.references,
+        "seeds": list(cfg.seeds),
+        "security": cfg.security if cfg.calibrated else None,
+        "protocol": {
+            "folds": cfg.folds,
+            "folds_chosen": "auto" if folds_auto else "given",
+            "fold_seed": cfg.fold_seed,
+            "fold_of": {ident: fold_of[ident] for ident in dataset.identities},
+            "scheme": (
+                f"identities split into {cfg.folds} disjoint folds (seed {cfg.fold_seed}); "
+                "random impostors against a user = genuine samples of the other identities in "
+                "the user's fold; background (verifier negatives, pseudo-generator training) = "
+                "identities of the other folds, so no person is both background and impostor "
+                "for the same user" if cfg.folds > 1 else
+                "one fold: random impostors against a user = genuine samples of every other "
+                "identity; no background (no verifier or generator sees other people's data)"),
+            "background_for": dict(background_for),
+            "split": cfg.split,
+            "references": (f"{cfg.references} genuine samples per identity and seed, drawn "
+                           "with a generator seeded by (seed, identity); the rest are genuine "
+                           "attempts" if cfg.split == "random" else
+                           f"SVC2004's protocol: {cfg.references} references per identity and "
+                           "seed drawn from the first half of its genuine samples (S1-S10), "
+                           "the second half (S11-S20) are the genuine attempts, and "
+                           f"{SVC2004_RANDOM_FORGERIES} genuine samples of other identities "
+                           "of the fold, drawn per trial, are the random impostors"),
+            "thresholds": (
+                "FAR/FRR/recognition rate and the operating point at each account's own "
+                "threshold (score minus threshold >= 0 accepts): the product's calibrated "
+                f"threshold at security level '{cfg.security}' (calibration: "
+                f"{cfg.calibration}), raised by the account's cohort guard"
+                if cfg.calibrated else
+                "FAR/FRR/recognition rate at each verifier's own per-user threshold (a research "
+                "configuration, not what the product ships)"),
+            "eer": ("EER/AUC/FRR at FAR pooled over users and seeds on score minus the "
+                    "account's threshold (one global offset on top of them); EER 95 % CI = "
+                    f"percentile interval of that EER over {BOOTSTRAP_RESAMPLES} bootstrap "
+                    "resamples of the enrolled identities; user EER = mean of per-user EERs "
+                    "(each pooled over seeds); trial EER = mean of the EERs of each (user, "
+                    "seed) trial"),
+        },
+        "pseudo": {"mode": cfg.pseudo,
+                   "generators": list(cfg.generators) if cfg.pseudo != "off" else []},
+        "method_params": {m: dict(p) for m, p in cfg.method_params.items()},
+        "skipped": plan.skipped,
+        "skipped_files": [_skipped_file(s, cfg.data_dir)
+                          for s in getattr(dataset, "skipped", []) or []],
+        "versions": {"python": sys.version.split()[0], "numpy": np.__version__,
+                     "scikit-learn": sklearn.__version__},
+    }
