@@ -37,7 +37,7 @@ Together (DTW alone, skilled / random EER): Task1 5.58 / 0.33 -> 3.22 / 0.05 %, 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 

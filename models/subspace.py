@@ -17,7 +17,7 @@ Pseudo-genuine samples simply join the sample set and so widen the subspace.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 

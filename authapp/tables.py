@@ -1,0 +1,232 @@
+"""The experiment's tables as rows of strings, for the terminal and for report.html.
+
+The compact default table leads with the operating point (what users get at the product's
+own thresholds); the EER (one ideal global offset chosen after the fact) comes beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from authapp.protocol import IMPOSTOR_TYPES
+
+
+def pct(x: float | None, digits: int = 2) -> str:
+    return "-" if x is None else f"{100 * x:.{digits}f}"
+
+
+def table_rows(results: Mapping[str, Any]) -> list[list[str]]:
+    """[method, impostors, EER %, its 95 % interval, AUC, FAR %, FRR %, FRR@FAR1 %, FRR@FAR0.1 %, rec. %,
+    per-user EER %, per-trial EER %, genuine n, impostor n] per method and impostor type."""
+    rows = []
+    for name, by_kind in results.get("methods", {}).items():
+        for kind in IMPOSTOR_TYPES:
+            s = by_kind.get(kind)
+            if s is None:
+                continue
+            ci = s.get("eer_ci")
+            rows.append([name, kind, pct(s["eer"]),
+                         "-" if ci is None else f"{100 * ci[0]:.2f}-{100 * ci[1]:.2f}",
+                         f"{s['auc']:.4f}", pct(s["far"]),
+                         pct(s["frr"]), pct(s["frr_at_far_1pct"]),
+                         pct(s["frr_at_far_0_1pct"]), pct(s["recognition_rate"]),
+                         pct(s.get("eer_user_mean")), pct(s.get("eer_trial_mean")),
+                         str(s["n_genuine"]),
+                         str(s["n_impostor"])])
+    return rows
+
+
+TABLE_HEADER = ["method", "impostors", "EER %", "EER 95% CI", "AUC", "FAR %", "FRR %", "FRR@FAR1%",
+                "FRR@FAR0.1%", "recog. %", "user EER %", "trial EER %", "n gen",
+                "n imp"]
+
+
+def format_table(results: Mapping[str, Any]) -> str:
+    """The full method x impostor-type table as aligned text (``--wide``)."""
+    return align([TABLE_HEADER] + table_rows(results))
+
+
+OPERATING_HEADER = ["method", "FRR %", "FAR %", "skilled FAR %", "EER %", "skilled EER %",
+                    "accts >5%", "FTE %"]
+
+
+def _eer_cell(summary: Mapping[str, Any] | None) -> str:
+    if not summary:
+        return "-"
+    ci = summary.get("eer_ci")
+    text = pct(summary["eer"])
+    return text if ci is None else f"{text} [{100 * ci[0]:.1f}-{100 * ci[1]:.1f}]"
+
+
+def operating_rows(results: Mapping[str, Any]) -> list[list[str]]:
+    """Per method: FRR, random FAR, skilled FAR at the product's thresholds, the pooled EERs
+    with their 95 % intervals, the share of accounts with FAR > 5 % and failures to enroll."""
+    rows = []
+    ops = results.get("operating_point") or {}
+    for name, by_kind in results.get("methods", {}).items():
+        op = ops.get(name) or {}
+        rows.append([name, pct(op.get("frr")), pct(op.get("far_random")),
+                     pct(op.get("far_skilled")), _eer_cell(by_kind.get("random")),
+                     _eer_cell(by_kind.get("skilled")), pct(op.get("accounts_far_over_5pct"), 1),
+                     pct(op.get("failure_to_enroll"), 1)])
+    return rows
+
+
+def format_operating_table(results: Mapping[str, Any]) -> str:
+    """The compact default table (fits 100 columns): operating point first, then EER."""
+    return align([OPERATING_HEADER] + operating_rows(results), left=1)
+
+
+def threshold_note(results: Mapping[str, Any]) -> str:
+    """One sentence saying whose thresholds the operating point is at."""
+    cal = results.get("calibration") or {}
+    if cal.get("source") in (None, "none"):
+        return ("Thresholds: each verifier's own per-user threshold -- a research "
+                "configuration, not what the product ships.")
+    where = {"dev": "learned on the other fold(s), never on the people tested",
+             "shipped": "the calibration the package ships"}.get(cal["source"], cal["source"])
+    return (f"Thresholds: the product's, security level '{cal.get('security')}' with a "
+            f"writer-independent calibration {where}"
+            + ("" if cal.get("cohort") else ", no cohort (like a store's first user)") + ".")
+
+
+def worst_rows(results: Mapping[str, Any], key: str) -> list[list[str]]:
+    """The worst accounts of every method by ``key`` (far_random, far_skilled or frr)."""
+    rows = []
+    for name, op in (results.get("operating_point") or {}).items():
+        for a in op.get(f"worst_{key}", []):
+            rows.append([name, str(a["identity"]), str(a["seed"]), pct(a["far_random"]),
+                         pct(a["far_skilled"]), pct(a["frr"])])
+    return rows
+
+
+def identification_rows(results: Mapping[str, Any]) -> list[list[str]]:
+    rows = []
+    for name, r in (results.get("identification") or {}).items():
+        if r:
+            rows.append([name, pct(r["never_enrolled_rejected"]),
+                         str(r["never_enrolled_probes"]),
+                         pct(r["enrolled_identified_correctly"]), str(r["enrolled_probes"])])
+    return rows
+
+
+IDENT_HEADER = ["method", "never-enrolled rejected %", "probes", "enrolled named correctly %",
+                "probes"]
+
+
+def split_variant(name: str) -> tuple[str, str | None]:
+    base, plus, gen = name.partition("+")
+    return base, (gen if plus else None)
+
+
+def pseudo_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Per method and impostor type: EER without pseudo data and with each generator, the
+    change in percentage points (negative = pseudo data helps) and its bootstrap interval
+    (from results.json's ``pseudo_effect``). Empty when the run had no pseudo variants."""
+    methods = results.get("methods", {})
+    gens: list[str] = []
+    bases: list[str] = []
+    for name in methods:
+        base, gen = split_variant(name)
+        if base not in bases:
+            bases.append(base)
+        if gen is not None and gen not in gens:
+            gens.append(gen)
+    if not gens:
+        return [], []
+    effects = (results.get("pseudo_effect") or {}).get("changes") or {}
+    header = ["method", "impostors", "EER % without"]
+    for g in gens:
+        header += [f"EER % +{g}", f"change +{g} (pp)", f"95 % CI +{g} (pp)"]
+    rows = []
+    for base in bases:
+        for kind in IMPOSTOR_TYPES:
+            off = (methods.get(base) or {}).get(kind)
+            ons = [(methods.get(f"{base}+{g}") or {}).get(kind) for g in gens]
+            if off is None and all(s is None for s in ons):
+                continue
+            row = [base, kind, pct(off["eer"] if off else None)]
+            for g, s in zip(gens, ons):
+                row.append(pct(s["eer"] if s else None))
+                row.append("-" if not (s and off) else f"{100 * (s['eer'] - off['eer']):+.2f}")
+                effect = (effects.get(f"{base}+{g}") or {}).get(kind)
+                row.append("-" if not effect else
+                           "[{:+.2f}, {:+.2f}]".format(*(100 * c for c in effect["ci"])))
+            rows.append(row)
+    return header, rows
+
+
+def summary_text(results: Mapping[str, Any], wide: bool = False) -> str:
+    """What ``authapp experiment`` / ``evaluate`` print: whose thresholds, the table (compact
+    unless ``wide``), identification, the pseudo-data comparison and what was skipped."""
+    out = [threshold_note(results),
+           format_table(results) if wide else format_operating_table(results)]
+    ident = identification_rows(results)
+    if ident:
+        out += ["", "Identification (half of each fold enrolled):",
+                align([IDENT_HEADER] + ident, left=1)]
+    pseudo_table = format_pseudo_table(results)
+    if pseudo_table:
+        out += ["", "EER with and without pseudo data (change in percentage points):",
+                pseudo_table]
+    skipped = results.get("skipped") or []
+    if skipped:
+        out.append(f"skipped {len(skipped)} identit{'y' if len(skipped) == 1 else 'ies'}: "
+                   + ", ".join(f"{s['identity']} ({s['genuine_samples']} samples)"
+                               for s in skipped))
+    if results.get("skipped_files"):
+        out.append(f"skipped {len(results['skipped_files'])} unreadable file(s): see "
+                   "results.json")
+    return "\n".join(out)
+
+
+def format_pseudo_table(results: Mapping[str, Any]) -> str:
+    """The with/without pseudo data comparison as aligned text ('' without pseudo variants)."""
+    header, rows = pseudo_rows(results)
+    if not rows:
+        return ""
+    return align([header] + rows)
+
+
+def align(rows: list[list[str]], left: int = 2) -> str:
+    """Rows as aligned text: the first ``left`` columns left-aligned, numbers right-aligned."""
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    lines = []
+    for k, r in enumerate(rows):
+        cells = [v.ljust(w) for v, w in zip(r[:left], widths[:left])]
+        cells += [v.rjust(w) for v, w in zip(r[left:], widths[left:])]
+        lines.append("  ".join(cells))
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def background_summary(results: Mapping[str, Any]) -> str:
+    """One sentence on which people a verifier or generator learned from."""
+    proto = results.get("protocol", {})
+    folds = proto.get("folds")
+    users = [m for m, v in (proto.get("background_for") or {}).items() if v]
+    gens = (results.get("pseudo") or {}).get("generators") or []
+    if folds == 1:
+        return ("No background: a single fold, so every other identity is a random impostor "
+                "and no verifier or generator learned from other people.")
+    if not folds:
+        return "Not recorded."
+    who = ", ".join(users) if users else "no method"
+    text = (f"Identities split into {folds} disjoint folds. For a user in fold f, the "
+            f"background (cohort) is the genuine samples of the identities of the other "
+            f"folds, and random impostors come only from fold f, so nobody is both for the "
+            f"same user.")
+    cal = results.get("calibration") or {}
+    if cal.get("source") not in (None, "none"):
+        text += (" Calibrated models: the cohort is the first K samples of each other-fold "
+                 "identity (as a store's other users), never training data; the calibration "
+                 "of fold f is learned on the other folds' accounts.")
+    else:
+        text += f" Background used as negatives by: {who}."
+    if gens:
+        text += (f" Pseudo-data generators ({', '.join(gens)}) were fitted once per fold on "
+                 "that fold's background only.")
+    return text
+
