@@ -1,0 +1,55 @@
+"""Models saved by an earlier version still load and score exactly as they did.
+
+``tests/data/model_compat`` holds fitted verifiers and a pseudo-data generator saved by main at
+0be2d5d (model format 1; ``make.py`` there says how), with the scores that version gave. A
+store keeps enrolled users' models for years, so a refactoring of the estimators or of their
+persistence must go on reading these files, member verifiers and calibrations included.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.pseudo import load_generator
+from models.serialization import load_verifier
+
+HERE = Path(__file__).resolve().parent / "data" / "model_compat"
+EXPECTED = json.loads((HERE / "expected.json").read_text())
+
+
+def _make_module():
+    spec = importlib.util.spec_from_file_location("model_compat_make", HERE / "make.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+DATA = _make_module().data
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED["verifiers"]))
+def test_saved_verifier_loads_and_scores_as_before(name):
+    want = EXPECTED["verifiers"][name]
+    v = load_verifier((HERE / f"{name}.npz").read_bytes())
+    _, _, queries = DATA(want["dims"])
+    np.testing.assert_allclose(v.score_samples(queries), want["scores"], rtol=1e-9, atol=1e-12)
+    assert float(v.threshold_) == pytest.approx(want["threshold"], rel=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED["generators"]))
+def test_saved_generator_loads_and_generates_as_before(name):
+    want = EXPECTED["generators"][name]
+    g = load_generator((HERE / f"{name}.npz").read_bytes())
+    genuine, _, _ = DATA(want["dims"])
+    out = g.generate(genuine, seed=1)
+    got = {"genuine": [t.positions[::25].round(6).tolist() for t in out.genuine],
+           "impostors": [t.positions[::25].round(6).tolist() for t in out.impostors]}
+    for kind in ("genuine", "impostors"):
+        assert len(got[kind]) == len(want[kind])
+        for a, b in zip(got[kind], want[kind]):
+            np.testing.assert_allclose(a, b, atol=2e-6)
