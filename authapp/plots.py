@@ -14,6 +14,7 @@ from authapp import metrics
 from authapp.evaluation import ExperimentResult
 from authapp.protocol import IMPOSTOR_TYPES
 from authapp.tables import split_variant
+from capture.files import atomic_write
 
 DET_TICKS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 40)  # percent
 
@@ -28,6 +29,17 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _save(fig: Any, path: Path) -> None:
+    """Lay out, write all-or-nothing (``capture.files.atomic_write``) and close a figure."""
+    import io
+
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    _pyplot().close(fig)
+    atomic_write(path, buf.getvalue())
 
 
 def _colors(n: int) -> list:
@@ -105,9 +117,7 @@ def plot_roc(result: ExperimentResult, path: Path) -> None:
         ax.set_title(f"ROC, {kind} impostors")
         ax.grid(True, alpha=0.3)
         _legend(ax, len(result.variants), "lower right")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _probit(p: np.ndarray) -> np.ndarray:
@@ -155,9 +165,7 @@ def plot_det(result: ExperimentResult, path: Path) -> None:
         ax.set_title(f"DET, {kind} impostors")
         ax.grid(True, alpha=0.3)
         _legend(ax, len(result.variants), "upper right")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_histograms(result: ExperimentResult, path: Path) -> None:
@@ -188,7 +196,5 @@ def plot_histograms(result: ExperimentResult, path: Path) -> None:
         ax.legend(fontsize=7)
     for ax in axes.ravel()[len(result.variants):]:
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
 import string
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -41,6 +40,7 @@ from authapp.tables import (
     threshold_note,
     worst_rows,
 )
+from capture.files import atomic_write
 from capture.formats._text import natural_key
 
 __all__ = ["FILES", "IDENT_HEADER", "OPERATING_HEADER", "TABLE_HEADER", "align",
@@ -60,9 +60,7 @@ FILES = {
 
 # -- files ----------------------------------------------------------------------------------
 def write_results_json(results: Mapping[str, Any], path: Path) -> None:
-    tmp = Path(f"{path}.tmp")
-    tmp.write_text(json.dumps(results, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(results, indent=2, allow_nan=False) + "\n")
 
 
 # -- plots ----------------------------------------------------------------------------------
@@ -251,7 +249,5 @@ def write_report(result: ExperimentResult, out_dir: Path, scores: bool = True
               "Score distributions (score minus the account's threshold; accepted right of 0)":
                   _data_uri(paths["histograms"])}
     write_results_json(result.results, paths["results"])
-    tmp = Path(f"{paths['html']}.tmp")
-    tmp.write_text(render_html(result.results, images), encoding="utf-8")
-    os.replace(tmp, paths["html"])
+    atomic_write(paths["html"], render_html(result.results, images))
     return paths

@@ -12,6 +12,7 @@ a score file.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +23,7 @@ import numpy as np
 from authapp.evaluation import ExperimentResult, ScoreFacts
 from authapp.protocol import ExperimentError
 from authapp.runner import Trial
+from capture.files import atomic_write
 
 SCORE_COLUMNS = ("identity", "attempt_file", "type", "method", "seed", "score", "accepted",
                  "decision", "threshold", "attempt_identity")
@@ -66,19 +68,18 @@ def write_scores(result: ExperimentResult, path: Path) -> None:
               "trials": {ident: [_trial_meta(t) for t in ts]
                          for ident, ts in result.trials.items()},
               "run": run}
-    tmp = Path(f"{path}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        fh.write(HEADER_PREFIX + json.dumps(header, allow_nan=True) + "\n")
-        w = csv.writer(fh)
-        w.writerow(SCORE_COLUMNS)
-        for ident, trials in result.trials.items():
-            for t in trials:
-                for k in range(t.scores.size):
-                    w.writerow((ident, t.attempt_files[k], t.types[k], t.method, t.seed,
-                                repr(float(t.scores[k])), int(t.decisions[k] >= 0),
-                                repr(float(t.decisions[k])), repr(float(t.threshold)),
-                                t.attempt_identities[k]))
-    tmp.replace(path)
+    fh = io.StringIO(newline="")
+    fh.write(HEADER_PREFIX + json.dumps(header, allow_nan=True) + "\n")
+    w = csv.writer(fh)
+    w.writerow(SCORE_COLUMNS)
+    for ident, trials in result.trials.items():
+        for t in trials:
+            for k in range(t.scores.size):
+                w.writerow((ident, t.attempt_files[k], t.types[k], t.method, t.seed,
+                            repr(float(t.scores[k])), int(t.decisions[k] >= 0),
+                            repr(float(t.decisions[k])), repr(float(t.threshold)),
+                            t.attempt_identities[k]))
+    atomic_write(path, fh.getvalue())
 
 
 def _header(first: str, path: Path) -> dict[str, Any]:

@@ -63,8 +63,9 @@ from authapp.userid import (
     user_dirname,
     user_key,
 )
+from capture.container import json_default
 from capture.errors import AirAuthError
-from capture.formats.native import json_default
+from capture.files import TEMP_RE, atomic_write, fsync_dir
 from capture.trajectory import Trajectory
 
 try:  # POSIX advisory locks; on other platforms writers rely on SQLite's locking alone
@@ -87,8 +88,6 @@ MAX_ATTEMPT_FINGERPRINTS = 200
 compared with all of them (about 4 ms each)."""
 ARTIFACT_RE = re.compile(r"^(model|rec)-[0-9a-f]{64}\.npz$")
 """Names the store gives the files it writes into a user folder."""
-TEMP_RE = re.compile(r"^\.tmp-[0-9a-f]{32}$")
-"""Names of the temp files an atomic write renames into place."""
 
 
 class StoreError(AirAuthError, RuntimeError):
@@ -358,19 +357,6 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _make_private_dir(path: Path, top: bool = False) -> None:
     """Create ``path`` (0700) or repair its mode; a symlink there is refused (only the
     store's own ``top`` folder may be reached through one)."""
@@ -397,26 +383,9 @@ def _check_regular(path: Path) -> None:
 
 
 def _write_private_file(folder: Path, name: str, data: bytes) -> None:
-    """Write ``folder/name`` all-or-nothing with mode 0600 (temp + fsync + rename + dir fsync)."""
-    tmp = folder / f".tmp-{uuid.uuid4().hex}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    try:
-        try:
-            os.fchmod(fd, FILE_MODE)
-            view = memoryview(data)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        _crash_point("file-written")
-        os.replace(tmp, folder / name)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(folder)
+    """Write ``folder/name`` all-or-nothing with mode 0600 (``capture.files.atomic_write``)."""
+    atomic_write(folder / name, data, mode=FILE_MODE,
+                 before_replace=lambda: _crash_point("file-written"))
 
 
 _CRASH_HOOK: Callable[[str], None] | None = None
@@ -870,7 +839,7 @@ class EnrollmentStore:
                               + [(f"{dirname}/{r[1]}", now) for r in rec_rows])
             if not folder.is_dir() or folder.is_symlink():
                 _make_private_dir(folder)
-                _fsync_dir(folder.parent)  # the new folder's entry survives a power loss
+                fsync_dir(folder.parent)  # the new folder's entry survives a power loss
             # 1. new files under content-addressed names (old ones untouched)
             _write_private_file(folder, model_file, model)
             for (_, fname, _, _), blob in zip(rec_rows, blobs):

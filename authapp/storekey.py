@@ -17,6 +17,8 @@ import os
 import stat
 from pathlib import Path
 
+from capture.files import atomic_write
+
 KEY_NAME = "secret.key"
 KEY_BYTES = 32
 
@@ -53,23 +55,13 @@ def create_key(path: Path) -> bytes:
     """Write a new random key to ``path`` (0600, all-or-nothing, never over an existing
     file) and return it."""
     key = os.urandom(KEY_BYTES)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
-        os.write(fd, key)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.link(tmp, path)  # fails if another process created the key meanwhile
-    except FileExistsError:
+        atomic_write(path, key, mode=0o600, exclusive=True)
+    except FileExistsError:  # another process created the key meanwhile
         existing = read_key(path)
         if existing is None:
             raise
         return existing
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
     return key
 
 

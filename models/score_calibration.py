@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from capture.errors import AirAuthError
+from capture.files import atomic_write
 from models import calibration as loo_calibration
 
 FORMAT = "airauth-calibration"
@@ -257,9 +258,7 @@ class CalibrationSet:
         return cls(tuple(ScoreCalibration.from_dict(e) for e in entries), prov)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        from capture.formats.native import atomic_write_bytes
-
-        atomic_write_bytes((json.dumps(self.to_dict(), indent=1) + "\n").encode(), path)
+        atomic_write(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
 
 SHIPPED_CALIBRATION = Path(__file__).resolve().parent / "calibration_data" / "shipped.json"

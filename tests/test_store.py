@@ -276,11 +276,12 @@ def test_no_pickle_in_store_code() -> None:
 
     import authapp.security
     import authapp.services
+    import capture.container
     import capture.formats.native
     import models.serialization
 
     mods = (store_mod, authapp.security, authapp.services, capture.formats.native,
-            models.serialization)
+            capture.container, models.serialization)
     loads = 0
     for mod in mods:
         src = Path(mod.__file__).read_text()

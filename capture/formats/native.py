@@ -3,22 +3,23 @@
 Versioned and self-describing (format name, version, metadata, channel names live in the
 header), loaded with ``allow_pickle=False`` so a file from an untrusted place can at worst fail
 with a clear error, never run code. Writes are atomic: a temp file in the target folder is
-fsynced and then renamed over the target, so a crash never leaves a half-written recording.
+fsynced and then renamed over the target (``capture.files.atomic_write``), so a crash never
+leaves a half-written recording; the container is ``capture.container``'s npz + JSON.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
+from capture.container import decode_header, pack_npz
 from capture.errors import AirAuthError, RecordingFormatError, TrajectoryError
+from capture.files import atomic_write
 from capture.formats._text import MAX_ROWS
 from capture.trajectory import Trajectory, TrajectoryMeta
 
@@ -42,18 +43,6 @@ class RecordingWriteError(AirAuthError, OSError):
     """A recording could not be written (folder missing, no permission, disk full)."""
 
 
-def json_default(value: Any) -> Any:
-    """``json.dumps`` hook: numpy scalars/arrays and paths as plain JSON; anything else is a
-    caller bug."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
-
-
 def encode_recording(traj: Trajectory) -> bytes:
     """The bytes of ``traj`` in the native format (header + arrays, compressed npz)."""
     names = list(traj.channels)
@@ -65,70 +54,31 @@ def encode_recording(traj: Trajectory) -> bytes:
         "channels": names,
         "meta": traj.meta.to_dict(),
     }
-    try:
-        header_bytes = json.dumps(header, default=json_default).encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise TrajectoryError(f"recording metadata cannot be stored: {exc}") from exc
     arrays: dict[str, np.ndarray] = {
-        _HEADER: np.frombuffer(header_bytes, dtype=np.uint8),
         "t": np.asarray(traj.t, dtype=np.float64),
         "positions": np.asarray(traj.positions, dtype=np.float64),
     }
     for i, name in enumerate(names):
         arrays[f"ch{i}"] = np.asarray(traj.channels[name], dtype=np.float64)
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    return buf.getvalue()
-
-
-def atomic_write_bytes(data: bytes, path: str | os.PathLike[str]) -> None:
-    """Write ``data`` to ``path`` all-or-nothing (temp file + fsync + rename in the same folder)."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise RecordingWriteError(f"cannot write {target}: folder {folder} does not exist")
-    tmp_name = None
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_name, 0o666 & ~umask)  # mkstemp makes 0600; give a normal file's mode
-        os.replace(tmp_name, target)
-        tmp_name = None
-        _fsync_dir(folder)
-    except OSError as exc:
-        raise RecordingWriteError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    finally:
-        if tmp_name is not None:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable; not possible on every platform, so best effort."""
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+        return pack_npz(header, arrays, header_name=_HEADER)
+    except (TypeError, ValueError) as exc:
+        raise TrajectoryError(f"recording metadata cannot be stored: {exc}") from exc
 
 
 def save_native(traj: Trajectory, path: str | os.PathLike[str]) -> None:
     """Write ``traj`` to ``path`` in the native format, atomically."""
     if not isinstance(traj, Trajectory):
         raise TypeError(f"expected a Trajectory, got {type(traj).__name__}")
-    atomic_write_bytes(encode_recording(traj), path)
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        raise RecordingWriteError(f"cannot write {target}: folder {folder} does not exist")
+    data = encode_recording(traj)
+    try:
+        atomic_write(target, data)
+    except OSError as exc:
+        raise RecordingWriteError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
 
 def _zip_member_count(fh: IO[bytes], path: Path, size: int) -> int:
@@ -220,15 +170,8 @@ def _parse_archive(fh: IO[bytes], path: Path) -> tuple[dict[str, Any], dict[str,
 
 def _parse_header(raw: np.ndarray, path: Path) -> dict[str, Any]:
     try:
-        if raw.dtype != np.uint8 or raw.ndim != 1:
-            raise TypeError("header is not a byte string")
-        header = json.loads(raw.tobytes().decode("utf-8"))
-        if not isinstance(header, dict):
-            raise TypeError("header is not an object")
-    except RecursionError:
-        raise RecordingFormatError(f"{path}: recording header is corrupt (nested too deeply)"
-                                   ) from None
-    except (TypeError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError included
+        header = decode_header(raw)
+    except ValueError as exc:
         raise RecordingFormatError(f"{path}: recording header is corrupt ({exc})") from exc
     if header.get("format") != FORMAT_NAME:
         raise RecordingFormatError(

@@ -23,10 +23,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from capture.container import pack_npz, unpack_npz
 from capture.errors import AirAuthError
 from capture.trajectory import Label, Trajectory
 from models.base import NotFittedError, check_trajectories
-from models.serialization import pack_npz, unpack_npz
 
 FORMAT = "airauth-pseudo-generator"
 VERSION = 1

@@ -20,13 +20,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from models.serialization import pack_npz, unpack_npz
+from capture.container import pack_npz, unpack_npz
+from capture.files import atomic_write
 
 CACHE_ENV = "AIRAUTH_PSEUDO_CACHE"
 FORMAT = "airauth-embedding-weights"
@@ -81,17 +81,7 @@ class WeightCache:
 
     def put(self, family: str, data: str, params: dict[str, Any],
             arrays: dict[str, np.ndarray]) -> Path:
-        """Write atomically (temp file + rename): a crash never leaves a half file."""
+        """Write atomically (``capture.files.atomic_write``): a crash never leaves a half file."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # derived from biometric data
         header = {"format": FORMAT, "family": family, "data": data, "params": params}
-        packed = pack_npz(header, arrays)
-        target = self.path(family, data)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(packed)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        return atomic_write(self.path(family, data), pack_npz(header, arrays), mode=0o600)
