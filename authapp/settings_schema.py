@@ -146,19 +146,16 @@ def check_value(name: str, value: Any, verifier_kind: str | None = None) -> Any:
 
 
 def _check_params(kind: str, params: dict[str, Any]) -> None:
-    from models.calibrated import FUSION_MEMBERS
+    from models.ensemble import FUSION_MEMBERS
     from models.registry import make_verifier
 
     try:
         if kind == "fusion" and set(params) <= set(FUSION_MEMBERS):  # {member: its params}
             for member, member_params in params.items():
-                make_verifier(member, **dict(member_params))
+                make_verifier(member, **dict(member_params)).check_params()
         else:
-            make_verifier(kind, **params)
-    except AirAuthError as exc:
-        raise SettingError(f"setting 'verifier_params' does not suit verifier {kind!r}: "
-                           f"{exc}") from exc
-    except (TypeError, ValueError) as exc:
+            make_verifier(kind, **params).check_params()
+    except (AirAuthError, TypeError, ValueError) as exc:
         raise SettingError(f"setting 'verifier_params' does not suit verifier {kind!r}: "
                            f"{exc}") from exc
 

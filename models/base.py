@@ -1,28 +1,40 @@
-"""The interface every verifier follows, in scikit-learn's style.
+"""The interface every verifier follows: a scikit-learn estimator with a plain-data state.
 
 ``fit(genuine, impostors=None)`` learns from a user's enrollment trajectories (and optional
 negatives); ``score_samples`` gives a genuineness score (higher = more genuine);
 ``decision_function`` is the score minus the fitted threshold; ``predict`` says accept.
 
-A fitted verifier turns into plain data with ``get_state()`` -> (JSON-able dict, dict of
-numpy arrays) and back with ``from_state``; ``models.serialization`` writes that as a safe
-``.npz`` + JSON (never pickle), and ``authapp`` decides where it goes.
+Verifiers and pseudo-data generators are ``Estimator``s: ``sklearn.base.BaseEstimator``, so
+``get_params`` / ``set_params`` / ``sklearn.base.clone`` work as everywhere in the field. A
+constructor only stores its arguments as given; they are checked in ``fit`` (and when a
+saved model is loaded), and an unknown or invalid parameter is a ``ParameterError`` -- the
+product's own error type, which the CLI turns into a one-line message and exit status 2.
+
+A fitted estimator turns into plain data with ``get_state()`` -> (JSON-able dict, dict of
+numpy arrays) and back with ``from_state`` (``models.persistence``: npz + JSON, never
+pickle); ``authapp`` decides where the bytes go.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Self
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from capture.errors import AirAuthError, TrajectoryError
 from capture.trajectory import Trajectory
+from models.persistence import Persistent
 
 
 class NotFittedError(AirAuthError, RuntimeError):
     """A verifier was used before ``fit``."""
+
+
+class ParameterError(AirAuthError, ValueError):
+    """An estimator parameter that does not exist or is out of range."""
 
 
 def check_trajectories(trajs: Any, what: str = "trajectories", min_count: int = 1) -> list[Trajectory]:
@@ -41,7 +53,50 @@ def check_trajectories(trajs: Any, what: str = "trajectories", min_count: int = 
     return items
 
 
-class Verifier(ABC):
+class Estimator(BaseEstimator):
+    """scikit-learn's parameter handling plus the product's error type and JSON config.
+
+    Subclasses store every ``__init__`` argument under its own name and nothing else there;
+    ``_check_params`` (raising ``ParameterError``) says what is valid.
+    """
+
+    def _check_params(self) -> None:
+        """Raise ``ParameterError`` for a parameter out of range (subclasses say which)."""
+
+    def check_params(self) -> Self:
+        """Check the parameters without fitting: ``fit`` and loading do it too, settings and
+        command lines call it to refuse a bad value before any work is done."""
+        try:
+            self._check_params()
+        except TypeError as exc:  # e.g. a string where a number belongs
+            raise ParameterError(f"{type(self).__name__}: a parameter has the wrong type "
+                                 f"({exc})") from None
+        return self
+
+    def set_params(self, **params: Any) -> Self:
+        try:
+            return super().set_params(**params)
+        except ValueError as exc:  # scikit-learn's "Invalid parameter ..." for unknown names
+            raise ParameterError(str(exc)) from None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Self:
+        """An unfitted estimator from JSON-able parameters (settings, ``--param``, files).
+
+        Unknown names are a ``ParameterError`` listing the known ones."""
+        known = cls._get_param_names()
+        unknown = sorted(set(config) - set(known))
+        if unknown:
+            raise ParameterError(f"{cls.__name__} has no parameter {unknown[0]!r}; its "
+                                 f"parameters: {', '.join(known)}")
+        return cls(**dict(config))
+
+    def to_config(self) -> dict[str, Any]:
+        """The inverse of ``from_config``: JSON-able parameters."""
+        return self.get_params(deep=False)
+
+
+class Verifier(Estimator, Persistent, ABC):
     """Base class: subclasses implement ``_fit``, ``_score`` and the state hooks."""
 
     name: ClassVar[str] = "verifier"
@@ -55,6 +110,7 @@ class Verifier(ABC):
             impostors: Sequence[Trajectory] | None = None) -> Verifier:
         genuine = check_trajectories(genuine, "genuine", min_count=2)
         impostors = check_trajectories(impostors, "impostors", 0) if impostors else []
+        self.check_params()
         self._fit(genuine, impostors)
         return self
 
@@ -71,27 +127,12 @@ class Verifier(ABC):
         """True where the trajectory is accepted as genuine."""
         return self.decision_function(trajectories) >= 0
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor parameters (JSON-able), as in scikit-learn."""
-        import inspect
-
-        sig = inspect.signature(type(self).__init__)
-        return {k: getattr(self, k) for k in sig.parameters if k != "self"}
-
     # -- subclass hooks -----------------------------------------------------------------
     @abstractmethod
     def _fit(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> None: ...
 
     @abstractmethod
     def _score(self, trajectories: list[Trajectory]) -> np.ndarray: ...
-
-    @abstractmethod
-    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """(JSON-able params + fitted scalars, named arrays) that fully describe the fit."""
-
-    @classmethod
-    @abstractmethod
-    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> Verifier: ...
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "threshold_"):

@@ -25,7 +25,8 @@ import numpy as np
 
 from capture.trajectory import Trajectory
 from models import calibration as loo_calibration
-from models.base import NotFittedError, Verifier
+from models.base import NotFittedError, ParameterError
+from models.ensemble import EnsembleVerifier, Members
 from models.fixed_features import check_dims
 from models.score_calibration import (
     DEFAULT_LEVEL,
@@ -34,9 +35,6 @@ from models.score_calibration import (
     check_level,
     cohort_usable,
 )
-
-FUSION_MEMBERS = ("dtw", "subspace", "svm", "ss-svm")
-"""The members of the product's default verifier ("fusion"): DP matching, CLAFIC, two SVMs."""
 
 DEFAULT_GUARD_FAR = 0.01
 """Largest share of the cohort an account may accept (with fewer than 100 cohort
@@ -66,13 +64,14 @@ def decision_threshold(cal: ScoreCalibration, level: str, cohort_raw: np.ndarray
     return max(level_thr, guard), level_thr, guard
 
 
-class CalibratedVerifier(Verifier):
+class CalibratedVerifier(EnsembleVerifier):
     """Member verifiers whose scores a writer-independent calibration combines.
 
     Parameters
     ----------
-    members: registry names of the member verifiers (fitted on the user's samples only).
-    member_params: {name: constructor params} for members that should not use defaults.
+    members: ``(name, verifier)`` pairs (``models.ensemble``; None = ``FUSION_MEMBERS`` with
+        default parameters), fitted on the user's samples only; in JSON (``from_config``)
+        registry names + ``member_params``.
     calibration: a ``ScoreCalibration.to_dict()`` made for these members and this kind of
         data; None fits the members only (``raw_scores`` works, scoring needs
         ``calibrate``), which is how the harness learns calibrations from many fits.
@@ -84,49 +83,28 @@ class CalibratedVerifier(Verifier):
     name = "calibrated"
     uses_background: ClassVar[bool] = True  # the cohort: never training negatives
 
-    def __init__(self, members: Sequence[str] = FUSION_MEMBERS,
-                 member_params: Mapping[str, Mapping[str, Any]] | None = None,
+    def __init__(self, members: Members | None = None,
                  calibration: Mapping[str, Any] | None = None, security: str = DEFAULT_LEVEL,
                  guard_far: float = DEFAULT_GUARD_FAR) -> None:
         self.members = members
-        self.member_params = member_params
         self.calibration = calibration
         self.security = security
         self.guard_far = guard_far
 
     def _check_params(self) -> None:
-        from models.registry import VERIFIERS
-
-        names = list(self.members)
-        if not names or len(set(names)) != len(names):
-            raise ValueError("members must be distinct registered verifier names")
-        for n in names:
-            if n not in VERIFIERS or n in ("fusion", self.name):
-                raise ValueError(f"{n!r} cannot be a member; members: single verifiers of "
-                                 f"{sorted(VERIFIERS)}")
-        for n in self.member_params or {}:
-            if n not in names:
-                raise ValueError(f"member_params names {n!r}, which is not a member")
+        self._check_members()
         check_level(self.security)
         if not 0.0 <= self.guard_far <= 1.0:
-            raise ValueError(f"guard_far must be in [0, 1], got {self.guard_far}")
-
-    def _member_params(self) -> dict[str, dict[str, Any]]:
-        return {n: dict(p) for n, p in (self.member_params or {}).items()}
+            raise ParameterError(f"guard_far must be in [0, 1], got {self.guard_far}")
 
     # -- fitting ----------------------------------------------------------------------------
     def _fit(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> None:
-        from models.registry import make_verifier
-
-        self._check_params()
         self.dims_ = genuine[0].dims
-        params = self._member_params()
-        self.members_ = [make_verifier(n, **params.get(n, {})).fit(genuine)
-                         for n in self.members]
+        self.members_ = [m.fit(genuine) for m in self.fresh_members()]
         cohort = [t for t in impostors
                   if loo_calibration.pseudo_kind(t) is None and t.dims == self.dims_]
         self.cohort_raw_ = (self.raw_scores(cohort) if cohort
-                            else np.zeros((0, len(self.members))))
+                            else np.zeros((0, len(self.members_))))
         self.cohort_people_ = len({t.meta.user for t in cohort})
         if self.calibration is not None:
             self._apply_calibration()
@@ -140,16 +118,17 @@ class CalibratedVerifier(Verifier):
                             else dict(calibration))
         if security is not None:
             self.security = security
-        self._check_params()
+        self.check_params()
         self._apply_calibration()
         return self
 
     def _apply_calibration(self) -> None:
         cal = ScoreCalibration.from_dict(self.calibration)
-        if not cal.matches(self.members, self._member_params(), self.dims_):
+        names, params = self.member_config()
+        if not cal.matches(names, params, self.dims_):
             raise CalibrationError(
                 f"the calibration was made for members {list(cal.members)} on {cal.dims}-D "
-                f"data, not for {list(self.members)} on {self.dims_}-D data")
+                f"data, not for {names} on {self.dims_}-D data")
         if cal.cohort and not cohort_usable(len(self.cohort_raw_), self.cohort_people_):
             raise CalibrationError(
                 f"the calibration needs a cohort; this model has {len(self.cohort_raw_)} "
@@ -179,32 +158,27 @@ class CalibratedVerifier(Verifier):
     def member_scores(self, trajectories: Sequence[Trajectory]) -> dict[str, np.ndarray]:
         """Each member's own score (higher = more genuine), for reports and the GUI."""
         raw = self.raw_scores(trajectories)
-        return {n: raw[:, k] for k, n in enumerate(self.members)}
+        return {n: raw[:, k] for k, n in enumerate(self.member_names())}
 
     # -- state ------------------------------------------------------------------------------
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        from models.registry import member_states
-
         self._check_fitted()
-        entries, arrays = member_states(self.members_)
-        params: dict[str, Any] = {"params": {**self.get_params(), "members": list(self.members)},
-                                  "dims": self.dims_, "cohort_people": self.cohort_people_,
-                                  "members": entries}
+        entries, arrays = self.member_states()
+        params: dict[str, Any] = {"params": self.to_config(), "dims": self.dims_,
+                                  "cohort_people": self.cohort_people_, "members": entries}
         arrays["cohort_raw"] = self.cohort_raw_
         return params, arrays
 
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]
                    ) -> CalibratedVerifier:
-        from models.registry import restore_members
-
-        v = cls(**params["params"])
-        v._check_params()
-        v.members_ = restore_members(params["members"], arrays, v.members)
+        v = cls.from_config(params["params"])
+        v.check_params()
+        v.restore_members(params["members"], arrays)
         v.dims_ = int(params["dims"])
         v.cohort_raw_ = np.asarray(arrays["cohort_raw"], dtype=np.float64)
         v.cohort_people_ = int(params["cohort_people"])
-        if v.cohort_raw_.ndim != 2 or v.cohort_raw_.shape[1] != len(v.members):
+        if v.cohort_raw_.ndim != 2 or v.cohort_raw_.shape[1] != len(v.members_):
             raise ValueError("stored cohort scores do not match the member count")
         if v.calibration is None:
             raise ValueError("stored calibrated model has no calibration")

@@ -44,7 +44,7 @@ import numpy as np
 from capture.preprocess import FeatureConfig
 from capture.trajectory import Trajectory
 from models import calibration
-from models.base import Verifier
+from models.base import ParameterError, Verifier
 from models.dtw import dtw_distance_matrix
 from models.fixed_features import check_dims, make_config, sequences
 
@@ -123,24 +123,23 @@ class DTWVerifier(Verifier):
 
     def _check_params(self) -> None:
         if not 0.0 <= self.min_weight <= 1.0:
-            raise ValueError(f"min_weight must be in [0, 1], got {self.min_weight}")
+            raise ParameterError(f"min_weight must be in [0, 1], got {self.min_weight}")
         if self.max_templates < 2:
-            raise ValueError("max_templates must be at least 2")
+            raise ParameterError("max_templates must be at least 2")
         if self.threshold <= 0:
-            raise ValueError(f"threshold must be positive, got {self.threshold}")
+            raise ParameterError(f"threshold must be positive, got {self.threshold}")
         if self.duration_weight < 0:
-            raise ValueError(f"duration_weight must be >= 0, got {self.duration_weight}")
+            raise ParameterError(f"duration_weight must be >= 0, got {self.duration_weight}")
         if not 0.0 <= self.scale_power <= 2.0:
-            raise ValueError(f"scale_power must be in [0, 2], got {self.scale_power}")
+            raise ParameterError(f"scale_power must be in [0, 2], got {self.scale_power}")
         if self.typical_spread is not None and not self.typical_spread > 0:
-            raise ValueError(f"typical_spread must be positive, got {self.typical_spread}")
+            raise ParameterError(f"typical_spread must be positive, got {self.typical_spread}")
 
     def _feature_config(self) -> FeatureConfig:
         return make_config(DEFAULT_FEATURES if self.features is None else self.features)
 
     # -- fitting --------------------------------------------------------------------------
     def _fit(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> None:
-        self._check_params()
         self.dims_ = genuine[0].dims
         check_dims(genuine, self.dims_)
         self.config_ = self._feature_config()
@@ -196,7 +195,7 @@ class DTWVerifier(Verifier):
             if p.get("features") is None:
                 p["features"] = dict(LEGACY_FEATURES)
         v = cls(**p)
-        v._check_params()
+        v.check_params()
         v.dims_ = int(params["dims"])
         v.config_ = v._feature_config()
         n = int(params["n_templates"])

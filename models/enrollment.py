@@ -25,8 +25,10 @@ from typing import Any
 from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
 from models.base import Verifier, check_trajectories
-from models.calibrated import DEFAULT_GUARD_FAR, FUSION_MEMBERS, CalibratedVerifier
+from models.calibrated import DEFAULT_GUARD_FAR, CalibratedVerifier
+from models.ensemble import FUSION_MEMBERS
 from models.quality import QualityConfig, QualityReport, check_enrollment
+from models.registry import VERIFIERS
 from models.score_calibration import (
     DEFAULT_LEVEL,
     CalibrationSet,
@@ -152,13 +154,11 @@ def make_verifier_for(settings: EnrollmentSettings,
     """The unfitted model ``settings`` ask for (calibrated or the verifier's own)."""
     if settings.calibrated:
         members, params = settings.members()
-        return CalibratedVerifier(members=members, member_params=params or None,
-                                  calibration=None if calibration is None
-                                  else calibration.to_dict(),
-                                  security=settings.security, guard_far=settings.guard_far)
-    from models.registry import make_verifier
-
-    return make_verifier(settings.verifier, **dict(settings.verifier_params))
+        return CalibratedVerifier.from_config({
+            "members": list(members), "member_params": params or None,
+            "calibration": None if calibration is None else calibration.to_dict(),
+            "security": settings.security, "guard_far": settings.guard_far})
+    return VERIFIERS.make(settings.verifier, **dict(settings.verifier_params))
 
 
 def fit_user_model(refs: Sequence[Trajectory], settings: EnrollmentSettings, *,

@@ -27,12 +27,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.base import clone
 
 from capture.trajectory import Trajectory
 from models import calibration
-from models.base import Verifier
+from models.base import ParameterError, Verifier
+from models.ensemble import EnsembleVerifier, Members
 
-DEFAULT_MEMBERS = ("dtw", "subspace", "svm", "ss-svm")
 DEFAULT_WEIGHTS: Mapping[str, float] = {"dtw": 6.0}
 """Weights used when ``weights`` is None (missing names weigh 1).
 
@@ -73,12 +74,6 @@ def _column_stats(raw: np.ndarray) -> np.ndarray:
     return np.array([calibration.mean_std(raw[:, k]) for k in range(raw.shape[1])])
 
 
-def _learns_from_impostors(name: str) -> bool:
-    from models.registry import verifier_class
-
-    return verifier_class(name).uses_background
-
-
 def normalizer(norm: str, g_stats: np.ndarray, i_stats: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
     """Per-member (offset, scale) from genuine / impostor (mean, std) rows.
@@ -103,13 +98,13 @@ def normalizer(norm: str, g_stats: np.ndarray, i_stats: np.ndarray
     return i_stats[:, 0], gap
 
 
-class FusionVerifier(Verifier):
+class FusionVerifier(EnsembleVerifier):
     """Per-user normalised combination of several registered verifiers.
 
     Parameters
     ----------
-    members: registry names of the member verifiers (not "fusion").
-    member_params: {name: constructor params} for members that should not use defaults.
+    members: ``(name, verifier)`` pairs (``models.ensemble``; None = ``FUSION_MEMBERS`` with
+        default parameters); in JSON (``from_config``) registry names + ``member_params``.
     combine: "sum" (weighted sum of normalised scores) or "logistic" (per-user logistic
         regression; falls back to "sum" when there are no impostors).
     weights: {name: weight} for "sum" (missing names weigh 1; None = ``DEFAULT_WEIGHTS``).
@@ -129,15 +124,13 @@ class FusionVerifier(Verifier):
     name = "fusion"
     uses_background: ClassVar[bool] = True
 
-    def __init__(self, members: Sequence[str] = DEFAULT_MEMBERS,
-                 member_params: Mapping[str, Mapping[str, Any]] | None = None,
-                 combine: str = "sum", weights: Mapping[str, float] | None = None,
+    def __init__(self, members: Members | None = None, combine: str = "sum",
+                 weights: Mapping[str, float] | None = None,
                  norm: str = "gap", threshold_rule: str = "fixed", threshold: float = 0.5,
                  target_far: float = 0.01, genuine_z: float = 3.0,
                  min_impostors: int = 10,
                  member_norms: Mapping[str, str] | None = None) -> None:
         self.members = members
-        self.member_params = member_params
         self.combine = combine
         self.weights = weights
         self.norm = norm
@@ -150,41 +143,25 @@ class FusionVerifier(Verifier):
 
     # -- helpers ----------------------------------------------------------------------------
     def _check_params(self) -> None:
-        from models.registry import VERIFIERS
-
-        names = list(self.members)
-        if not names:
-            raise ValueError("fusion needs at least one member verifier")
-        for n in names:
-            if n == self.name:
-                raise ValueError("fusion cannot contain itself")
-            if n not in VERIFIERS:
-                raise ValueError(f"unknown member verifier {n!r}; known: {sorted(VERIFIERS)}")
-        if len(set(names)) != len(names):
-            raise ValueError("member verifiers must be distinct")
+        self._check_members()
+        names = self.member_names()
         if self.combine not in COMBINE:
-            raise ValueError(f"combine must be one of {COMBINE}, got {self.combine!r}")
+            raise ParameterError(f"combine must be one of {COMBINE}, got {self.combine!r}")
         if self.norm not in NORMS:
-            raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
+            raise ParameterError(f"norm must be one of {NORMS}, got {self.norm!r}")
         for n, own in (self.member_norms or {}).items():
             if n not in names:
-                raise ValueError(f"member_norms names {n!r}, which is not a member")
+                raise ParameterError(f"member_norms names {n!r}, which is not a member")
             if own not in MEMBER_NORMS:
-                raise ValueError(f"member norm must be one of {MEMBER_NORMS}, got {own!r}")
+                raise ParameterError(f"member norm must be one of {MEMBER_NORMS}, got {own!r}")
         if self.threshold_rule not in THRESHOLD_RULES:
-            raise ValueError(f"threshold_rule must be one of {THRESHOLD_RULES}")
+            raise ParameterError(f"threshold_rule must be one of {THRESHOLD_RULES}")
         if not 0.0 <= self.target_far < 1.0:
-            raise ValueError(f"target_far must be in [0, 1), got {self.target_far}")
-
-    def _new_members(self) -> list[Verifier]:
-        from models.registry import make_verifier
-
-        params = dict(self.member_params or {})
-        return [make_verifier(n, **dict(params.get(n, {}))) for n in self.members]
+            raise ParameterError(f"target_far must be in [0, 1), got {self.target_far}")
 
     def _weight_vector(self) -> np.ndarray:
         w = dict(DEFAULT_WEIGHTS if self.weights is None else self.weights)
-        return np.array([float(w.get(n, 1.0)) for n in self.members])
+        return np.array([float(w.get(n, 1.0)) for n in self.member_names()])
 
     def _raw(self, trajs: list[Trajectory], fitted: list[Verifier] | None = None) -> np.ndarray:
         """(n, members) matrix of the members' own scores."""
@@ -207,7 +184,7 @@ class FusionVerifier(Verifier):
             if len(calibration.real_indices([genuine[j] for j in train])) < 2:
                 continue
             rest = [genuine[j] for j in train]
-            fitted = [m.fit(rest, impostors or None) for m in self._new_members()]
+            fitted = [m.fit(rest, impostors or None) for m in self.fresh_members()]
             rows.append(self._raw([genuine[i]], fitted)[0])
         if not rows:
             return self._raw(genuine)
@@ -215,11 +192,10 @@ class FusionVerifier(Verifier):
 
     # -- fitting ----------------------------------------------------------------------------
     def _fit(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> None:
-        self._check_params()
         self.dims_ = genuine[0].dims
         impostors = [t for t in impostors if t.dims == self.dims_]
         self.with_impostors_ = len(impostors) >= self.min_impostors
-        self.members_ = [m.fit(genuine, impostors or None) for m in self._new_members()]
+        self.members_ = [m.fit(genuine, impostors or None) for m in self.fresh_members()]
         raw_gen = self._loo_genuine(genuine, impostors)
         g_stats = _column_stats(raw_gen)
         self.genuine_stats_ = g_stats  # diagnostics only (not stored with the model)
@@ -232,7 +208,7 @@ class FusionVerifier(Verifier):
         else:
             self.mu_, self.sd_ = g_stats[:, 0], g_stats[:, 1]
         self.mu_, self.sd_ = np.array(self.mu_, dtype=float), np.array(self.sd_, dtype=float)
-        for k, n in enumerate(self.members):
+        for k, n in enumerate(self.member_names()):
             own = (self.member_norms or {}).get(n)
             if own == "own":  # its threshold -> 0.5, its own score units kept
                 self.mu_[k], self.sd_[k] = self.members_[k].threshold_ - 0.5, 1.0
@@ -265,15 +241,12 @@ class FusionVerifier(Verifier):
         half_a, half_b = split_impostors(impostors)
         pos = {id(t): k for k, t in enumerate(impostors)}
         out = np.empty((len(impostors), len(self.members_)))
-        for k, (name, member) in enumerate(zip(self.members, self.members_)):
-            if not _learns_from_impostors(name):
+        for k, ((_, template), member) in enumerate(zip(self.member_list(), self.members_)):
+            if not template.uses_background:
                 out[:, k] = member.score_samples(impostors)
                 continue
-            params = dict((self.member_params or {}).get(name, {}))
             for train, test in ((half_a, half_b), (half_b, half_a)):
-                from models.registry import make_verifier
-
-                sub = make_verifier(name, **params).fit(genuine, train)
+                sub = clone(template).fit(genuine, train)
                 out[[pos[id(t)] for t in test], k] = sub.score_samples(test)
         return out
 
@@ -294,18 +267,16 @@ class FusionVerifier(Verifier):
         """Each member's normalised score (what the fusion adds up), for reports and tuning."""
         self._check_fitted()
         z = (self._raw(list(trajectories)) - self.mu_) / self.sd_
-        return {n: z[:, k] for k, n in enumerate(self.members)}
+        return {n: z[:, k] for k, n in enumerate(self.member_names())}
 
     # -- state ------------------------------------------------------------------------------
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        from models.registry import member_states
-
         self._check_fitted()
-        entries, arrays = member_states(self.members_)
+        entries, arrays = self.member_states()
         params: dict[str, Any] = {
-            "params": {**self.get_params(), "members": list(self.members)},
-            "dims": self.dims_, "with_impostors": self.with_impostors_,
-            "intercept": self.intercept_, "threshold": self.threshold_, "members": entries,
+            "params": self.to_config(), "dims": self.dims_,
+            "with_impostors": self.with_impostors_, "intercept": self.intercept_,
+            "threshold": self.threshold_, "members": entries,
         }
         arrays.update({"mu": self.mu_, "sd": self.sd_, "coef": self.coef_})
         return params, arrays
@@ -313,11 +284,9 @@ class FusionVerifier(Verifier):
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]
                    ) -> FusionVerifier:
-        from models.registry import restore_members
-
-        v = cls(**params["params"])
-        v._check_params()
-        v.members_ = restore_members(params["members"], arrays, v.members)
+        v = cls.from_config(params["params"])
+        v.check_params()
+        v.restore_members(params["members"], arrays)
         v.dims_ = int(params["dims"])
         v.with_impostors_ = bool(params["with_impostors"])
         v.mu_ = np.asarray(arrays["mu"], dtype=np.float64)

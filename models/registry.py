@@ -1,24 +1,19 @@
-"""Verifier names used by the CLI, the harness and model files, mapped to their classes.
+"""Names of estimators (verifiers, pseudo-data generators) mapped to their classes.
 
-Imports are lazy so that asking for one verifier does not import every model (and torch).
+Used by the CLI, settings, the harness and saved files (a file names its class by registry
+name). Imports are lazy so that asking for one verifier does not import every model (and
+torch). One ``Registry`` type serves both tables: ``VERIFIERS`` here, ``GENERATORS`` in
+``models.pseudo``.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 from capture.errors import AirAuthError
-from models.base import Verifier
-
-VERIFIERS: dict[str, str] = {
-    "dtw": "models.dtw_verifier:DTWVerifier",
-    "subspace": "models.subspace:SubspaceVerifier",
-    "svm": "models.svm:SVMVerifier",
-    "ss-svm": "models.svm:SubspaceSVMVerifier",
-    "fusion": "models.fusion:FusionVerifier",
-    "calibrated": "models.calibrated:CalibratedVerifier",
-}
 
 
 class UnknownVerifierError(AirAuthError, KeyError):
@@ -26,51 +21,82 @@ class UnknownVerifierError(AirAuthError, KeyError):
         return str(self.args[0]) if self.args else "unknown verifier"
 
 
-def verifier_class(name: str) -> type[Verifier]:
-    try:
-        target = VERIFIERS[name]
-    except KeyError:
-        raise UnknownVerifierError(
-            f"unknown verifier {name!r}; known: {', '.join(sorted(VERIFIERS))}"
-        ) from None
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+class Registry(MutableMapping[str, str]):
+    """name -> "module:Class", importing a class on first use (a mapping, so that a plug-in
+    or a test can register a class: ``VERIFIERS["mine"] = "pkg.mod:MyVerifier"``).
+
+    ``what`` names the kind in messages ("verifier"); ``error`` is raised for a name that is
+    not registered (a ``KeyError`` subclass of ``AirAuthError``).
+    """
+
+    def __init__(self, what: str, targets: Mapping[str, str], error: type[Exception]) -> None:
+        self.what = what
+        self._targets = dict(targets)
+        self.error = error
+
+    def __getitem__(self, name: str) -> str:
+        return self._targets[name]
+
+    def __setitem__(self, name: str, target: str) -> None:
+        if not isinstance(target, str) or ":" not in target:
+            raise ValueError(f"a {self.what} is registered as 'module:Class', not {target!r}")
+        self._targets[name] = target
+
+    def __delitem__(self, name: str) -> None:
+        del self._targets[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._targets)
+
+    def __len__(self) -> int:
+        return len(self._targets)
+
+    def cls(self, name: str) -> type:
+        """The class registered as ``name``."""
+        try:
+            target = self._targets[name]
+        except (KeyError, TypeError):
+            raise self.error(f"unknown {self.what} {name!r}; known: "
+                             f"{', '.join(sorted(self._targets))}") from None
+        module, _, attr = target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def make(self, name: str, **params: Any) -> Any:
+        """A new, unfitted instance from JSON-able parameters (``Estimator.from_config``)."""
+        return self.cls(name).from_config(params)
+
+    def name_of(self, obj: Any) -> str:
+        """The registry name of ``obj``'s class."""
+        cls = type(obj)
+        path = f"{cls.__module__}:{cls.__qualname__}"
+        for name, target in self._targets.items():
+            if target == path:
+                return name
+        raise self.error(f"{path} is not a registered {self.what}")
+
+    def non_default(self, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` without the entries equal to ``name``'s constructor defaults: what
+        identifies a configured member (calibrations are matched by it)."""
+        defaults = self.cls(name)().get_params(deep=False)
+        return {k: v for k, v in params.items()
+                if k not in defaults or _plain(v) != _plain(defaults[k])}
 
 
-def make_verifier(name: str, **params: Any) -> Verifier:
-    """A new, unfitted verifier by name."""
-    return verifier_class(name)(**params)
+def _plain(value: Any) -> Any:
+    """``value`` as JSON would give it back (tuples become lists)."""
+    return json.loads(json.dumps(value, default=str))
 
 
-def name_of(verifier: Verifier) -> str:
-    cls = type(verifier)
-    path = f"{cls.__module__}:{cls.__qualname__}"
-    for name, target in VERIFIERS.items():
-        if target == path:
-            return name
-    raise UnknownVerifierError(f"{path} is not a registered verifier")
+_CLASSES: dict[str, str] = {
+    "dtw": "models.dtw_verifier:DTWVerifier",
+    "subspace": "models.subspace:SubspaceVerifier",
+    "svm": "models.svm:SVMVerifier",
+    "ss-svm": "models.svm:SubspaceSVMVerifier",
+    "fusion": "models.fusion:FusionVerifier",
+    "calibrated": "models.calibrated:CalibratedVerifier",
+}
+VERIFIERS = Registry("verifier", _CLASSES, UnknownVerifierError)
 
-
-def member_states(members: list[Verifier]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """([{"kind", "state"}, ...], arrays prefixed ``m<k>__``) of a combination's members,
-    for verifiers made of other verifiers (fusion, calibrated)."""
-    entries: list[dict[str, Any]] = []
-    arrays: dict[str, Any] = {}
-    for k, member in enumerate(members):
-        params, member_arrays = member.get_state()
-        entries.append({"kind": name_of(member), "state": params})
-        arrays.update({f"m{k}__{key}": value for key, value in member_arrays.items()})
-    return entries, arrays
-
-
-def restore_members(entries: list[dict[str, Any]], arrays: dict[str, Any],
-                    names: Any) -> list[Verifier]:
-    """Inverse of ``member_states``; the stored kinds must be ``names`` in order."""
-    if [e["kind"] for e in entries] != list(names):
-        raise ValueError("stored member models do not match the member list")
-    out = []
-    for k, entry in enumerate(entries):
-        prefix = f"m{k}__"
-        sub = {key[len(prefix):]: a for key, a in arrays.items() if key.startswith(prefix)}
-        out.append(verifier_class(entry["kind"]).from_state(entry["state"], sub))
-    return out
+verifier_class = VERIFIERS.cls
+make_verifier = VERIFIERS.make
+name_of = VERIFIERS.name_of

@@ -143,7 +143,8 @@ class ScoreCalibration:
         when given, with or without the cohort feature)?"""
         return (tuple(members) == self.members and dims == self.dims
                 and (cohort is None or cohort == self.cohort)
-                and _canonical(member_params) == _canonical(self.member_params))
+                and _canonical(members, member_params)
+                == _canonical(self.members, self.member_params))
 
     # -- plain data -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -211,8 +212,20 @@ def calibration_features(raw: np.ndarray, n_members: int, cohort_raw: np.ndarray
     return np.column_stack([x, _clip((x[:, 0] - mu) / sd)])
 
 
-def _canonical(params: Mapping[str, Any]) -> str:
-    return json.dumps({k: dict(v) for k, v in params.items() if v}, sort_keys=True)
+def _canonical(members: Sequence[str], params: Mapping[str, Any]) -> str:
+    """The members' parameters that differ from their defaults, as canonical JSON: members
+    are identified by registry name + those (``{"window": 0.15}`` is DTW's default, so it
+    identifies the same DTW as ``{}``)."""
+    from models.registry import VERIFIERS
+
+    out = {}
+    for name in sorted(set(members) | set(params)):
+        own = dict(params.get(name) or {})
+        if name in VERIFIERS:
+            own = VERIFIERS.non_default(name, own)
+        if own:
+            out[name] = own
+    return json.dumps(out, sort_keys=True, default=str)
 
 
 SET_FORMAT = "airauth-calibration-set"
@@ -233,7 +246,7 @@ class CalibrationSet:
         raise CalibrationError(
             f"no calibration for verifier members {list(members)} on {dims}-D data "
             f"{'with' if cohort else 'without'} a cohort (parameters "
-            f"{_canonical(member_params)}); make one with scripts/make_calibration.py")
+            f"{_canonical(members, member_params)}); make one with scripts/make_calibration.py")
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": SET_FORMAT, "version": VERSION, "provenance": dict(self.provenance),

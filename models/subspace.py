@@ -23,7 +23,7 @@ import numpy as np
 
 from capture.trajectory import Trajectory
 from models import calibration
-from models.base import Verifier
+from models.base import ParameterError, Verifier
 from models.fixed_features import FixedEncoder, check_dims
 
 NORMALIZE = ("ratio", "none")
@@ -105,14 +105,13 @@ class SubspaceVerifier(Verifier):
 
     def _check_params(self) -> None:
         if not 0.0 < self.energy <= 1.0:
-            raise ValueError(f"energy must be in (0, 1], got {self.energy}")
+            raise ParameterError(f"energy must be in (0, 1], got {self.energy}")
         if self.normalize not in NORMALIZE:
-            raise ValueError(f"normalize must be one of {NORMALIZE}, got {self.normalize!r}")
+            raise ParameterError(f"normalize must be one of {NORMALIZE}, got {self.normalize!r}")
         if self.length < 2:
-            raise ValueError("length must be at least 2")
+            raise ParameterError("length must be at least 2")
 
     def _fit(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> None:
-        self._check_params()
         self.dims_ = genuine[0].dims
         self.encoder_ = FixedEncoder.of(self).fit(genuine)
         x = self._vectors(genuine)
@@ -156,7 +155,7 @@ class SubspaceVerifier(Verifier):
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]
                    ) -> SubspaceVerifier:
         v = cls(**params["params"])
-        v._check_params()
+        v.check_params()
         v.dims_ = int(params["dims"])
         v.encoder_ = FixedEncoder.of(v).set_arrays(arrays, "encoder_")
         v.basis_ = np.asarray(arrays["basis"], dtype=np.float64)

@@ -30,7 +30,7 @@ from sklearn.svm import SVC, OneClassSVM
 
 from capture.trajectory import Trajectory
 from models import calibration
-from models.base import Verifier
+from models.base import ParameterError, Verifier
 from models.fixed_features import FixedEncoder, check_dims, dtw_summary, sequences
 from models.subspace import class_subspace, unit_rows
 
@@ -134,14 +134,13 @@ class _SVMBase(Verifier):
 
     def _check_params(self) -> None:
         if self.kernel not in KERNELS:
-            raise ValueError(f"kernel must be one of {KERNELS}, got {self.kernel!r}")
+            raise ParameterError(f"kernel must be one of {KERNELS}, got {self.kernel!r}")
         if not 0.0 < self.nu <= 1.0:
-            raise ValueError(f"nu must be in (0, 1], got {self.nu}")
+            raise ParameterError(f"nu must be in (0, 1], got {self.nu}")
         if self.C <= 0:
-            raise ValueError(f"C must be positive, got {self.C}")
+            raise ParameterError(f"C must be positive, got {self.C}")
 
     def _fit(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> None:
-        self._check_params()
         self.dims_ = genuine[0].dims
         impostors = [t for t in impostors if t.dims == self.dims_]
         x_gen, x_imp = self._train_features(genuine, impostors)
@@ -189,7 +188,7 @@ class _SVMBase(Verifier):
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> _SVMBase:
         v = cls(**params["params"])
-        v._check_params()
+        v.check_params()
         v.dims_ = int(params["dims"])
         v.scale_ = float(params["scale"])
         v.one_class_ = bool(params["one_class"])

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from authapp.calibration_pass import development_scores
 from authapp.experiment import ExperimentConfig, run_experiment
-from models.calibrated import FUSION_MEMBERS
+from models.ensemble import FUSION_MEMBERS
 from models.score_calibration import (
     SHIPPED_CALIBRATION,
     CalibrationSet,

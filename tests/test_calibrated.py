@@ -8,6 +8,7 @@ import pytest
 from capture.datasets import load_dataset
 from models.base import NotFittedError
 from models.calibrated import CalibratedVerifier, cohort_guard, decision_threshold
+from models.dtw_verifier import DTWVerifier
 from models.score_calibration import CalibrationError, shipped_calibrations
 from models.serialization import dump_verifier, load_verifier
 
@@ -15,6 +16,9 @@ from models.serialization import dump_verifier, load_verifier
 @pytest.fixture(scope="module")
 def leap(shared_data):
     return load_dataset(shared_data / "leap_air_signatures", "leapcsv")
+
+
+DTW = [("dtw", DTWVerifier())]
 
 
 def _cohort(leap, people: list[str]) -> list:
@@ -26,7 +30,7 @@ def test_fit_calibrate_score_and_round_trip(leap) -> None:
     user, others, strangers = ids[0], ids[1:7], ids[7:12]
     refs, tests = leap.genuine(user)[:5], leap.genuine(user)[5:]
     cal = shipped_calibrations().find(("dtw",), {}, 3, cohort=True)
-    v = CalibratedVerifier(members=("dtw",)).fit(refs, _cohort(leap, others))
+    v = CalibratedVerifier(members=DTW).fit(refs, _cohort(leap, others))
     with pytest.raises(NotFittedError, match="no calibration"):
         v.score_samples(tests)
     v.calibrate(cal)
@@ -45,7 +49,7 @@ def test_guard_only_tightens_and_bounds_the_cohort(leap) -> None:
     refs = leap.genuine(ids[0])[:5]
     cohort = _cohort(leap, ids[1:9])
     cal = shipped_calibrations().find(("dtw",), {}, 3, cohort=True)
-    v = CalibratedVerifier(members=("dtw",), calibration=cal.to_dict()).fit(refs, cohort)
+    v = CalibratedVerifier(members=DTW, calibration=cal.to_dict()).fit(refs, cohort)
     cohort_cal = cal.transform(v.cohort_raw_, v.cohort_raw_)
     assert np.mean(cohort_cal >= v.threshold_) <= v.guard_far
     thr, level_thr, _ = decision_threshold(cal, "normal", v.cohort_raw_, 1.0)
@@ -66,10 +70,10 @@ def test_calibration_for_other_members_or_data_is_refused(leap) -> None:
     refs = leap.genuine(leap.identities[0])[:5]
     pen = shipped_calibrations().find(("dtw",), {}, 2, cohort=False)
     with pytest.raises(CalibrationError, match="on 2-D data, not for"):
-        CalibratedVerifier(members=("dtw",), calibration=pen.to_dict()).fit(refs)
+        CalibratedVerifier(members=DTW, calibration=pen.to_dict()).fit(refs)
     needs_cohort = shipped_calibrations().find(("dtw",), {}, 3, cohort=True)
     with pytest.raises(CalibrationError, match="needs a cohort"):
-        CalibratedVerifier(members=("dtw",), calibration=needs_cohort.to_dict()).fit(refs)
+        CalibratedVerifier(members=DTW, calibration=needs_cohort.to_dict()).fit(refs)
 
 
 @pytest.mark.parametrize("params, message", [
@@ -83,4 +87,4 @@ def test_calibration_for_other_members_or_data_is_refused(leap) -> None:
 def test_bad_parameters_are_refused(leap, params, message) -> None:
     refs = leap.genuine(leap.identities[0])[:3]
     with pytest.raises(ValueError, match=message):
-        CalibratedVerifier(**params).fit(refs)
+        CalibratedVerifier.from_config(params).fit(refs)

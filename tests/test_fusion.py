@@ -9,9 +9,15 @@ from fakes.signatures import sample, samples
 from capture.formats.fmkit import read_fmkit
 from models import calibration
 from models.fusion import FusionVerifier, split_impostors
+from models.registry import make_verifier
 from models.serialization import dump_verifier, load_verifier
 
 FAST = ["subspace", "svm"]
+
+
+def fusion(members, **params) -> FusionVerifier:
+    """A fusion of the named verifiers (default parameters), as estimator objects."""
+    return FusionVerifier(members=[(n, make_verifier(n)) for n in members], **params)
 
 
 def test_threshold_for_far_counts_accepted_impostors():
@@ -65,7 +71,7 @@ def data(request):
 
 def test_with_impostors_gap_normalisation_and_fixed_threshold(data):
     genuine, tests, others, background = data
-    v = FusionVerifier(members=FAST).fit(genuine, background)
+    v = fusion(FAST).fit(genuine, background)
     assert v.with_impostors_ and v.threshold_ == v.threshold
     assert v.score_samples(tests).min() > v.score_samples(others).max()
     assert v.predict(tests).all() and not v.predict(others).any()
@@ -77,7 +83,7 @@ def test_with_impostors_gap_normalisation_and_fixed_threshold(data):
 
 def test_far_threshold_and_logistic_combination(data):
     genuine, tests, others, background = data
-    v = FusionVerifier(members=FAST, threshold_rule="far", target_far=0.05,
+    v = fusion(FAST, threshold_rule="far", target_far=0.05,
                        combine="logistic").fit(genuine, background)
     assert not v.predict(others).any()
     assert v.coef_.shape == (2,) and np.all(np.isfinite(v.coef_))
@@ -86,7 +92,7 @@ def test_far_threshold_and_logistic_combination(data):
 
 def test_without_impostors_genuine_loo_normalisation(data):
     genuine, tests, others, _ = data
-    v = FusionVerifier(members=FAST).fit(genuine)
+    v = fusion(FAST).fit(genuine)
     assert not v.with_impostors_
     assert v.score_samples(tests).min() > v.score_samples(others).max()
     assert not v.predict(others).any()
@@ -94,7 +100,7 @@ def test_without_impostors_genuine_loo_normalisation(data):
 
 def test_nested_state_round_trip_gives_identical_scores(data):
     genuine, tests, others, background = data
-    v = FusionVerifier(members=["subspace", "svm", "ss-svm"],
+    v = fusion(["subspace", "svm", "ss-svm"],
                        weights={"svm": 2.0}).fit(genuine, background)
     blob = dump_verifier(v)
     loaded = load_verifier(blob)
@@ -108,11 +114,13 @@ def test_nested_state_round_trip_gives_identical_scores(data):
 def test_bad_params_are_clear():
     g = samples(1, 3)
     with pytest.raises(ValueError, match="unknown member"):
-        FusionVerifier(members=["nope"]).fit(g)
+        FusionVerifier.from_config({"members": ["nope"]}).fit(g)
     with pytest.raises(ValueError, match="itself"):
-        FusionVerifier(members=["fusion"]).fit(g)
+        FusionVerifier.from_config({"members": ["fusion"]}).fit(g)
+    with pytest.raises(ValueError, match="itself"):
+        FusionVerifier(members=[("fusion", FusionVerifier())]).fit(g)
     with pytest.raises(ValueError, match="combine"):
-        FusionVerifier(members=FAST, combine="max").fit(g)
+        fusion(FAST, combine="max").fit(g)
 
 
 def test_real_fmkit_luduo_accepted_jisuanji_rejected(fmkit_dir):
@@ -125,10 +133,10 @@ def test_real_fmkit_luduo_accepted_jisuanji_rejected(fmkit_dir):
 
 def test_default_weights_favour_dtw_and_explicit_weights_override(data):
     genuine, tests, others, background = data
-    v = FusionVerifier(members=["dtw", "svm"]).fit(genuine, background)
+    v = fusion(["dtw", "svm"]).fit(genuine, background)
     np.testing.assert_allclose(v.coef_, [6 / 7, 1 / 7])  # DEFAULT_WEIGHTS: dtw 6, others 1
     assert v.predict(tests).all() and not v.predict(others).any()
-    equal = FusionVerifier(members=["dtw", "svm"], weights={}).fit(genuine, background)
+    equal = fusion(["dtw", "svm"], weights={}).fit(genuine, background)
     np.testing.assert_allclose(equal.coef_, [0.5, 0.5])
 
 
@@ -146,8 +154,8 @@ def test_gap_normalisation_is_floored_by_the_spreads():
 def test_member_norm_own_keeps_the_members_scale_and_moves_its_threshold(data):
     genuine, tests, others, background = data
     members = ["dtw", "svm"]
-    v = FusionVerifier(members=members, member_norms={"dtw": "own"}).fit(genuine, background)
-    ref = FusionVerifier(members=members).fit(genuine, background)
+    v = fusion(members, member_norms={"dtw": "own"}).fit(genuine, background)
+    ref = fusion(members).fit(genuine, background)
     dtw = v.members_[0]
     assert v.sd_[0] == 1.0 and v.mu_[0] == pytest.approx(dtw.threshold_ - 0.5)
     z = v.member_scores(tests)["dtw"]
@@ -164,7 +172,7 @@ def test_member_norm_own_keeps_the_members_scale_and_moves_its_threshold(data):
 def test_member_norms_are_checked(data, bad):
     genuine, _, _, background = data
     with pytest.raises(ValueError, match="member"):
-        FusionVerifier(members=["dtw", "svm"], member_norms=bad).fit(genuine, background)
+        fusion(["dtw", "svm"], member_norms=bad).fit(genuine, background)
 
 
 def test_two_references_with_pseudo_children_use_no_single_sample_loo(data):
@@ -175,7 +183,7 @@ def test_two_references_with_pseudo_children_use_no_single_sample_loo(data):
     kids = [sample(1, 70 + k, genuine[0].dims, variation=0.5, pseudo="genuine").with_meta(
         extra={"pseudo": "genuine", "parent_sources": [refs[k % 2].meta.source]})
         for k in range(6)]
-    v = FusionVerifier(members=["dtw", "svm"]).fit(refs + kids, background)
+    v = fusion(["dtw", "svm"]).fit(refs + kids, background)
     loo = v._loo_genuine(refs + kids, background)
     assert loo.shape == (len(refs + kids), 2)  # the members' own scores stand in
     assert np.all(np.isfinite(v.score_samples(tests + others)))

@@ -33,7 +33,7 @@ def new(name: str, dims: int):
     18-recording background below is too small for the cohort feature)."""
     if name != "calibrated":
         return make_verifier(name)
-    from models.calibrated import FUSION_MEMBERS
+    from models.ensemble import FUSION_MEMBERS
     from models.score_calibration import shipped_calibrations
 
     cal = shipped_calibrations().find(FUSION_MEMBERS, {}, dims, cohort=False)

@@ -15,9 +15,6 @@ Every generator: ``fit(background, seed) -> self`` (other people's data only),
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from models.pseudo.base import (
     PseudoData,
     PseudoDataError,
@@ -26,11 +23,7 @@ from models.pseudo.base import (
     dump_generator,
     load_generator,
 )
-
-GENERATORS: dict[str, str] = {
-    "pseudo": "models.pseudo.pipeline:CandidateSVMGenerator",
-    "vae": "models.pseudo.vae:VAEGenerator",
-}
+from models.registry import Registry
 
 
 class UnknownGeneratorError(PseudoDataError, KeyError):
@@ -38,20 +31,14 @@ class UnknownGeneratorError(PseudoDataError, KeyError):
         return str(self.args[0]) if self.args else "unknown generator"
 
 
-def generator_class(name: str) -> type[PseudoGenerator]:
-    try:
-        target = GENERATORS[name]
-    except KeyError:
-        raise UnknownGeneratorError(
-            f"unknown pseudo-data generator {name!r}; known: {', '.join(sorted(GENERATORS))}"
-        ) from None
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+_CLASSES: dict[str, str] = {
+    "pseudo": "models.pseudo.pipeline:CandidateSVMGenerator",
+    "vae": "models.pseudo.vae:VAEGenerator",
+}
+GENERATORS = Registry("pseudo-data generator", _CLASSES, UnknownGeneratorError)
 
-
-def make_generator(name: str, **params: Any) -> PseudoGenerator:
-    """A new, unfitted generator by name."""
-    return generator_class(name)(**params)
+generator_class = GENERATORS.cls
+make_generator = GENERATORS.make
 
 
 __all__ = [

@@ -7,15 +7,15 @@ made from the references alone. Every generated trajectory says where it came fr
 ``meta.extra`` ("pseudo", "generator", "transform", "strength", "parents"), so provenance can be
 audited and tests can prove that nothing but the references was used.
 
-State goes out as (JSON-able params, named arrays) like the verifiers' state; ``dump_generator``
-/ ``load_generator`` turn that into bytes (npz + JSON header, never pickle) and the caller
-(authapp, the harness) decides where the bytes live.
+Generators are ``models.base.Estimator``s (scikit-learn parameters, ``ParameterError``) and
+``models.persistence.Persistent``: state goes out as (JSON-able params, named arrays) like the
+verifiers' state; ``dump_generator`` / ``load_generator`` turn that into bytes (npz + JSON
+header, never pickle) and the caller (authapp, the harness) decides where the bytes live.
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,10 +23,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from capture.container import pack_npz, unpack_npz
 from capture.errors import AirAuthError
 from capture.trajectory import Label, Trajectory
-from models.base import NotFittedError, check_trajectories
+from models.base import Estimator, NotFittedError, check_trajectories
+from models.persistence import Persistent, StateFile
 
 FORMAT = "airauth-pseudo-generator"
 VERSION = 1
@@ -86,13 +86,14 @@ def background_fingerprint(background: Sequence[Trajectory]) -> str:
     return h.hexdigest()[:16]
 
 
-class PseudoGenerator(ABC):
+class PseudoGenerator(Estimator, Persistent, ABC):
     """Base class: ``fit`` on other people's data, ``generate`` from one user's references."""
 
     name: ClassVar[str] = "pseudo-generator"
 
     def fit(self, background: Sequence[Trajectory], seed: int = 0) -> PseudoGenerator:
         background = check_trajectories(background, "background", 0) if background else []
+        self.check_params()
         self._fit(background, int(seed))
         self.fitted_ = True
         return self
@@ -104,45 +105,25 @@ class PseudoGenerator(ABC):
         refs = check_references(references, min_count=1)
         return self._generate(refs, int(seed))
 
-    def get_params(self) -> dict[str, Any]:
-        sig = inspect.signature(type(self).__init__)
-        return {k: getattr(self, k) for k in sig.parameters if k not in ("self", "kwargs")}
-
     @abstractmethod
     def _fit(self, background: list[Trajectory], seed: int) -> None: ...
 
     @abstractmethod
     def _generate(self, references: list[Trajectory], seed: int) -> PseudoData: ...
 
-    @abstractmethod
-    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """(JSON-able params + fitted scalars, named arrays) describing the fitted generator."""
 
-    @classmethod
-    @abstractmethod
-    def from_state(cls, params: dict[str, Any],
-                   arrays: dict[str, np.ndarray]) -> PseudoGenerator: ...
+def _generator_file() -> StateFile:
+    from models.pseudo import GENERATORS
+
+    return StateFile(FORMAT, VERSION, GENERATORS, PseudoDataError, "pseudo-data generator",
+                     "generator", ": retrain it")
 
 
 def dump_generator(gen: PseudoGenerator) -> bytes:
     """Serialize a fitted generator to bytes (npz: arrays + a JSON header with a version)."""
-    params, arrays = gen.get_state()
-    header = {"format": FORMAT, "version": VERSION, "kind": gen.name, "params": params}
-    return pack_npz(header, arrays)
+    return _generator_file().dump(gen)
 
 
 def load_generator(data: bytes) -> PseudoGenerator:
     """Inverse of ``dump_generator``; ``PseudoDataError`` for anything unreadable or stale."""
-    from models.pseudo import generator_class
-
-    header, arrays = unpack_npz(data, "pseudo-data generator", PseudoDataError, "generator")
-    if header.get("format") != FORMAT:
-        raise PseudoDataError("file is not an AirAuth pseudo-data generator")
-    if header.get("version") != VERSION:
-        raise PseudoDataError(f"generator format version {header.get('version')} is not "
-                              f"supported (expected {VERSION}): retrain it")
-    cls = generator_class(str(header.get("kind")))
-    try:
-        return cls.from_state(header.get("params", {}), arrays)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PseudoDataError(f"generator file is inconsistent: {exc}") from exc
+    return _generator_file().load(data)

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from capture.trajectory import Trajectory
+from models.base import Estimator
+from models.persistence import Persistent
 from models.pseudo.render import N_CHANNELS, render_batch
 
 VERSION = 1
@@ -45,7 +47,7 @@ def set_threads(n: int) -> None:
         torch.set_num_threads(n)
 
 
-class EfficientNetEmbedder:
+class EfficientNetEmbedder(Estimator, Persistent):
     """Writer-discrimination EfficientNet (b0 layout, scaled width/depth) over rendered images.
 
     ``fit(trajs, labels)`` trains; ``transform(trajs)`` -> (n, d) float32 unit vectors.
@@ -69,11 +71,6 @@ class EfficientNetEmbedder:
         self.margin = margin
         self.scale = scale
         self.threads = threads
-
-    def get_params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in (
-            "image_size", "width", "depth", "epochs", "time_budget_s", "batch_size", "lr",
-            "weight_decay", "dropout", "augment", "margin", "scale", "threads")}
 
     # -- network ------------------------------------------------------------------------------
     def _build(self, n_classes: int):

@@ -111,7 +111,7 @@ class CandidateSVMGenerator(PseudoGenerator):
         self.augment_strengths = augment_strengths
         self.distortion_classes = distortion_classes
         self.distortion_strengths = distortion_strengths
-        self.cache_dir = None if cache_dir is None else str(cache_dir)
+        self.cache_dir = cache_dir
         self.reuse_weights = reuse_weights
 
     # -- fit ----------------------------------------------------------------------------------

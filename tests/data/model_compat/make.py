@@ -17,12 +17,6 @@ sys.path.insert(0, str(HERE.parents[1]))  # tests/ (fakes)
 
 from fakes.signatures import samples
 
-from models.calibrated import FUSION_MEMBERS
-from models.pseudo import dump_generator, make_generator
-from models.registry import make_verifier
-from models.score_calibration import shipped_calibrations
-from models.serialization import dump_verifier
-
 
 def data(dims: int):
     short = {"n": 80, "duration": 1.0}  # small files
@@ -34,6 +28,12 @@ def data(dims: int):
 
 
 def main() -> None:
+    from models.calibrated import FUSION_MEMBERS
+    from models.pseudo import dump_generator, make_generator
+    from models.registry import make_verifier
+    from models.score_calibration import shipped_calibrations
+    from models.serialization import dump_verifier
+
     cal = shipped_calibrations()
     models = {
         "dtw-3d": ("dtw", {}, 3, False),
