@@ -17,6 +17,8 @@ VERIFIERS: dict[str, str] = {
     "svm": "models.svm:SVMVerifier",
     "ss-svm": "models.svm:SubspaceSVMVerifier",
     "fusion": "models.fusion:FusionVerifier",
+    "ganomaly": "models.oneclass.verifiers:GANomalyVerifier",
+    "fanogan": "models.oneclass.verifiers:FAnoGANVerifier",
 }
 
 

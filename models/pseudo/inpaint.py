@@ -174,7 +174,7 @@ class InpaintGenerator(PseudoGenerator):
                  steps: int = 800, batch_size: int = 32, lr: float = 1e-3,
                  train_mask: tuple[float, float] = (0.05, 0.4), max_segments: int = 2,
                  n_impostors: int = 20, impostor_mask: tuple[float, float] = (0.1, 0.4),
-                 impostor_temperature: float = 1.0, impostor_strength: float | None = 2.0,
+                 impostor_temperature: float = 1.0, impostor_strength: float | None = 3.0,
                  n_genuine: int = 10, genuine_mask: tuple[float, float] = (0.1, 0.3),
                  genuine_temperature: float = 0.5, genuine_strength: float | None = 1.0,
                  cache_dir: str | None = None, reuse_weights: bool = False,
