@@ -167,7 +167,8 @@ def test_verifier_pretrains_adapts_scores_and_round_trips(svc, background, kind,
 def test_verifier_without_background_and_pseudo_negatives(svc, background):
     refs = svc.genuine("U1")[:4]
     v = make_verifier("ganomaly", **_tiny("ganomaly", scratch={"epochs": 10})).fit(refs)
-    assert not v.pretrained_ and np.all(np.isfinite(v.score_samples(svc.forgeries("U1"))))
+    assert not v.pretrained_ and v.weights_ == "scratch"
+    assert np.all(np.isfinite(v.score_samples(svc.forgeries("U1"))))
     # generated negatives are the user's own material, not "other people": not pretrained on
     fakes = [t.with_meta(extra={"pseudo": "impostor"}) for t in background]
     w = make_verifier("ganomaly", **_tiny("ganomaly", scratch={"epochs": 10})).fit(refs, fakes)

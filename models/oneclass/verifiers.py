@@ -111,7 +111,7 @@ class _GANVerifier(Verifier):
                       **dict(self.scratch or {})}
             det = _detector_class(self.kind)(**params).fit(x_gen, seed=self.seed)
             x_bg = None
-            self.pretrained_ = False
+            self.pretrained_, self.weights_ = False, "scratch"
         self.detector_ = det
         self.ref_ = float(np.log(np.median(det.anomaly(x_gen[real])) + 1e-12))
         unit = 1.0

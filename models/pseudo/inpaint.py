@@ -202,8 +202,8 @@ class InpaintGenerator(PseudoGenerator):
     # -- subclass hooks -------------------------------------------------------------------------
     transform: ClassVar[str] = "inpaint"
     """``meta.extra["transform"]`` of the generated samples."""
-    RECIPE: ClassVar[tuple[str, ...]] = ("length", "latent", "hidden", "steps", "batch_size", "lr",
-                               "train_mask", "max_segments")
+    RECIPE: ClassVar[tuple[str, ...]] = (
+        "length", "latent", "hidden", "steps", "batch_size", "lr", "train_mask", "max_segments")
     """Parameters that shape the trained network (the cache family); generation parameters
     are not in it, so changing them reuses the network."""
 
