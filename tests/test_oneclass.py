@@ -162,6 +162,11 @@ def test_verifier_pretrains_adapts_scores_and_round_trips(svc, background, kind,
     next(tmp_path.glob(f"{kind}-v*.npz")).write_bytes(b"not weights")
     u4 = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path)))
     assert u4.fit(svc.genuine("U4")[:5], background).weights_ == "trained"
+    # another training recipe is another file, never the old network
+    recipe = {**TINY[kind], "latent": 4}
+    u5 = make_verifier(kind, **{**_tiny(kind, cache_dir=str(tmp_path)), "detector": recipe})
+    assert u5.fit(svc.genuine("U5")[:5], background).weights_ == "trained"
+    assert len(list(tmp_path.glob(f"{kind}-v*.npz"))) == 2
 
 
 def test_verifier_without_background_and_pseudo_negatives(svc, background):
