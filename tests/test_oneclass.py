@@ -154,6 +154,9 @@ def test_verifier_pretrains_adapts_scores_and_round_trips(svc, background, kind,
     # the next user of the same background reuses the pretrained network (memory, then disk)
     u2 = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path)))
     assert u2.fit(svc.genuine("U2")[:5], background).weights_ == "memory"
+    # the fold rule: another background never gets a network pretrained on different people
+    other = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path)))
+    assert other.fit(svc.genuine("U2")[:5], background[5:]).weights_ == "trained"
     verifiers.clear_memory()
     u3 = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path)))
     assert u3.fit(svc.genuine("U3")[:5], background).weights_ == "cached"
@@ -166,7 +169,7 @@ def test_verifier_pretrains_adapts_scores_and_round_trips(svc, background, kind,
     recipe = {**TINY[kind], "latent": 4}
     u5 = make_verifier(kind, **{**_tiny(kind, cache_dir=str(tmp_path)), "detector": recipe})
     assert u5.fit(svc.genuine("U5")[:5], background).weights_ == "trained"
-    assert len(list(tmp_path.glob(f"{kind}-v*.npz"))) == 2
+    assert len(list(tmp_path.glob(f"{kind}-v*.npz"))) == 3
 
 
 def test_verifier_without_background_and_pseudo_negatives(svc, background):
