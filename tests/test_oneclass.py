@@ -162,7 +162,8 @@ def test_verifier_pretrains_adapts_scores_and_round_trips(svc, background, kind,
     assert u3.fit(svc.genuine("U3")[:5], background).weights_ == "cached"
     # a damaged cache file is trained over
     verifiers.clear_memory()
-    next(tmp_path.glob(f"{kind}-v*.npz")).write_bytes(b"not weights")
+    for f in tmp_path.glob(f"{kind}-v*.npz"):
+        f.write_bytes(b"not weights")
     u4 = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path)))
     assert u4.fit(svc.genuine("U4")[:5], background).weights_ == "trained"
     # another training recipe is another file, never the old network
