@@ -18,6 +18,8 @@ VERIFIERS: dict[str, str] = {
     "ss-svm": "models.svm:SubspaceSVMVerifier",
     "fusion": "models.fusion:FusionVerifier",
     "calibrated": "models.calibrated:CalibratedVerifier",
+    "ganomaly": "models.oneclass.verifiers:GANomalyVerifier",
+    "fanogan": "models.oneclass.verifiers:FAnoGANVerifier",
 }
 
 
