@@ -149,6 +149,12 @@ def operating_points(result: ExperimentResult, fold_of: Mapping[str, int], calib
                                                  "accounts_far_over_5pct")}
                                    for lv in SECURITY_LEVELS}
         idents[name] = identification(result.trials, name, fold_of)
+        if calibrated and idents[name] is not None:
+            idents[name]["levels"] = {
+                lv: {k: v for k, v in (identification(result.trials, name, fold_of, level=lv)
+                                       or {}).items()
+                     if k in ("never_enrolled_rejected", "enrolled_identified_correctly")}
+                for lv in SECURITY_LEVELS}
     return ops, idents
 
 

@@ -31,8 +31,7 @@ def account_rates(trials: Iterable[Any], level: str | None = None) -> list[dict[
     for ident, t in trials:
         if t.refused is not None:
             continue
-        dec = t.decisions if level is None else t.scores - t.level_thresholds[level]
-        acc = dec >= 0
+        acc = _decisions(t, level) >= 0
         out.append({"identity": ident, "seed": t.seed,
                     "frr": _rate(~acc[t.types == "genuine"]),
                     "far_random": _rate(acc[t.types == "random"]),
@@ -41,6 +40,11 @@ def account_rates(trials: Iterable[Any], level: str | None = None) -> list[dict[
                     "n_random": int(np.sum(t.types == "random")),
                     "n_skilled": int(np.sum(t.types == "skilled"))})
     return out
+
+
+def _decisions(t: Any, level: str | None) -> np.ndarray:
+    """Decision values at the account's own threshold, or at ``level``'s."""
+    return t.decisions if level is None else t.scores - t.level_thresholds[level]
 
 
 def _worst(accounts: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -62,8 +66,7 @@ def operating_point(trials: Sequence[tuple[str, Any]], level: str | None = None
                               ("far_skilled", "skilled", True)):
         parts = []
         for _, t in enrolled:
-            dec = t.decisions if level is None else t.scores - t.level_thresholds[level]
-            d = dec[t.types == kind]
+            d = _decisions(t, level)[t.types == kind]
             parts.append((d >= 0) if accept else (d < 0))
         x = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
         pooled[key] = _rate(x)
@@ -85,7 +88,8 @@ def operating_point(trials: Sequence[tuple[str, Any]], level: str | None = None
 
 
 def identification(trials: Mapping[str, Sequence[Any]], method: str,
-                   fold_of: Mapping[str, int], seed: int = 0) -> dict[str, Any] | None:
+                   fold_of: Mapping[str, int], seed: int = 0, level: str | None = None
+                   ) -> dict[str, Any] | None:
     """Open-set 1:N: half of each fold's enrolling identities enroll, the others never do.
 
     For every run seed and fold, each attempt is scored against every enrolled account of the
@@ -94,6 +98,7 @@ def identification(trials: Mapping[str, Sequence[Any]], method: str,
     decision value if that is >= 0, else rejected. Enrolled people's probes are their own
     non-reference samples; never-enrolled people's probes are all their samples.
     Returns None when the attempts do not cover every pair (SVC2004's protocol samples 20).
+    ``level``: at that security level's thresholds instead of the configured one.
     """
     rng = np.random.default_rng(seed)
     by_seed: dict[int, dict[str, Any]] = {}
@@ -114,7 +119,7 @@ def identification(trials: Mapping[str, Sequence[Any]], method: str,
             everyone = {i for i, f in fold_of.items() if f == fold}
             never = everyone - set(enrolled)
             # decision of account e on every attempt file it was shown
-            table = {e: dict(zip(accounts[e].attempt_files, accounts[e].decisions))
+            table = {e: dict(zip(accounts[e].attempt_files, _decisions(accounts[e], level)))
                      for e in enrolled}
             probes: list[tuple[str, str]] = []
             for p in enrolled:

@@ -94,6 +94,8 @@ _CLASSES: dict[str, str] = {
     "ss-svm": "models.svm:SubspaceSVMVerifier",
     "fusion": "models.fusion:FusionVerifier",
     "calibrated": "models.calibrated:CalibratedVerifier",
+    "ganomaly": "models.oneclass.verifiers:GANomalyVerifier",
+    "fanogan": "models.oneclass.verifiers:FAnoGANVerifier",
 }
 VERIFIERS = Registry("verifier", _CLASSES, UnknownVerifierError)
 

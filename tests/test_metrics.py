@@ -197,3 +197,27 @@ def test_bootstrap_eer_interval_brackets_the_eer_and_narrows_with_more_users():
         metrics.bootstrap_eer_interval(few, n_boot=50, seed=3)
     with pytest.raises(metrics.MetricsError, match="level"):
         metrics.bootstrap_eer_interval(few, level=1.5)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_roc_points_equal_scikit_learn_roc_and_det_curves_with_ties(seed):
+    """Our ROC (accept at score >= threshold) is scikit-learn's, point for point, also when
+    scores tie within and across classes (rounded scores)."""
+    from sklearn.metrics import det_curve, roc_auc_score, roc_curve
+
+    rng = np.random.default_rng(seed)
+    g = np.round(rng.normal(1.0, 1.0, 60), 1)
+    i = np.round(rng.normal(0.0, 1.0, 90), 1)
+    labels = np.concatenate([np.ones(g.size), np.zeros(i.size)])
+    scores = np.concatenate([g, i])
+    thr, far, frr = metrics.roc_points(g, i)
+    fpr, tpr, sk_thr = roc_curve(labels, scores, drop_intermediate=False)
+    # scikit-learn: decreasing thresholds, the first (inf) accepting nothing
+    np.testing.assert_allclose(far[::-1], fpr)
+    np.testing.assert_allclose(frr[::-1], 1.0 - tpr)
+    np.testing.assert_allclose(thr[:-1][::-1], sk_thr[1:])
+    det_fpr, det_fnr, det_thr = det_curve(labels, scores)
+    ours = dict(zip(thr[:-1], zip(far[:-1], frr[:-1])))
+    for t, a, b in zip(det_thr, det_fpr, det_fnr):
+        np.testing.assert_allclose(ours[t], (a, b))
+    assert metrics.auc(g, i) == pytest.approx(roc_auc_score(labels, scores))

@@ -1,0 +1,15 @@
+"""One-class GAN anomaly detectors and the small 1-D networks they share with the pseudo-data
+inpainting generators.
+
+- ``nets``: 1-D convolutional encoder / decoder / critic / inpainting networks over
+  (batch, channels, length) arrays, the WGAN-GP gradient penalty, and npz-safe state helpers.
+- ``ganomaly``: GANomaly (Akcay et al. 2018): encoder-decoder-encoder, the anomaly score is the
+  distance between the code of a sample and the code of its reconstruction.
+- ``fanogan``: f-AnoGAN (Schlegl et al. 2019): a WGAN-GP, then an izi encoder trained to invert
+  the generator; scores: izi_f residual, and the latent norm of Berg et al.
+- ``verifiers``: both as registered verifiers ("ganomaly", "fanogan"): pretrained on other
+  people's recordings (the background), adapted to a user's few samples.
+
+Everything here works on plain arrays except ``verifiers``; nothing imports authapp or Qt.
+Torch is imported only when a module below is imported.
+"""

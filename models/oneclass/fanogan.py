@@ -1,0 +1,136 @@
+"""f-AnoGAN (Schlegl et al., Medical Image Analysis 2019) on (n, channels, length) arrays.
+
+Two stages on normal data only: a WGAN-GP (generator G: z -> x, critic D), then an encoder E
+trained to invert G with G and D frozen ("izi_f": ``x -> E -> z -> G -> x_hat`` with the loss
+``mean (x - x_hat)^2 + kappa * mean (f(x) - f(x_hat))^2``, f = D's trunk features). G can only
+produce normal-looking samples, so an anomaly is reconstructed badly: the izi_f loss of a sample
+is its anomaly score. "latent" scores by the norm of the code ``||E(x)||`` instead (the
+latent-norm score of Berg et al.: normal samples map to the prior's typical codes).
+
+``adapt`` fine-tunes E and G jointly on the izi_f loss (D stays frozen as the feature extractor),
+so the reconstruction specialises to the new normal samples (one user's writing).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from models.oneclass.base import ArrayDetector
+
+SCORES = ("izi_f", "izi", "latent")
+
+
+class FAnoGAN(ArrayDetector):
+    """f-AnoGAN detector.
+
+    gan_steps, critic_steps, gp_weight, lr : WGAN-GP training (critic steps per generator step).
+    encoder_steps, encoder_lr, kappa : izi_f encoder training (kappa weighs the feature residual).
+    score : "izi_f" (default), "izi" (residual only) or "latent" (||E(x)||).
+    """
+
+    kind = "fanogan"
+
+    def __init__(self, latent: int = 16, hidden: int = 32, gan_steps: int = 800,
+                 critic_steps: int = 4, encoder_steps: int = 800, batch_size: int = 32,
+                 lr: float = 2e-4, encoder_lr: float = 1e-3, adapt_lr: float = 2e-4,
+                 gp_weight: float = 10.0, kappa: float = 1.0, score: str = "izi_f",
+                 threads: int = 1) -> None:
+        self.latent = latent
+        self.hidden = hidden
+        self.gan_steps = gan_steps
+        self.critic_steps = critic_steps
+        self.encoder_steps = encoder_steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.encoder_lr = encoder_lr
+        self.adapt_lr = adapt_lr
+        self.gp_weight = gp_weight
+        self.kappa = kappa
+        self.score = score
+        self.threads = threads
+
+    def _build(self) -> None:
+        from models.oneclass.nets import ConvDecoder, ConvEncoder
+
+        c, n, h = self.channels_, self.length_, self.hidden
+        self.g_ = ConvDecoder(self.latent, c, n, h)
+        self.d_ = ConvEncoder(c, n, 1, h)
+        self.e_ = ConvEncoder(c, n, self.latent, h)
+
+    def _modules(self) -> dict[str, Any]:
+        return {"g": self.g_, "d": self.d_, "e": self.e_}
+
+    def _train(self, x: np.ndarray, rng: np.random.Generator) -> None:
+        import torch
+
+        from models.oneclass.nets import batches, gradient_penalty, tensor
+
+        xt = tensor(x)
+        it = batches(len(x), self.batch_size, rng)
+        opt_g = torch.optim.Adam(self.g_.parameters(), lr=self.lr, betas=(0.5, 0.9))
+        opt_d = torch.optim.Adam(self.d_.parameters(), lr=self.lr, betas=(0.5, 0.9))
+        self.g_.train()
+        self.d_.train()
+        for _ in range(self.gan_steps):
+            for _ in range(self.critic_steps):
+                xb = xt[next(it)]
+                fake = self.g_(torch.randn(len(xb), self.latent)).detach()
+                loss_d = (self.d_(fake).mean() - self.d_(xb).mean()
+                          + self.gp_weight * gradient_penalty(self.d_, xb, fake))
+                opt_d.zero_grad()
+                loss_d.backward()
+                opt_d.step()
+            loss_g = -self.d_(self.g_(torch.randn(self.batch_size, self.latent))).mean()
+            opt_g.zero_grad()
+            loss_g.backward()
+            opt_g.step()
+        self.g_.eval()
+        self.d_.eval()
+        self.gan_loss_ = (float(loss_g.detach()), float(loss_d.detach()))
+        self._fit_encoder(xt, self.encoder_steps, self.encoder_lr, [self.e_], it)
+
+    def _adapt(self, x: np.ndarray, steps: int, rng: np.random.Generator) -> None:
+        from models.oneclass.nets import batches, tensor
+
+        self._fit_encoder(tensor(x), steps, self.adapt_lr, [self.e_, self.g_],
+                          batches(len(x), self.batch_size, rng))
+
+    def _fit_encoder(self, xt: Any, steps: int, lr: float, trained: list[Any], it: Any) -> None:
+        import torch
+
+        params = [p for m in trained for p in m.parameters()]
+        opt = torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
+        for m in trained:
+            m.train()
+        for p in self.d_.parameters():
+            p.requires_grad_(False)
+        try:
+            for _ in range(steps):
+                loss = self._izi_f(xt[next(it)]).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        finally:
+            for p in self.d_.parameters():
+                p.requires_grad_(True)
+        self.encoder_loss_ = float(loss.detach()) if steps else float("nan")
+
+    def _izi_f(self, x: Any, kappa: float | None = None) -> Any:
+        xh = self.g_(self.e_(x))
+        res = ((x - xh) ** 2).flatten(1).mean(dim=1)
+        k = self.kappa if kappa is None else kappa
+        if k == 0:
+            return res
+        return res + k * ((self.d_.features(x) - self.d_.features(xh)) ** 2).mean(dim=1)
+
+    def _anomaly(self, x: Any, score: str | None) -> Any:
+        score = score or self.score
+        if score == "izi_f":
+            return self._izi_f(x)
+        if score == "izi":
+            return self._izi_f(x, kappa=0.0)
+        if score == "latent":
+            return self.e_(x).norm(dim=1)
+        raise ValueError(f"unknown f-AnoGAN score {score!r}; known: {', '.join(SCORES)}")

@@ -1,0 +1,228 @@
+"""One-class GAN detectors: the networks on arrays, GANomaly / f-AnoGAN on arrays and digits,
+and both as registered verifiers (pretrained on the background, adapted, stored, fused)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from authapp.cli import main
+from capture.datasets import load_dataset
+from capture.errors import TrajectoryError
+from capture.trajectory import Trajectory
+from models.base import NotFittedError
+from models.oneclass import verifiers
+from models.oneclass.fanogan import FAnoGAN
+from models.oneclass.ganomaly import GANomaly
+from models.oneclass.nets import (
+    ConvDecoder,
+    ConvEncoder,
+    InpaintNet,
+    check_length,
+    gradient_penalty,
+)
+from models.registry import make_verifier
+from models.serialization import dump_verifier, load_verifier
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "oneclass_digits.py"
+TINY = {"ganomaly": {"epochs": 25, "hidden": 8, "latent": 8},
+        "fanogan": {"gan_steps": 25, "critic_steps": 2, "encoder_steps": 40, "hidden": 8,
+                    "latent": 8}}
+DETECTORS = {"ganomaly": GANomaly, "fanogan": FAnoGAN}
+
+
+# -- networks on arrays ------------------------------------------------------------------------
+@pytest.mark.parametrize("length", [8, 16, 32, 64])
+def test_network_shapes(length):
+    x = torch.randn(5, 6, length)
+    enc, dec = ConvEncoder(6, length, 7, hidden=8), ConvDecoder(7, 6, length, hidden=8)
+    assert enc(x).shape == (5, 7) and dec(enc(x)).shape == x.shape
+    assert enc.features(x).shape[0] == 5
+    mask = torch.zeros(5, 1, length)
+    mask[:, :, 2:5] = 1.0
+    out = InpaintNet(6, 4, hidden=8)(x, mask, torch.randn(5, 4))
+    assert out.shape == x.shape
+    keep = mask[0, 0] == 0
+    assert torch.equal(out[:, :, keep], x[:, :, keep])  # only the masked frames are new
+    assert not torch.allclose(out[:, :, ~keep], x[:, :, ~keep])
+
+
+def test_bad_lengths_and_penalty():
+    with pytest.raises(ValueError, match="length"):
+        check_length(12)
+    critic = ConvEncoder(3, 16, 1, hidden=8)
+    gp = gradient_penalty(critic, torch.randn(4, 3, 16), torch.randn(4, 3, 16))
+    assert gp.ndim == 0 and torch.isfinite(gp) and gp.item() >= 0
+
+
+def _toy(n: int, rng: np.random.Generator, anomalous: bool = False) -> np.ndarray:
+    """Normal: smooth sine waves of one frequency in 3 channels; anomalies: white noise."""
+    t = np.linspace(0, 2 * np.pi, 16)
+    if anomalous:
+        return rng.standard_normal((n, 3, 16)).astype(np.float32)
+    phase = rng.uniform(0, 0.5, (n, 3, 1))
+    return (np.sin(t + phase) + 0.05 * rng.standard_normal((n, 3, 16))).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["ganomaly", "fanogan"])
+def test_detector_learns_normal_deterministic_and_round_trips(kind):
+    rng = np.random.default_rng(0)
+    train, normal, odd = _toy(64, rng), _toy(20, rng), _toy(20, rng, anomalous=True)
+    det = DETECTORS[kind](**TINY[kind]).fit(train, seed=3)
+    a_norm, a_odd = det.anomaly(normal), det.anomaly(odd)
+    assert np.all(np.isfinite(a_norm)) and np.median(a_odd) > np.median(a_norm)
+    assert np.array_equal(det.score_samples(normal), -a_norm)
+    again = DETECTORS[kind](**TINY[kind]).fit(train, seed=3)
+    assert np.array_equal(again.anomaly(odd), a_odd)  # same seed, same detector
+    copy = DETECTORS[kind].from_state(*det.get_state())
+    assert np.allclose(copy.anomaly(odd), a_odd)
+    before = copy.anomaly(normal)
+    copy.adapt(normal[:4], steps=5, seed=0)  # fine-tuning moves the copy only
+    assert not np.allclose(copy.anomaly(normal), before)
+    assert np.array_equal(det.anomaly(normal), a_norm)
+
+
+def test_detector_input_errors():
+    with pytest.raises(NotFittedError):
+        GANomaly().anomaly(np.zeros((2, 3, 16)))
+    det = GANomaly(**TINY["ganomaly"]).fit(np.zeros((4, 3, 16)), seed=0)
+    with pytest.raises(ValueError, match="channels"):
+        det.anomaly(np.zeros((2, 4, 16)))
+    with pytest.raises(ValueError, match="NaN"):
+        det.anomaly(np.full((2, 3, 16), np.nan))
+    with pytest.raises(ValueError, match="shape"):
+        GANomaly().fit(np.zeros((3, 16)))
+    with pytest.raises(ValueError, match="score"):
+        FAnoGAN(**TINY["fanogan"], score="nope").fit(np.zeros((4, 3, 16)), seed=0).anomaly(
+            np.zeros((1, 3, 16)))
+
+
+@pytest.mark.timeout(240)
+def test_digits_benchmark_tiny_config():
+    """The validation script runs end to end on a tiny config, and even tiny GAN detectors
+    separate digit 0 from the other digits far above chance."""
+    spec = importlib.util.spec_from_file_location("oneclass_digits", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    table = module.evaluate([0], seed=0, quick=True, verbose=False)
+    assert set(table) == {"KDE", "OC-SVM", "GANomaly", "f-AnoGAN izi_f",
+                          "f-AnoGAN latent norm"}
+    assert table["KDE"][0] > 0.95 and table["OC-SVM"][0] > 0.95
+    assert table["GANomaly"][0] > 0.75 and table["f-AnoGAN izi_f"][0] > 0.75
+    assert 0.0 <= table["f-AnoGAN latent norm"][0] <= 1.0
+    assert "| KDE |" in module.markdown(table, [0])
+
+
+# -- verifiers ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def svc(shared_data):
+    return load_dataset(shared_data / "svc2004_task1", "svc2004")
+
+
+@pytest.fixture(scope="module")
+def background(svc):
+    return [t for i in ("U13", "U14", "U15", "U16", "U17", "U18", "U19", "U20")
+            for t in svc.genuine(i)[:5]]
+
+
+def _tiny(kind: str, **extra) -> dict:
+    return {"detector": TINY[kind], "adapt_steps": 5, **extra}
+
+
+@pytest.mark.parametrize("kind", ["ganomaly", "fanogan"])
+def test_verifier_pretrains_adapts_scores_and_round_trips(svc, background, kind, tmp_path,
+                                                          monkeypatch):
+    monkeypatch.delenv("AIRAUTH_PSEUDO_CACHE", raising=False)
+    verifiers.clear_memory()
+    refs = svc.genuine("U1")[:5]
+    v = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path))).fit(refs, background)
+    assert v.pretrained_ and v.weights_ == "trained"
+    assert len(list(tmp_path.glob(f"{kind}-v*.npz"))) == 1
+    own, others = v.score_samples(refs), v.score_samples(background)
+    assert np.all(np.isfinite(own)) and np.median(own) > np.median(others)
+    assert v.threshold_ == 0.5
+    again = load_verifier(dump_verifier(v))
+    assert np.allclose(again.score_samples(svc.genuine("U1")[5:]),
+                       v.score_samples(svc.genuine("U1")[5:]))
+    # the next user of the same background reuses the pretrained network (memory, then disk)
+    u2 = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path)))
+    assert u2.fit(svc.genuine("U2")[:5], background).weights_ == "memory"
+    # the fold rule: another background never gets a network pretrained on different people
+    other = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path)))
+    assert other.fit(svc.genuine("U2")[:5], background[5:]).weights_ == "trained"
+    verifiers.clear_memory()
+    u3 = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path)))
+    assert u3.fit(svc.genuine("U3")[:5], background).weights_ == "cached"
+    # a damaged cache file is trained over
+    verifiers.clear_memory()
+    for f in tmp_path.glob(f"{kind}-v*.npz"):
+        f.write_bytes(b"not weights")
+    u4 = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path)))
+    assert u4.fit(svc.genuine("U4")[:5], background).weights_ == "trained"
+    # another training recipe is another file, never the old network
+    recipe = {**TINY[kind], "latent": 4}
+    u5 = make_verifier(kind, **{**_tiny(kind, cache_dir=str(tmp_path)), "detector": recipe})
+    assert u5.fit(svc.genuine("U5")[:5], background).weights_ == "trained"
+    assert len(list(tmp_path.glob(f"{kind}-v*.npz"))) == 3
+
+
+def test_verifier_without_background_and_pseudo_negatives(svc, background):
+    refs = svc.genuine("U1")[:4]
+    v = make_verifier("ganomaly", **_tiny("ganomaly", scratch={"epochs": 10})).fit(refs)
+    assert not v.pretrained_ and v.weights_ == "scratch"
+    assert np.all(np.isfinite(v.score_samples(svc.forgeries("U1"))))
+    # generated negatives are the user's own material, not "other people": not pretrained on
+    fakes = [t.with_meta(extra={"pseudo": "impostor"}) for t in background]
+    w = make_verifier("ganomaly", **_tiny("ganomaly", scratch={"epochs": 10})).fit(refs, fakes)
+    assert not w.pretrained_
+
+
+def test_verifier_errors(svc):
+    v = make_verifier("ganomaly", **_tiny("ganomaly", scratch={"epochs": 5}))
+    with pytest.raises(NotFittedError):
+        v.score_samples(svc.genuine("U1")[:1])
+    v.fit(svc.genuine("U1")[:3])
+    t = np.arange(50) / 100.0
+    air = Trajectory(t, np.column_stack([np.sin(9 * t), np.cos(7 * t), t]))
+    with pytest.raises(TrajectoryError, match="3-D"):
+        v.score_samples([air])
+    with pytest.raises(ValueError, match="length"):
+        make_verifier("ganomaly", length=20).fit(svc.genuine("U1")[:3])
+
+
+def test_verifier_as_fusion_member(svc, background):
+    verifiers.clear_memory()
+    fusion = make_verifier("fusion", members=("dtw", "ganomaly"),
+                           member_params={"ganomaly": _tiny("ganomaly")})
+    fusion.fit(svc.genuine("U1")[:5], background)
+    scores = fusion.score_samples(svc.genuine("U1")[5:8] + svc.forgeries("U1")[:3])
+    assert scores.shape == (6,) and np.all(np.isfinite(scores))
+    again = load_verifier(dump_verifier(fusion))
+    assert np.allclose(again.score_samples(svc.genuine("U1")[5:8]), scores[:3])
+
+
+@pytest.mark.timeout(300)
+def test_harness_runs_the_detectors(fmkit_dir, tmp_path, capsys):
+    """``--methods ganomaly,fanogan`` in the harness (FMKit: one fold, so no background: the
+    detectors train from scratch on the references, as on a fresh install; one fold has no
+    development people to calibrate on and nothing is shipped for the detectors, hence
+    ``--calibration none``)."""
+    rc = main(["experiment", str(fmkit_dir), "--format", "fmkit", "--references", "5",
+               "--seeds", "1", "--methods", "ganomaly,fanogan", "--out", str(tmp_path),
+               "--param", 'ganomaly.scratch={"epochs": 8, "hidden": 8}',
+               "--param", 'fanogan.scratch={"gan_steps": 8, "encoder_steps": 8, "hidden": 8}',
+               "--calibration", "none", "--no-progress"])
+    _, err = capsys.readouterr()
+    assert rc == 0, err
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert list(res["methods"]) == ["ganomaly", "fanogan"]
+    for m in ("ganomaly", "fanogan"):
+        s = res["methods"][m]["random"]
+        assert s["n_genuine"] == 2 * 5 and 0.0 <= s["eer"] <= 1.0
