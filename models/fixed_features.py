@@ -66,11 +66,6 @@ def _cached(traj: Trajectory, key: str, compute: Any) -> np.ndarray:
     return value
 
 
-def clear_cache() -> None:
-    """Forget every cached feature sequence and vector (tests, memory pressure)."""
-    _CACHE.clear()
-
-
 def sequences(trajs: Sequence[Trajectory], config: FeatureConfig) -> list[np.ndarray]:
     return [cached_feature_sequence(t, config) for t in trajs]
 
@@ -82,10 +77,6 @@ def global_features(traj: Trajectory, seq: np.ndarray, config: FeatureConfig) ->
     carefully; the log makes its spread comparable between fast and slow writers.
     """
     return np.array([np.log(max(seq.shape[0] / config.rate_hz, 1e-3))])
-
-
-N_GLOBAL = 1
-"""Number of values ``global_features`` returns."""
 
 
 def fixed_vector(seq: np.ndarray, length: int) -> np.ndarray:
@@ -134,18 +125,6 @@ def medoid_index(seqs: Sequence[np.ndarray], window: float | None) -> int:
         return 0
     d = dtw_distance_matrix(list(seqs), None, window)
     return int(np.argmin(d.sum(axis=1)))
-
-
-def template_distances(queries: Sequence[np.ndarray], templates: Sequence[np.ndarray],
-                       window: int | None) -> np.ndarray:
-    """(n_queries, n_templates) DTW distances between feature sequences (``models.dtw``)."""
-    from models.dtw import dtw_distance
-
-    out = np.empty((len(queries), len(templates)))
-    for i, q in enumerate(queries):
-        for j, t in enumerate(templates):
-            out[i, j] = dtw_distance(q, t, window)
-    return out
 
 
 def dtw_summary(dist: np.ndarray, scale: float, self_mask: np.ndarray | None = None) -> np.ndarray:

@@ -16,8 +16,6 @@ Without negatives (no background yet) a nearest-reference radius gives the same 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from sklearn.svm import SVC
 
@@ -92,6 +90,3 @@ def select(scores: np.ndarray, rng: np.random.Generator, genuine_min: float = 0.
         imp = np.sort(rng.choice(imp, size=max_impostors, replace=False))
     return gen, imp
 
-
-def svm_params(s: SHSVM) -> dict[str, Any]:
-    return {"C": s.C, "kernel": s.kernel, "gamma": s.gamma}
