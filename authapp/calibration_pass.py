@@ -44,12 +44,16 @@ def trial_uses_cohort(trial: Any) -> bool:
     return c is not None and cohort_usable(len(c), trial.cohort_people)
 
 
-def apply_calibration(trial: Any, cal: ScoreCalibration, level: str, guard_far: float) -> None:
+def apply_calibration(trial: Any, cal: ScoreCalibration, level: str,
+                      guards: tuple[float, float]) -> None:
     """Scores, threshold and decisions of one account under ``cal`` (and every level's
-    threshold, for the operating points of the other levels)."""
+    threshold, for the operating points of the other levels); ``guards``: (guard_far,
+    forgery_far)."""
     trial.scores = cal.transform(trial.raw, trial.cohort_raw)
     trial.level_thresholds = {
-        lv: decision_threshold(cal, lv, trial.cohort_raw, guard_far)[0] for lv in SECURITY_LEVELS}
+        lv: decision_threshold(cal, lv, trial.cohort_raw, guards[0],
+                               trial.forgery_raw, guards[1])[0]
+        for lv in SECURITY_LEVELS}
     trial.threshold = trial.level_thresholds[level]
     trial.decisions = trial.scores - trial.threshold
 
@@ -61,7 +65,7 @@ def fixed_calibrations(source: str) -> CalibrationSet:
 
 def calibrate_variant(trials: Sequence[Any], members: Sequence[str],
                       member_params: Mapping[str, Any], dims: int, source: str, level: str,
-                      guard_far: float, provenance: Mapping[str, Any]
+                      guards: tuple[float, float], provenance: Mapping[str, Any]
                       ) -> dict[int, dict[str, Any]]:
     """Calibrate every trial of one variant; returns {fold: calibration as a dict + "source"}.
 
@@ -84,7 +88,7 @@ def calibrate_variant(trials: Sequence[Any], members: Sequence[str],
             cal = fixed_calibrations(source).find(members, member_params, dims, cohort)
             how = "the package's shipped calibration" if source == "shipped" else source
         for t in mine:
-            apply_calibration(t, cal, level, guard_far)
+            apply_calibration(t, cal, level, guards)
         used[fold] = {"source": how, **cal.to_dict()}
     return used
 

@@ -123,6 +123,8 @@ class ExperimentConfig:
     """Give calibrated models a cohort (K recordings of each other-fold identity), as the
     product gives the store's other users; False: like a store's first user."""
     guard_far: float = 0.01
+    forgery_far: float = 1.0
+    """Calibrated models: share of pseudo-forgeries an account may accept (1: no guard)."""
     background_negatives: bool = True
     """With ``calibration="none"``: verifiers that learn from other people get the other
     folds as training negatives (the configuration earlier versions reported)."""
@@ -138,6 +140,7 @@ class ExperimentConfig:
         return EnrollmentSettings(
             verifier=method, verifier_params=dict(self.method_params.get(method, {})),
             calibrated=self.calibrated, security=self.security, guard_far=self.guard_far,
+            forgery_far=self.forgery_far,
             background_negatives=self.background_negatives, pseudo=generator, seed=seed)
 
     def variants(self) -> list[tuple[str, str | None]]:

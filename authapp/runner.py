@@ -58,6 +58,7 @@ class Trial:
     """Calibrated models: (attempts, members) member scores; the calibration pass turns them
     into ``scores`` / ``decisions``."""
     cohort_raw: np.ndarray | None = None
+    forgery_raw: np.ndarray | None = None
     cohort_people: int = 0
     left_out: list[str] = field(default_factory=list)
     """Reference samples the quality check left out (with why)."""
@@ -102,6 +103,7 @@ def _fit_and_score(cfg: ExperimentConfig, method: str, generator: str | None, se
         out["raw"] = verifier.raw_scores(attempts)
         out["cohort_raw"] = verifier.cohort_raw_
         out["cohort_people"] = verifier.cohort_people_
+        out["forgery_raw"] = verifier.forgery_raw_
         n = len(attempts)
         out.update(scores=np.full(n, np.nan), decisions=np.full(n, np.nan), threshold=np.nan)
         if not np.all(np.isfinite(out["raw"])):
@@ -196,6 +198,7 @@ def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
                     name, seed, files, att_ids, types, out["scores"], out["threshold"],
                     out["decisions"], out["fit_s"], out["score_s"], out["cpu_s"], ref_files,
                     fold=job.fold, raw=out.get("raw"), cohort_raw=out.get("cohort_raw"),
+                    forgery_raw=out.get("forgery_raw"),
                     cohort_people=out.get("cohort_people", 0), left_out=notes))
     return trials, gen_s
 
@@ -253,6 +256,7 @@ def calibrate_trials(cfg: ExperimentConfig, dims: int,
     source = calibration_source(cfg.calibration, cfg.folds or 1)
     out: dict[str, Any] = {"requested": cfg.calibration, "source": source,
                            "security": cfg.security, "guard_far": cfg.guard_far,
+                           "forgery_far": cfg.forgery_far,
                            "cohort": cfg.cohort, "variants": {}}
     for method, gen in cfg.variants():
         name = variant_name(method, gen)
@@ -260,7 +264,8 @@ def calibrate_trials(cfg: ExperimentConfig, dims: int,
         mine = [t for ts in trials.values() for t in ts if t.method == name]
         try:
             out["variants"][name] = calibrate_variant(
-                mine, members, params, dims, source, cfg.security, cfg.guard_far,
+                mine, members, params, dims, source, cfg.security,
+                (cfg.guard_far, cfg.forgery_far),
                 {"dataset": Path(cfg.data_dir).name, "references": cfg.references,
                  "seeds": list(cfg.seeds), "method": name})
         except AirAuthError as exc:

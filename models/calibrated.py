@@ -14,6 +14,12 @@ guard can only make a threshold stricter, never looser, so it bounds how many st
 unusually lenient account ("lamb") lets in without moving the threshold toward skilled
 forgers -- which is what using other people as training negatives did (the fusion with
 background accepted three imitators in four).
+
+The optional **forgery guard** does the same against imitators, with pseudo-forgeries
+(``models.pseudo``'s mask-and-inpaint generators: the user's own samples with a segment
+regenerated from other people's writing, given as tagged ``impostors``): the threshold is
+raised until at most ``forgery_far`` of them would be accepted. Off by default (1.0): on
+SVC2004 it did not lower the skilled-forgery error (README, "Pseudo-forgeries").
 """
 
 from __future__ import annotations
@@ -43,16 +49,18 @@ recordings: none of them)."""
 
 def cohort_guard(cohort_scores: np.ndarray, guard_far: float) -> float:
     """Lowest threshold at which at most ``guard_far`` of the cohort is accepted (-inf
-    without a cohort, so that it never binds)."""
+    without a cohort or with ``guard_far`` 1, so that it never binds)."""
     s = np.asarray(cohort_scores, dtype=np.float64)
-    if s.size == 0:
+    if s.size == 0 or guard_far >= 1.0:
         return float("-inf")
     return loo_calibration.threshold_for_far(s, guard_far)
 
 
 def decision_threshold(cal: ScoreCalibration, level: str, cohort_raw: np.ndarray,
-                       guard_far: float) -> tuple[float, float, float]:
-    """(threshold, level threshold, guard threshold) of one account.
+                       guard_far: float, forgery_raw: np.ndarray | None = None,
+                       forgery_far: float = 1.0) -> tuple[float, float, float]:
+    """(threshold, level threshold, guard threshold) of one account; the guard threshold is
+    the stricter of the cohort guard and the forgery guard.
 
     The one rule both the product and the experiment harness apply: the harness computes it
     from stored member scores, the verifier from its own fit, so they cannot drift apart.
@@ -61,6 +69,9 @@ def decision_threshold(cal: ScoreCalibration, level: str, cohort_raw: np.ndarray
     cohort = np.asarray(cohort_raw, dtype=np.float64).reshape(-1, len(cal.members))
     guard = (cohort_guard(cal.transform(cohort, cohort), guard_far) if len(cohort)
              else float("-inf"))
+    if forgery_raw is not None and len(forgery_raw) and forgery_far < 1.0:
+        forged = np.asarray(forgery_raw, dtype=np.float64).reshape(-1, len(cal.members))
+        guard = max(guard, cohort_guard(cal.transform(forged, cohort), forgery_far))
     return max(level_thr, guard), level_thr, guard
 
 
@@ -78,6 +89,8 @@ class CalibratedVerifier(EnsembleVerifier):
     security: security level (``models.score_calibration.SECURITY_LEVELS``).
     guard_far: largest share of the cohort (other people given as ``impostors``) the
         account may accept; 1 turns the guard off.
+    forgery_far: largest share of the pseudo-forgeries (generated samples tagged
+        ``pseudo=impostor`` among ``impostors``) the account may accept; 1 (default) off.
     """
 
     name = "calibrated"
@@ -85,17 +98,20 @@ class CalibratedVerifier(EnsembleVerifier):
 
     def __init__(self, members: Members | None = None,
                  calibration: Mapping[str, Any] | None = None, security: str = DEFAULT_LEVEL,
-                 guard_far: float = DEFAULT_GUARD_FAR) -> None:
+                 guard_far: float = DEFAULT_GUARD_FAR, forgery_far: float = 1.0) -> None:
         self.members = members
         self.calibration = calibration
         self.security = security
         self.guard_far = guard_far
+        self.forgery_far = forgery_far
 
     def _check_params(self) -> None:
         self._check_members()
         check_level(self.security)
         if not 0.0 <= self.guard_far <= 1.0:
             raise ParameterError(f"guard_far must be in [0, 1], got {self.guard_far}")
+        if not 0.0 <= self.forgery_far <= 1.0:
+            raise ParameterError(f"forgery_far must be in [0, 1], got {self.forgery_far}")
 
     # -- fitting ----------------------------------------------------------------------------
     def _fit(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> None:
@@ -106,6 +122,10 @@ class CalibratedVerifier(EnsembleVerifier):
         self.cohort_raw_ = (self.raw_scores(cohort) if cohort
                             else np.zeros((0, len(self.members_))))
         self.cohort_people_ = len({t.meta.user for t in cohort})
+        forged = [t for t in impostors
+                  if loo_calibration.pseudo_kind(t) == "impostor" and t.dims == self.dims_]
+        self.forgery_raw_ = (self.raw_scores(forged) if forged
+                             else np.zeros((0, len(self.members_))))
         if self.calibration is not None:
             self._apply_calibration()
 
@@ -135,7 +155,8 @@ class CalibratedVerifier(EnsembleVerifier):
                 f"recordings of {self.cohort_people_} other people")
         self.calibration_ = cal
         self.threshold_, self.level_threshold_, self.guard_threshold_ = decision_threshold(
-            cal, self.security, self.cohort_raw_, self.guard_far)
+            cal, self.security, self.cohort_raw_, self.guard_far, self.forgery_raw_,
+            self.forgery_far)
 
     # -- scoring ----------------------------------------------------------------------------
     def raw_scores(self, trajectories: Sequence[Trajectory]) -> np.ndarray:
@@ -167,6 +188,7 @@ class CalibratedVerifier(EnsembleVerifier):
         params: dict[str, Any] = {"params": self.to_config(), "dims": self.dims_,
                                   "cohort_people": self.cohort_people_, "members": entries}
         arrays["cohort_raw"] = self.cohort_raw_
+        arrays["forgery_raw"] = self.forgery_raw_
         return params, arrays
 
     @classmethod
@@ -178,8 +200,11 @@ class CalibratedVerifier(EnsembleVerifier):
         v.dims_ = int(params["dims"])
         v.cohort_raw_ = np.asarray(arrays["cohort_raw"], dtype=np.float64)
         v.cohort_people_ = int(params["cohort_people"])
-        if v.cohort_raw_.ndim != 2 or v.cohort_raw_.shape[1] != len(v.members_):
-            raise ValueError("stored cohort scores do not match the member count")
+        v.forgery_raw_ = np.asarray(  # absent from models saved before the forgery guard
+            arrays.get("forgery_raw", np.zeros((0, len(v.members_)))), dtype=np.float64)
+        for raw in (v.cohort_raw_, v.forgery_raw_):
+            if raw.ndim != 2 or raw.shape[1] != len(v.members_):
+                raise ValueError("stored cohort scores do not match the member count")
         if v.calibration is None:
             raise ValueError("stored calibrated model has no calibration")
         v._apply_calibration()

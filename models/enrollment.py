@@ -58,7 +58,9 @@ class EnrollmentSettings:
 
     ``verifier``: one of ``PRODUCT_VERIFIERS``; ``verifier_params``: for a single verifier its
     constructor parameters, for "fusion" {member: params}. ``security``: the level whose
-    threshold the calibration gives. ``guard_far``: share of the cohort an account may accept.
+    threshold the calibration gives. ``guard_far``: share of the cohort an account may accept;
+    ``forgery_far``: share of the pseudo-forgeries (with a mask-and-inpaint ``pseudo``
+    generator) it may accept (1: no forgery guard).
     ``background_negatives``: uncalibrated only -- other people as training negatives (the
     old harness configuration). ``min_samples``: samples that must survive the quality check.
     """
@@ -68,6 +70,7 @@ class EnrollmentSettings:
     calibrated: bool = True
     security: str = DEFAULT_LEVEL
     guard_far: float = DEFAULT_GUARD_FAR
+    forgery_far: float = 1.0
     background_negatives: bool = False
     pseudo: str | None = None
     check_quality: bool = True
@@ -157,7 +160,8 @@ def make_verifier_for(settings: EnrollmentSettings,
         return CalibratedVerifier.from_config({
             "members": list(members), "member_params": params or None,
             "calibration": None if calibration is None else calibration.to_dict(),
-            "security": settings.security, "guard_far": settings.guard_far})
+            "security": settings.security, "guard_far": settings.guard_far,
+            "forgery_far": settings.forgery_far})
     return VERIFIERS.make(settings.verifier, **dict(settings.verifier_params))
 
 

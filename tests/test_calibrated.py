@@ -88,3 +88,34 @@ def test_bad_parameters_are_refused(leap, params, message) -> None:
     refs = leap.genuine(leap.identities[0])[:3]
     with pytest.raises(ValueError, match=message):
         CalibratedVerifier.from_config(params).fit(refs)
+
+
+def _as_pseudo_forgery(traj):
+    from dataclasses import replace
+
+    return replace(traj, meta=replace(traj.meta, extra={**traj.meta.extra, "pseudo": "impostor"}))
+
+
+def test_forgery_guard_bounds_the_pseudo_forgeries_accepted(leap) -> None:
+    """Pseudo-forgeries (tagged generated impostors) never join the cohort; with
+    ``forgery_far`` the threshold rises until at most that share of them is accepted, and
+    the guard is off at the default 1 (the threshold is then exactly the one without them)."""
+    ids = leap.identities
+    refs = leap.genuine(ids[3])[:5]
+    cohort = _cohort(leap, ids[4:12])
+    # near-genuine "forgeries": the user's own other samples, tagged as generated impostors
+    forged = [_as_pseudo_forgery(t) for t in leap.genuine(ids[3])[5:]]
+    cal = shipped_calibrations().find(("dtw",), {}, 3, cohort=True).to_dict()
+    plain = CalibratedVerifier(members=DTW, calibration=cal).fit(refs, cohort)
+    off = CalibratedVerifier(members=DTW, calibration=cal).fit(refs, cohort + forged)
+    assert off.threshold_ == plain.threshold_ and len(off.cohort_raw_) == len(cohort)
+    assert off.forgery_raw_.shape == (len(forged), 1)
+    guarded = CalibratedVerifier(members=DTW, calibration=cal, forgery_far=0.2).fit(
+        refs, cohort + forged)
+    assert guarded.threshold_ >= plain.threshold_
+    assert np.mean(guarded.predict(forged)) <= 0.2
+    assert np.mean(plain.predict(forged)) > 0.2  # the guard did bind here
+    back = load_verifier(dump_verifier(guarded))
+    assert back.threshold_ == guarded.threshold_
+    with pytest.raises(ValueError, match="forgery_far"):
+        CalibratedVerifier(members=DTW, calibration=cal, forgery_far=2.0).fit(refs, cohort)

@@ -96,6 +96,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-cohort", action="store_true",
                    help="calibrated models get no cohort of other people (like a store's "
                         "first user)")
+    p.add_argument("--forgery-far", type=float, default=1.0, metavar="F",
+                   help="calibrated models with --pseudo and a mask-and-inpaint generator "
+                        "(gan, vae-inpaint): raise each account's threshold until at most F "
+                        "of its pseudo-forgeries are accepted (default 1 = off)")
     p.add_argument("--wide", action="store_true",
                    help="print every measure (the full table is always in results.json and "
                         "report.html)")
@@ -201,6 +205,7 @@ def run(args: argparse.Namespace) -> int:
         calibration=args.calibration,
         security=args.security,
         cohort=not args.no_cohort,
+        forgery_far=args.forgery_far,
         method_params=parse_params(args.param, methods),
         # the trained embedding network is cached beside the results, so a rerun reuses it
         generator_params={"pseudo": {"cache_dir": str(Path(args.out) / "pseudo_weights")}},
