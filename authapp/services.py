@@ -577,29 +577,3 @@ def _duplicate_samples(fps: list[np.ndarray], threshold: float | None) -> list[s
             out.append(f"sample {i + 1} is a copy of sample {int(match.ref) + 1}: record each "
                        "sample separately")
     return out
-
-
-# -- module-level conveniences (a service over the default or a given store) ---------------------
-def _service(store: EnrollmentStore | str | None, settings: Settings | None) -> AuthService:
-    st = store if isinstance(store, EnrollmentStore) else EnrollmentStore(store)
-    return AuthService(st, settings)
-
-
-def enroll(user: str, recordings: Sequence[Trajectory], re_enroll: bool = False, *,
-           store: EnrollmentStore | str | None = None,
-           settings: Settings | None = None) -> EnrollmentReport:
-    return _service(store, settings).enroll(user, recordings, re_enroll=re_enroll)
-
-
-def verify(user: str, recording: Trajectory, *, store: EnrollmentStore | str | None = None,
-           settings: Settings | None = None, record_attempt: bool = True) -> VerifyResult:
-    return _service(store, settings).verify(user, recording, record_attempt=record_attempt)
-
-
-def identify(recording: Trajectory, *, store: EnrollmentStore | str | None = None,
-             settings: Settings | None = None) -> IdentifyResult:
-    return _service(store, settings).identify(recording)
-
-
-def delete(user: str, *, store: EnrollmentStore | str | None = None) -> None:
-    _service(store, None).delete(user)
