@@ -6,18 +6,25 @@ negative answer (rejected, not identified), 2 an error the user can act on (an
 ``AirAuthError``, printed as one line), 3 an internal error (a bug: one line, the traceback
 in the log file ``$AIRAUTH_LOG`` or ``~/.cache/airauth/authapp.log``, and on stderr with
 ``-v``), 130 interrupted. A crash never exits 0 or 1.
+
+Library modules report through ``logging`` (``log = logging.getLogger(__name__)``), never
+``print``; ``main`` is where those messages get a handler: stderr, WARNING and above by
+default, INFO and above with ``-v``, errors only with ``-q`` (the GUI and the scripts may set up
+their own).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
 import os
 import pkgutil
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from capture.errors import AirAuthError
@@ -25,6 +32,9 @@ from capture.errors import AirAuthError
 EXIT_ERROR = 2
 EXIT_INTERNAL = 3
 LOG_ENV = "AIRAUTH_LOG"
+LOG_FORMAT = "authapp: %(levelname)s: %(message)s"
+OWN_LOGGERS = ("authapp", "capture", "models")
+"""Packages whose INFO messages ``-v`` shows (other libraries' only from WARNING up)."""
 
 EPILOG = ("exit status: 0 success, 1 rejected / not identified, 2 error (bad input, unknown "
           "user, ...), 3 internal error (details in the log file: $AIRAUTH_LOG or "
@@ -38,16 +48,56 @@ def build_parser() -> argparse.ArgumentParser:
         prog="authapp", description="AirAuth: in-air handwriting biometric authentication",
         epilog=EPILOG,
     )
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="say more: scores and thresholds of rejections, tracebacks")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", action="store_true",
+                          help="say more: scores and thresholds of rejections, tracebacks, "
+                          "progress messages")
+    loudness.add_argument("-q", "--quiet", action="store_true",
+                          help="say less: no warnings (errors only) on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"authapp.commands.{info.name}")
         module.register(sub)
-    for p in sub.choices.values():  # -v also after the command; SUPPRESS keeps a leading one
-        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                       help="say more (scores of rejections, tracebacks)")
+    for p in sub.choices.values():  # -v/-q also after the command; SUPPRESS keeps a leading one
+        group = p.add_mutually_exclusive_group()
+        group.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                           help="say more (scores of rejections, tracebacks)")
+        group.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                           help="say less (errors only on stderr)")
     return parser
+
+
+def log_level(args: argparse.Namespace) -> int:
+    """The least severe log messages shown: INFO with ``-v``, ERROR with ``-q``, else WARNING."""
+    if getattr(args, "verbose", False):
+        return logging.INFO
+    if getattr(args, "quiet", False):
+        return logging.ERROR
+    return logging.WARNING
+
+
+@contextlib.contextmanager
+def stderr_logging(level: int) -> Iterator[logging.Handler]:
+    """Library log messages at ``level`` and above on stderr, for the length of one command.
+
+    A handler of its own on the root logger (``logging.basicConfig`` does nothing when a host
+    such as pytest has already installed one), removed again afterwards with the level put
+    back, so calling ``main`` twice in one process neither doubles nor leaks it.
+    """
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setLevel(level)
+    handler.addFilter(lambda r: r.levelno >= logging.WARNING
+                      or r.name.partition(".")[0] in OWN_LOGGERS)
+    before = root.level
+    root.addHandler(handler)
+    root.setLevel(level)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(before)
 
 
 def printable(text: object) -> str:
@@ -89,6 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     verbose = bool(getattr(args, "verbose", False))
+    if verbose and getattr(args, "quiet", False):  # one before the command, one after it
+        parser.error("argument -q/--quiet: not allowed with argument -v/--verbose")
+    with stderr_logging(log_level(args)):
+        return _run(args, argv, verbose)
+
+
+def _run(args: argparse.Namespace, argv: Sequence[str] | None, verbose: bool) -> int:
+    """Run the chosen command, turning every way it can end into an exit status."""
     try:
         return int(args.func(args) or 0)
     except AirAuthError as exc:

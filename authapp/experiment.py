@@ -44,7 +44,6 @@ from authapp.protocol import (
     auto_folds,
     available_methods,
     dataset_fingerprint,
-    describe,
     draw_trial,
     identity_seed,
     load,
@@ -52,6 +51,7 @@ from authapp.protocol import (
     uses_background,
     variant_name,
 )
+from authapp.run_description import describe
 from authapp.runner import (
     ExperimentCancelled,
     Trial,

@@ -99,6 +99,19 @@ def score_decision(name: str, fp: np.ndarray, refs: list[tuple[str, Any, int]], 
                              {"score": round(value, 6)})])
 
 
+def duplicate_samples(fps: list[np.ndarray], threshold: float | None) -> list[str]:
+    """Messages for enrollment samples that are copies (altered or not) of an earlier one:
+    the replay rule applied within one enrollment (each sample must be written anew)."""
+    out = []
+    for i in range(1, len(fps)):
+        match = security.find_replay(fps[i], [(str(j), fps[j]) for j in range(i)], threshold)
+        if match is not None:
+            out.append(f"sample {i + 1} is a copy of sample {int(match.ref) + 1}: record each "
+                       "sample separately")
+    return out
+
+
+
 def with_lockout(decision: Decision, store: EnrollmentStore, policy: LockoutPolicy, name: str,
                  now: float) -> Decision:
     """``decision``, and when it is a failure that completes a lockout, the lock it starts."""

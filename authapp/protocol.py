@@ -5,6 +5,9 @@ the per-identity job specs), ``runner`` (enroll through the product's pipeline, 
 attempt -> score rows, the columns of scores.csv), ``evaluation`` (score table -> results)
 and ``report`` (results.json, plots, HTML). ``authapp.experiment.run_experiment`` chains
 them; ``authapp evaluate scores.csv`` re-runs the last two from a score file alone.
+The data set it reads comes from ``authapp.harness_data`` (loaded once per process, keyed by
+the folder's fingerprint) and the words results.json says about it from
+``authapp.run_description``.
 
 Protocol (what ``authapp experiment`` runs; results.json repeats it under ``"protocol"``):
 
@@ -45,8 +48,6 @@ the order identities are processed in.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -55,7 +56,11 @@ from typing import Any
 
 import numpy as np
 
-from capture.errors import AirAuthError
+from authapp.harness_data import (
+    ExperimentError,
+    dataset_fingerprint,
+    load,
+)
 from capture.trajectory import Trajectory
 
 ATTEMPT_TYPES = ("genuine", "random", "skilled")
@@ -82,10 +87,6 @@ DEFAULT_METHODS = ("dtw", "subspace", "svm", "ss-svm", "fusion")
 DEFAULT_GENERATORS = ("pseudo", "vae", "gan")
 BOOTSTRAP_RESAMPLES = 1000
 """Resamples of the enrolled identities behind every EER interval (seed 0: reproducible)."""
-
-
-class ExperimentError(AirAuthError):
-    """The experiment cannot run as asked (bad data set, unknown method, nothing to test)."""
 
 
 def uses_background(method: str) -> bool:
@@ -187,42 +188,6 @@ def assign_folds(identities: Sequence[str], eligible: Iterable[str], folds: int,
         for k, ident in enumerate(order):
             fold_of[ident] = (k + offset) % folds
     return fold_of
-
-
-_DATASETS: dict[tuple[str, str | None, str], Any] = {}
-
-
-def dataset_fingerprint(data_dir: Path) -> str:
-    """Cheap identity of a directory's contents (paths, sizes, mtimes) for the worker cache."""
-    h = hashlib.sha1()
-    for root, dirs, files in os.walk(data_dir):
-        dirs.sort()
-        for name in sorted(files):
-            p = os.path.join(root, name)
-            try:
-                st = os.stat(p)
-            except OSError:
-                continue
-            h.update(f"{os.path.relpath(p, data_dir)}\x00{st.st_size}\x00{st.st_mtime_ns}\n"
-                     .encode("utf-8", "surrogateescape"))
-    return h.hexdigest()
-
-
-def load(data_dir: Path, fmt: str | None, fingerprint: str | None = None) -> Any:
-    """``capture.datasets.load_dataset`` with a clear error and a per-process cache."""
-    data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise ExperimentError(f"data directory not found: {data_dir}")
-    fingerprint = fingerprint or dataset_fingerprint(data_dir)
-    key = (str(data_dir.resolve()), fmt, fingerprint)
-    if key not in _DATASETS:
-        try:
-            from capture.datasets import load_dataset
-        except ImportError as exc:
-            raise ExperimentError(f"data set loading is not available: {exc}") from exc
-        _DATASETS.clear()  # one data set per process is enough; don't hoard memory
-        _DATASETS[key] = load_dataset(data_dir, fmt)
-    return _DATASETS[key]
 
 
 def draw_trial(cfg: ExperimentConfig, identity: str, seed: int, genuine: list[Trajectory],
@@ -363,79 +328,3 @@ def plan_experiment(cfg: ExperimentConfig) -> Plan:
     ) for ident in eligible]
     return Plan(cfg, dataset, fingerprint, eligible, skipped, fold_of, folds_auto,
                 background_for, jobs)
-
-
-def _skipped_file(item: Any, data_dir: Path) -> str:
-    """A data set's skipped-file entry, (path, reason) or anything else, as one line."""
-    if isinstance(item, tuple) and len(item) == 2:
-        path, reason = item
-        try:
-            path = os.path.relpath(path, data_dir)
-        except ValueError:
-            pass
-        return f"{path}: {reason}"
-    return str(item)
-
-
-def describe(plan: Plan) -> dict[str, Any]:
-    """The parts of results.json that say what was run (everything but the figures)."""
-    import sys
-
-    import sklearn
-
-    cfg, dataset, fold_of = plan.config, plan.dataset, plan.fold_of
-    folds_auto, background_for = plan.folds_auto, plan.background_for
-    return {
-        "dataset": Path(cfg.data_dir).resolve().name,
-        "data_dir": str(Path(cfg.data_dir).resolve()),
-        "format": cfg.format,
-        "references": cfg.references,
-        "seeds": list(cfg.seeds),
-        "security": cfg.security if cfg.calibrated else None,
-        "protocol": {
-            "folds": cfg.folds,
-            "folds_chosen": "auto" if folds_auto else "given",
-            "fold_seed": cfg.fold_seed,
-            "fold_of": {ident: fold_of[ident] for ident in dataset.identities},
-            "scheme": (
-                f"identities split into {cfg.folds} disjoint folds (seed {cfg.fold_seed}); "
-                "random impostors against a user = genuine samples of the other identities in "
-                "the user's fold; background (verifier negatives, pseudo-generator training) = "
-                "identities of the other folds, so no person is both background and impostor "
-                "for the same user" if cfg.folds > 1 else
-                "one fold: random impostors against a user = genuine samples of every other "
-                "identity; no background (no verifier or generator sees other people's data)"),
-            "background_for": dict(background_for),
-            "split": cfg.split,
-            "references": (f"{cfg.references} genuine samples per identity and seed, drawn "
-                           "with a generator seeded by (seed, identity); the rest are genuine "
-                           "attempts" if cfg.split == "random" else
-                           f"SVC2004's protocol: {cfg.references} references per identity and "
-                           "seed drawn from the first half of its genuine samples (S1-S10), "
-                           "the second half (S11-S20) are the genuine attempts, and "
-                           f"{SVC2004_RANDOM_FORGERIES} genuine samples of other identities "
-                           "of the fold, drawn per trial, are the random impostors"),
-            "thresholds": (
-                "FAR/FRR/recognition rate and the operating point at each account's own "
-                "threshold (score minus threshold >= 0 accepts): the product's calibrated "
-                f"threshold at security level '{cfg.security}' (calibration: "
-                f"{cfg.calibration}), raised by the account's cohort guard"
-                if cfg.calibrated else
-                "FAR/FRR/recognition rate at each verifier's own per-user threshold (a research "
-                "configuration, not what the product ships)"),
-            "eer": ("EER/AUC/FRR at FAR pooled over users and seeds on score minus the "
-                    "account's threshold (one global offset on top of them); EER 95 % CI = "
-                    f"percentile interval of that EER over {BOOTSTRAP_RESAMPLES} bootstrap "
-                    "resamples of the enrolled identities; user EER = mean of per-user EERs "
-                    "(each pooled over seeds); trial EER = mean of the EERs of each (user, "
-                    "seed) trial"),
-        },
-        "pseudo": {"mode": cfg.pseudo,
-                   "generators": list(cfg.generators) if cfg.pseudo != "off" else []},
-        "method_params": {m: dict(p) for m, p in cfg.method_params.items()},
-        "skipped": plan.skipped,
-        "skipped_files": [_skipped_file(s, cfg.data_dir)
-                          for s in getattr(dataset, "skipped", []) or []],
-        "versions": {"python": sys.version.split()[0], "numpy": np.__version__,
-                     "scikit-learn": sklearn.__version__},
-    }

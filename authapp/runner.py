@@ -20,14 +20,13 @@ from typing import Any
 
 import numpy as np
 
+from authapp.harness_data import ExperimentError, load
 from authapp.protocol import (
     ExperimentConfig,
-    ExperimentError,
     IdentityJob,
     Plan,
     draw_trial,
     identity_seed,
-    load,
     variant_name,
 )
 from capture.errors import AirAuthError

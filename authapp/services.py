@@ -4,48 +4,49 @@
 atomic save), ``verify`` (1:1 login with lockout, replay-attack detection, attempt and audit
 records; or, with ``record_attempt=False``, an offline check by the same rules that records
 nothing), ``identify`` (1:N with a rejection option; the user it names passes the login's
-rules), ``delete``, and the administration ``authorize`` / ``unlock``. Every user-caused problem is an ``AirAuthError`` subclass with
-a message meant for people; a failed call leaves the store unchanged.
+rules), ``delete``, and the administration ``authorize`` / ``unlock``. Every user-caused
+problem is an ``AirAuthError`` subclass with a message meant for people; a failed call leaves
+the store unchanged.
+
+Its configuration (``Settings``) lives in ``authapp.service_settings`` and what it returns
+(``EnrollmentReport``, ``VerifyResult``, ``IdentifyResult``) in ``authapp.service_results``;
+both are importable from here too.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from authapp import guard, security
 from authapp.guard import AuthorizationError
-from authapp.security import LockoutPolicy, ReplayMatch
-from authapp.settings_schema import SettingError, check_value
+from authapp.service_results import (
+    EnrollmentReport,
+    IdentifyResult,
+    VerifyResult,
+    per_verifier_scores,
+)
+from authapp.service_settings import (
+    Settings,
+    available_verifiers,
+    default_verifier_kind,
+    pseudo_available,
+)
 from authapp.store import DuplicateUserError, EnrollmentStore, UserInfo
 from authapp.userid import normalize_user_id, user_key
 from capture.errors import AirAuthError, TrajectoryError
 from capture.preprocess import FeatureConfig, normalized_positions
 from capture.trajectory import Label, Trajectory
 from models.base import Verifier, check_trajectories
-from models.enrollment import (
-    EnrollmentQualityError,
-    EnrollmentSettings,
-    build_user_model,
-)
-from models.quality import QualityConfig, QualityReport
-from models.registry import VERIFIERS
-from models.score_calibration import (
-    DEFAULT_LEVEL,
-    CalibrationSet,
-    load_calibrations,
-    shipped_calibrations,
-)
+from models.enrollment import EnrollmentQualityError, build_user_model
 from models.serialization import dump_verifier
 
 __all__ = ["AuthService", "EnrollmentQualityError", "EnrollmentReport", "IdentifyResult",
-           "Settings", "VerificationError", "VerifyResult"]
+           "Settings", "VerificationError", "VerifyResult", "available_verifiers",
+           "default_verifier_kind", "pseudo_available"]
 
 MAX_DURATION_S = 120.0
 """Longest recording accepted: nobody writes a name for two minutes; bounds scoring time."""
@@ -57,201 +58,6 @@ MAX_ABS_POSITION_MM = 1.0e5
 class VerificationError(AirAuthError, ValueError):
     """A recording cannot be scored against a user (wrong kind of data, unusable values)."""
 
-
-# -- settings -----------------------------------------------------------------------------------
-def available_verifiers() -> list[str]:
-    """Registered verifier names whose module can be imported in this installation."""
-    out = []
-    for name, target in VERIFIERS.items():
-        module = target.partition(":")[0]
-        try:
-            if importlib.util.find_spec(module) is not None:
-                out.append(name)
-        except (ImportError, ValueError):
-            pass
-    return out
-
-
-def default_verifier_kind() -> str:
-    """"fusion" when installed, else the first available of dtw, ss-svm, svm, subspace."""
-    avail = available_verifiers()
-    for name in ("fusion", "dtw", "ss-svm", "svm", "subspace"):
-        if name in avail:
-            return name
-    raise AirAuthError("no verifier is installed (models.registry lists none importable)")
-
-
-def pseudo_available() -> bool:
-    try:
-        module = importlib.import_module("models.pseudo")
-    except ImportError:
-        return False
-    return hasattr(module, "make_generator")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How enrollment and login behave. ``verifier=None`` picks ``default_verifier_kind()``.
-
-    ``pseudo``: name for ``models.pseudo.make_generator`` or None (no pseudo data).
-    ``security_level``: the security level of the calibrated threshold (low, normal, high;
-    store setting "security").
-    ``calibration``: "shipped" (the package's writer-independent calibration), a path to a
-    calibration file (``scripts/make_calibration.py``), or "none": each verifier's own
-    per-user threshold (a research configuration; not recommended).
-    Calibrated models get the other enrolled users' enrollment recordings as their cohort
-    (the cohort guard and, from 20 recordings of 4 people, the cohort feature).
-    ``background``: uncalibrated only -- give verifiers that learn from other people the other
-    users' recordings as training negatives.
-    Store-wide values saved with ``EnrollmentStore.set_setting`` (keys: "verifier",
-    "verifier_params", "pseudo", "security", "calibration", "lockout", "replay_threshold";
-    ``authapp settings``) override the defaults via ``Settings.from_store``, so an
-    administrator's policy is not a command-line flag. ``replay_threshold`` None: the default
-    per kind of data (``security.DEFAULT_REPLAY_THRESHOLDS``).
-    """
-
-    verifier: str | None = None
-    verifier_params: Mapping[str, Any] = field(default_factory=dict)
-    pseudo: str | None = None
-    security_level: str = DEFAULT_LEVEL
-    calibration: str = "shipped"
-    background: bool = False
-    seed: int = 0
-    check_quality: bool = True
-    quality: QualityConfig = field(default_factory=QualityConfig)
-    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
-    replay_threshold: float | None = None
-
-    @property
-    def verifier_kind(self) -> str:
-        return self.verifier or default_verifier_kind()
-
-    def enrollment(self) -> EnrollmentSettings:
-        """The pipeline settings (``models.enrollment``) -- the ones the harness uses too."""
-        try:
-            return EnrollmentSettings(
-                verifier=self.verifier_kind, verifier_params=dict(self.verifier_params),
-                calibrated=self.calibration != "none", security=self.security_level,
-                background_negatives=self.background, pseudo=self.pseudo,
-                check_quality=self.check_quality, quality=self.quality, seed=self.seed)
-        except AirAuthError as exc:
-            raise AirAuthError(f"enrollment settings are invalid: {exc}") from exc
-
-    def calibrations(self) -> CalibrationSet:
-        """The calibrations this store's models are calibrated with."""
-        if self.calibration == "shipped":
-            return shipped_calibrations()
-        return load_calibrations(self.calibration)
-
-    @classmethod
-    def from_store(cls, store: EnrollmentStore) -> Settings:
-        """The store's saved settings over the defaults; each value checked on the way in
-        (``authapp.settings_schema``), a bad one is an ``AirAuthError`` naming it."""
-        saved = store.get_settings()
-        kw: dict[str, Any] = {}
-        if isinstance(saved.get("verifier"), str):
-            kw["verifier"] = saved["verifier"]
-        if isinstance(saved.get("verifier_params"), dict):
-            kw["verifier_params"] = saved["verifier_params"]
-            kind = kw.get("verifier") or default_verifier_kind()
-            try:
-                check_value("verifier_params", saved["verifier_params"], kind)
-            except SettingError as exc:
-                raise AirAuthError(f"store {exc}; change it with authapp settings") from exc
-        if saved.get("pseudo") is None or isinstance(saved.get("pseudo"), str):
-            kw["pseudo"] = saved.get("pseudo")
-        if isinstance(saved.get("background"), bool):
-            kw["background"] = saved["background"]
-        for key, field_name in (("security", "security_level"), ("calibration", "calibration")):
-            if key in saved:
-                try:
-                    kw[field_name] = check_value(key, saved[key])
-                except SettingError as exc:
-                    raise AirAuthError(f"store {exc}; change it with authapp settings") from exc
-        if isinstance(saved.get("lockout"), dict):
-            kw["lockout"] = LockoutPolicy(**saved["lockout"])
-        if isinstance(saved.get("replay_threshold"), float):
-            kw["replay_threshold"] = saved["replay_threshold"]
-        return cls(**kw)
-
-
-# -- results ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class EnrollmentReport:
-    """What an enrollment did, for the UI: quality notes, model, threshold, timings (s)."""
-
-    user: str
-    verifier_kind: str
-    verifier: Verifier
-    threshold: float
-    n_samples: int
-    quality: QualityReport | None
-    n_pseudo_genuine: int
-    n_pseudo_impostors: int
-    timings: dict[str, float]
-    re_enrolled: bool
-    notes: tuple[str, ...] = ()
-    security: str | None = None
-
-    def lines(self) -> list[str]:
-        level = f", security {self.security}" if self.security else ""
-        out = [f"enrolled {self.user!r}: {self.n_samples} samples, "
-               + f"verifier {self.verifier_kind}{level}, threshold {self.threshold:.4g}"]
-        if self.n_pseudo_genuine or self.n_pseudo_impostors:
-            out.append(f"pseudo data: {self.n_pseudo_genuine} genuine, "
-                       f"{self.n_pseudo_impostors} impostors")
-        out += [f"note: {n}" for n in self.notes]
-        out.append("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items()))
-        return out
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """Outcome of one 1:1 check.
-
-    ``decision``: True = accepted as genuine. ``score``: the verifier's decision value
-    (score minus its threshold; >= 0 accepts), None when no scoring happened (locked out,
-    replay). ``raw_score``/``threshold``: before subtracting. ``per_verifier``: for a fusion,
-    each member's normalised score (higher = more genuine) plus the fusion's margin under its
-    own name; for a single verifier, its margin. ``outcome``: "accept", "reject",
-    "replay" or "locked". ``reason``: one sentence for the user.
-    """
-
-    user: str
-    decision: bool
-    score: float | None
-    raw_score: float | None
-    threshold: float | None
-    per_verifier: dict[str, float]
-    reason: str
-    outcome: str
-    replay_of: ReplayMatch | None = None
-    locked_until: float | None = None
-    public_reason: str | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return self.decision
-
-    @property
-    def message(self) -> str:
-        """What to tell the person at the device: a rejection without the score, threshold
-        or replay residual (they tell an attacker how far to go); ``reason`` has them."""
-        return self.public_reason or self.reason
-
-
-@dataclass(frozen=True)
-class IdentifyResult:
-    """Outcome of 1:N identification: ``user`` is None when no enrolled user accepts."""
-
-    user: str | None
-    score: float | None
-    candidates: list[tuple[str, float]]  # (user, decision value), best first
-    reason: str
-
-    @property
-    def identified(self) -> bool:
-        return self.user is not None
 
 
 # -- the service --------------------------------------------------------------------------------
@@ -307,7 +113,7 @@ class AuthService:
 
         t0 = time.perf_counter()
         fps = [security.fingerprint(r) for r in recs]
-        problems = _duplicate_samples(fps, s.replay_threshold)
+        problems = guard.duplicate_samples(fps, s.replay_threshold)
         if problems:
             raise EnrollmentQualityError(None, problems)
         recs = [r.with_meta(user=name, label=Label.GENUINE) for r in recs]
@@ -396,7 +202,7 @@ class AuthService:
                 f"recording is {rec.dims}-D but user {info.name!r} enrolled with {dims}-D data")
         with np.errstate(all="ignore"):
             raw = float(verifier.score_samples([rec])[0])
-            per = _per_verifier(verifier, rec, info.verifier_kind)
+            per = per_verifier_scores(verifier, rec, info.verifier_kind)
         value = raw - float(verifier.threshold_)
         if not np.isfinite(value):
             raise VerificationError("this recording cannot be scored (degenerate data)")
@@ -554,52 +360,3 @@ class AuthService:
                                   audit=[("unlock", {"by": actor, "was_locked": before.locked,
                                                      "failures": before.recent_failures})])
         return before
-
-
-def _per_verifier(verifier: Verifier, rec: Trajectory, kind: str) -> dict[str, float]:
-    """Per-verifier scores: the members' own scores (higher = more genuine) of a model made
-    of several verifiers, next to the model's margin under its own name; for a single
-    verifier just its margin."""
-    out: dict[str, float] = {}
-    members = getattr(verifier, "member_scores", None)
-    if callable(members) and len(getattr(verifier, "members", ())) > 1:
-        out = {str(k): float(np.asarray(v).ravel()[0]) for k, v in members([rec]).items()}
-    out[kind] = float(verifier.decision_function([rec])[0])
-    return out
-
-
-def _duplicate_samples(fps: list[np.ndarray], threshold: float | None) -> list[str]:
-    """Messages for enrollment samples that are copies (altered or not) of an earlier one."""
-    out = []
-    for i in range(1, len(fps)):
-        match = security.find_replay(fps[i], [(str(j), fps[j]) for j in range(i)], threshold)
-        if match is not None:
-            out.append(f"sample {i + 1} is a copy of sample {int(match.ref) + 1}: record each "
-                       "sample separately")
-    return out
-
-
-# -- module-level conveniences (a service over the default or a given store) ---------------------
-def _service(store: EnrollmentStore | str | None, settings: Settings | None) -> AuthService:
-    st = store if isinstance(store, EnrollmentStore) else EnrollmentStore(store)
-    return AuthService(st, settings)
-
-
-def enroll(user: str, recordings: Sequence[Trajectory], re_enroll: bool = False, *,
-           store: EnrollmentStore | str | None = None,
-           settings: Settings | None = None) -> EnrollmentReport:
-    return _service(store, settings).enroll(user, recordings, re_enroll=re_enroll)
-
-
-def verify(user: str, recording: Trajectory, *, store: EnrollmentStore | str | None = None,
-           settings: Settings | None = None, record_attempt: bool = True) -> VerifyResult:
-    return _service(store, settings).verify(user, recording, record_attempt=record_attempt)
-
-
-def identify(recording: Trajectory, *, store: EnrollmentStore | str | None = None,
-             settings: Settings | None = None) -> IdentifyResult:
-    return _service(store, settings).identify(recording)
-
-
-def delete(user: str, *, store: EnrollmentStore | str | None = None) -> None:
-    _service(store, None).delete(user)

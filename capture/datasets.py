@@ -159,4 +159,8 @@ def load_dataset(data_dir: str | os.PathLike[str], format: str | None = None) ->
             ds.skipped.append((Path(traj.meta.source), reason))
     for path, reason in ds.skipped:
         log.warning("skipped %s: %s", path, reason)
+    n_genuine = sum(len(v) for v in ds._genuine.values())
+    n_forged = sum(len(v) for v in ds._forgeries.values())
+    log.info("%s: %d genuine recordings and %d forgeries of %d identities, %d file(s) skipped",
+             root, n_genuine, n_forged, len(ds.identities), len(ds.skipped))
     return ds

@@ -4,14 +4,11 @@ administrator, explicitly (audited). Used by re-enrollment and deletion."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from PyQt5.QtWidgets import QMessageBox, QWidget
 
+from authapp.gui.host import TabHost
 from capture.trajectory import Trajectory
-
-if TYPE_CHECKING:
-    from authapp.gui.main_window import MainWindow
 
 PROOF, ADMIN = "proof", "admin"
 
@@ -33,12 +30,12 @@ def ask_authority(parent: QWidget, user: str, action: str) -> str | None:
     return PROOF if clicked is proof else ADMIN if clicked is admin else None
 
 
-def with_authority(host: MainWindow, user: str, action: str,
+def with_authority(host: TabHost, user: str, action: str,
                    then: Callable[[str], None],
                    failed: Callable[[str, BaseException | None], None]) -> None:
     """Authorise ``action`` on ``user`` (see ``AuthService.authorize``), then call
     ``then(actor)`` on the GUI thread; ``failed(message, exc)`` otherwise."""
-    choice = ask_authority(host, user, action)
+    choice = ask_authority(host.window(), user, action)
     svc = host.service
     if choice is None:
         failed("cancelled: nothing changed", None)

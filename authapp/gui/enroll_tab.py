@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QColor
@@ -24,6 +23,7 @@ from PyQt5.QtWidgets import (
 
 from authapp.gui.authority import with_authority
 from authapp.gui.capture import short_names
+from authapp.gui.host import TabHost
 from authapp.gui.widgets import Banner, MessageLabel
 from authapp.services import (
     AuthService,
@@ -33,16 +33,13 @@ from authapp.services import (
 )
 from capture.trajectory import Trajectory
 
-if TYPE_CHECKING:
-    from authapp.gui.main_window import MainWindow
-
 STORE_DEFAULT = "store setting"
 
 
 class EnrollTab(QWidget):
     """User id, samples captured from the chosen source, and the enrollment report."""
 
-    def __init__(self, host: MainWindow) -> None:
+    def __init__(self, host: TabHost) -> None:
         super().__init__()
         self.host = host
         self.samples: list[Trajectory] = []

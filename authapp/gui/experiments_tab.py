@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PyQt5.QtCore import Qt, QThread, pyqtSignal
 from PyQt5.QtGui import QPixmap
@@ -36,12 +36,10 @@ from authapp.experiment import (
     available_methods,
     run_experiment,
 )
+from authapp.gui.host import TabHost
 from authapp.gui.widgets import MessageLabel
 from authapp.gui.workers import error_message
 from capture.formats import FORMATS
-
-if TYPE_CHECKING:
-    from authapp.gui.main_window import MainWindow
 
 DEFAULT_OUT = "experiment_out/gui"
 PLOTS = ("det", "roc")
@@ -88,7 +86,7 @@ class ExperimentThread(QThread):
 class ExperimentsTab(QWidget):
     """Settings of a run (the command's main options), Run / Cancel, progress, results."""
 
-    def __init__(self, host: MainWindow) -> None:
+    def __init__(self, host: TabHost) -> None:
         super().__init__()
         self.host = host
         self.thread: ExperimentThread | None = None

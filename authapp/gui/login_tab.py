@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from PyQt5.QtWidgets import (
     QCheckBox,
@@ -19,12 +18,10 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from authapp.gui.host import TabHost
 from authapp.gui.widgets import Banner, MessageLabel
 from authapp.services import IdentifyResult, VerifyResult
 from capture.trajectory import Trajectory
-
-if TYPE_CHECKING:
-    from authapp.gui.main_window import MainWindow
 
 BANNERS = {"accept": ("ACCEPTED", "ok"), "reject": ("REJECTED", "bad"),
            "replay": ("REJECTED: REPLAY ATTACK", "bad"), "locked": ("ACCOUNT LOCKED", "warn")}
@@ -33,7 +30,7 @@ BANNERS = {"accept": ("ACCEPTED", "ok"), "reject": ("REJECTED", "bad"),
 class LoginTab(QWidget):
     """User choice, a capture button and the decision with its scores."""
 
-    def __init__(self, host: MainWindow) -> None:
+    def __init__(self, host: TabHost) -> None:
         super().__init__()
         self.host = host
         self.result: VerifyResult | IdentifyResult | None = None

@@ -5,7 +5,7 @@ the Experiments tab's own worker (an experiment does not block logins)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from PyQt5.QtCore import Qt, pyqtSignal
@@ -25,6 +25,7 @@ from authapp.gui.capture import CaptureThread
 from authapp.gui.drawing_pad import DrawCapture
 from authapp.gui.enroll_tab import EnrollTab
 from authapp.gui.experiments_tab import ExperimentsTab
+from authapp.gui.host import DoneHandler, SampleHandler
 from authapp.gui.login_tab import LoginTab
 from authapp.gui.source_panel import SourcePanel
 from authapp.gui.trajectory_view import TrajectoryView
@@ -34,12 +35,11 @@ from authapp.gui.workers import TaskRunner
 from authapp.services import AuthService
 from capture.trajectory import Trajectory
 
-SampleHandler = Callable[[Trajectory], None]
-DoneHandler = Callable[[str | None], None]
-
 
 class MainWindow(QMainWindow):
-    """The whole GUI over one ``AuthService``; ``replay_files`` preload the replay queue."""
+    """The whole GUI over one ``AuthService``; ``replay_files`` preload the replay queue.
+
+    Its tabs see it as a ``TabHost`` (``authapp.gui.host``): keep the two in step."""
 
     users_changed = pyqtSignal()
 

@@ -4,7 +4,7 @@ login or an administrator), and the store-wide settings (lockout policy, ...).""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PyQt5.QtWidgets import (
     QHBoxLayout,
@@ -21,13 +21,11 @@ from PyQt5.QtWidgets import (
 
 from authapp import admin
 from authapp.gui.authority import with_authority
+from authapp.gui.host import TabHost
 from authapp.gui.widgets import MessageLabel
 from authapp.gui.workers import error_message
 from authapp.services import AuthService
 from authapp.settings_schema import SPECS
-
-if TYPE_CHECKING:
-    from authapp.gui.main_window import MainWindow
 
 COLUMNS = ("user", "samples", "verifier", "enrolled", "status")
 
@@ -40,7 +38,7 @@ def list_users(service: AuthService) -> list[Any]:
 class UsersTab(QWidget):
     """A table of enrolled users (with lock status) and the store's settings."""
 
-    def __init__(self, host: MainWindow) -> None:
+    def __init__(self, host: TabHost) -> None:
         super().__init__()
         self.host = host
         self.names: list[str] = []
