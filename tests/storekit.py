@@ -138,6 +138,7 @@ def crash_child(store_dir: str, work: str, seed: int, crash_at: str = "", log: s
 
     import numpy as np
 
+    import authapp.storage.layout as store_layout
     import authapp.store as st
     from capture.formats.native import read_native
 
@@ -161,7 +162,7 @@ def crash_child(store_dir: str, work: str, seed: int, crash_at: str = "", log: s
                 if hits["n"] > int(after or 0):
                     os.kill(os.getpid(), signal.SIGKILL)
 
-        st._CRASH_HOOK = hook
+        store_layout._CRASH_HOOK = hook
     log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600) if log else None
 
     def note(line: str) -> None:
@@ -298,10 +299,7 @@ def make_legacy_store(root: Path, users: dict[str, list], version: int = 2) -> N
     earlier ``save_enrollment`` produced, so that opening it tests the real upgrade path."""
     import time
 
-    import numpy as np
-
-    import authapp.store as st
-    from authapp.security import LEGACY_POINTS, arc_length_resample
+    from authapp.storage.migrations import _V1, _V2, _split_sql, _v1_fingerprint
     from authapp.userid import normalize_user_id, user_dirname, user_key
     from capture.formats.native import encode_recording
     from models.registry import make_verifier
@@ -311,8 +309,8 @@ def make_legacy_store(root: Path, users: dict[str, list], version: int = 2) -> N
         (root / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
     conn = sqlite3.connect(root / "store.sqlite3", isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
-    for script in (st._V1, st._V2)[:version]:
-        for stmt in st._split_sql(script):
+    for script in (_V1, _V2)[:version]:
+        for stmt in _split_sql(script):
             conn.execute(stmt)
     now = time.time()
     for name, recs in users.items():
@@ -339,7 +337,7 @@ def make_legacy_store(root: Path, users: dict[str, list], version: int = 2) -> N
             conn.execute("INSERT INTO recordings (model_id, idx, file, sha256, size) VALUES "
                          "(?, ?, ?, ?, ?)", (mid, i, f"rec-{sha}.npz", sha, len(blob)))
             if version >= 2:
-                fp = arc_length_resample(rec.positions, LEGACY_POINTS).astype(np.float32)
+                fp = _v1_fingerprint(rec.positions)  # what schema 2 stored (frozen)
                 conn.execute("INSERT INTO fingerprints (user_key, source, ref, created, rows, "
                              "cols, data) VALUES (?, 'enroll', ?, ?, ?, ?, ?)",
                              (key, f"enrollment sample {i + 1}", now, fp.shape[0],

@@ -14,6 +14,8 @@ import pytest
 from storekit import STORE_KIND, check_consistent, fmkit, save_user
 
 from authapp import store as store_mod
+from authapp.storage import history as store_history
+from authapp.storage import layout as store_layout
 from authapp.store import (
     SCHEMA_VERSION,
     DuplicateUserError,
@@ -148,15 +150,15 @@ def test_pickled_model_is_never_unpickled(store: EnrollmentStore, tmp_path: Path
     np.savez(buf, __header__=np.frombuffer(b'{"format": "airauth-verifier"}', np.uint8),
              payload=np.array([Evil()], dtype=object))
     data = buf.getvalue()
-    name = f"model-{store_mod._sha256(data)}.npz"
+    name = f"model-{store_layout._sha256(data)}.npz"
     (store.path / "users" / info.dirname / name).write_bytes(data)
     with store._write() as c:
         c.execute("UPDATE models SET file = ?, sha256 = ? WHERE id = ?",
-                  (name, store_mod._sha256(data), info.model_id))
+                  (name, store_layout._sha256(data), info.model_id))
         meta = c.execute("SELECT metadata FROM models WHERE id = ?", (info.model_id,)).fetchone()
         # even with the store's key (the keyed checksum made to match), no pickle runs
         c.execute("UPDATE models SET mac = ? WHERE id = ?",
-                  (store._model_mac(info.key, info.dirname, name, store_mod._sha256(data),
+                  (store._model_mac(info.key, info.dirname, name, store_layout._sha256(data),
                                     info.verifier_kind, meta[0]), info.model_id))
     with pytest.raises(StoreIntegrityError, match="cannot be loaded"):
         store.load_verifier("luduo")
@@ -259,7 +261,7 @@ def test_default_path_and_closed_store(tmp_path: Path, monkeypatch: pytest.Monke
 def test_attempts_fingerprints_are_capped(store: EnrollmentStore,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     save_user(store, "luduo", fmkit("luduo")[:3])
-    monkeypatch.setattr(store_mod, "MAX_ATTEMPT_FINGERPRINTS", 5)
+    monkeypatch.setattr(store_history, "MAX_ATTEMPT_FINGERPRINTS", 5)
     for i in range(8):
         store.record_attempt("luduo", outcome="reject", score=-1.0, reason="r",
                              fingerprint=np.full((4, 3), float(i)), when=1000.0 + i)
@@ -271,16 +273,23 @@ def test_attempts_fingerprints_are_capped(store: EnrollmentStore,
 
 def test_no_pickle_in_store_code() -> None:
     """Nothing on the store's load path can unpickle: no pickle module, and every ``np.load``
-    passes ``allow_pickle=False`` explicitly (the store, native recordings, model files)."""
+    passes ``allow_pickle=False`` explicitly (the store and its parts in ``authapp.storage``,
+    native recordings, model files)."""
+    import importlib
+    import pkgutil
     import re
 
     import authapp.security
     import authapp.services
+    import authapp.storage
     import capture.container
     import capture.formats.native
     import models.serialization
 
-    mods = (store_mod, authapp.security, authapp.services, capture.formats.native,
+    storage = [importlib.import_module(f"authapp.storage.{m.name}")
+               for m in pkgutil.iter_modules(authapp.storage.__path__)]
+    assert len(storage) >= 5
+    mods = (store_mod, *storage, authapp.security, authapp.services, capture.formats.native,
             capture.container, models.serialization)
     loads = 0
     for mod in mods:
@@ -301,4 +310,4 @@ def test_model_bytes_written_are_exactly_the_serialized_verifier(store: Enrollme
     data = dump_verifier(make_verifier(STORE_KIND).fit(lu))
     store.save_enrollment("luduo", lu, data, STORE_KIND, {})
     info, loaded = store.load_model_bytes("luduo")
-    assert loaded == data and info.model_sha256 == store_mod._sha256(data)
+    assert loaded == data and info.model_sha256 == store_layout._sha256(data)

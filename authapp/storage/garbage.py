@@ -1,0 +1,154 @@
+"""Garbage collection: deleting only files the store registered (table ``garbage``) once
+no row references them, removing temporaries, and quarantining what it cannot account for.
+
+Part of ``authapp.store.EnrollmentStore`` (a mixin).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import time
+import uuid
+from pathlib import Path
+
+from authapp.storage.layout import (
+    QUARANTINE_DIR,
+    TMP_DIR,
+    USERS_DIR,
+    _crash_point,
+    _make_private_dir,
+)
+from capture.files import TEMP_RE
+
+
+class GarbageCollection:
+    """Clean-up of files nothing references (part of ``EnrollmentStore``)."""
+
+    def collect_garbage(self, wait: bool = True) -> int:
+        """Delete the store's own files that no row references any more (registered in
+        ``garbage`` before they were written, or when their rows went); quarantine what it
+        cannot account for. Returns how many files were removed.
+
+        With ``wait=False`` it does nothing while another process is writing. Clean-up is
+        best effort: a file it may not delete is left for the next time, not an error.
+        """
+        with self._writer_lock(wait=wait) as locked:
+            if not locked:
+                return 0
+            return self._collect_garbage_locked()
+
+    def _collect_garbage_locked(self) -> int:
+        with self._read() as c:
+            users = {r[0] for r in c.execute("SELECT dirname FROM users")}
+            referenced = {f"{d}/{f}" for d, f in c.execute(
+                "SELECT u.dirname, m.file FROM users u JOIN models m ON m.user_id = u.id")}
+            referenced |= {f"{d}/{f}" for d, f in c.execute(
+                "SELECT u.dirname, r.file FROM users u JOIN models m ON m.user_id = u.id "
+                "JOIN recordings r ON r.model_id = m.id")}
+            garbage = [r[0] for r in c.execute("SELECT path FROM garbage ORDER BY path")]
+        removed = 0
+        done: list[str] = []
+        users_dir = self.path / USERS_DIR
+        for rel in garbage:  # files first (sorted: "d/f" after "d/")
+            if rel.endswith("/"):
+                continue
+            target = users_dir / rel
+            if rel not in referenced:
+                try:
+                    if not stat.S_ISREG(os.lstat(target).st_mode):
+                        continue  # not what the store wrote: left for quarantine below
+                    target.unlink()
+                    removed += 1
+                    _crash_point("collecting")
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    continue  # e.g. no permission: try again next time
+            done.append(rel)
+        for rel in garbage:  # then folders of deleted users, when empty
+            if rel.endswith("/"):
+                folder = users_dir / rel.rstrip("/")
+                if rel.rstrip("/") in users:
+                    done.append(rel)
+                    continue
+                try:
+                    if folder.is_symlink():
+                        continue
+                    folder.rmdir()
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    continue  # not empty: what is left gets quarantined
+                done.append(rel)
+        if done:
+            with self._write() as c:
+                c.executemany("DELETE FROM garbage WHERE path = ?", [(r,) for r in done])
+        removed += self._remove_temporaries()
+        self._quarantine_unknown(users, referenced)
+        return removed
+
+    def _remove_temporaries(self) -> int:
+        """Temp files of interrupted writes (``.tmp-<hex>`` in user folders) and whatever
+        is in ``tmp/`` (scratch space by definition); links are removed, never followed."""
+        removed = 0
+        with contextlib.suppress(OSError):
+            for folder in self._user_folders():
+                for f in folder.iterdir():
+                    if TEMP_RE.match(f.name) and not f.is_dir():
+                        with contextlib.suppress(OSError):
+                            f.unlink()
+                            removed += 1
+        with contextlib.suppress(OSError):
+            for f in (self.path / TMP_DIR).iterdir():
+                with contextlib.suppress(OSError):
+                    if f.is_dir() and not f.is_symlink():
+                        shutil.rmtree(f)
+                    else:
+                        f.unlink()
+                    removed += 1
+        return removed
+
+    def _quarantine_unknown(self, users: set[str], referenced: set[str]) -> None:
+        """Move user folders and artifact files that no row accounts for (and that are not
+        registered garbage) to ``quarantine/``, with an audit entry; delete nothing."""
+        try:
+            folders = self._user_folders()
+        except OSError:
+            return
+        with self._read() as c:
+            pending = {r[0] for r in c.execute("SELECT path FROM garbage")}
+        unknown: list[Path] = []
+        for folder in folders:
+            if folder.name not in users:
+                if f"{folder.name}/" not in pending:
+                    unknown.append(folder)
+                continue
+            with contextlib.suppress(OSError):
+                for f in folder.iterdir():
+                    rel = f"{folder.name}/{f.name}"
+                    if rel not in referenced and rel not in pending \
+                            and not TEMP_RE.match(f.name):
+                        unknown.append(f)
+        if not unknown or not users:
+            return  # (no users at all: a lost database, refused on open, not quarantined)
+        qdir = self.path / QUARANTINE_DIR
+        moved = []
+        try:
+            _make_private_dir(qdir)
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.clock()))
+            for item in unknown:
+                name = f"{stamp}-{item.parent.name + '-' if item.parent.name != USERS_DIR else ''}{item.name}"
+                dest = qdir / name
+                if dest.exists():
+                    dest = qdir / f"{name}-{uuid.uuid4().hex[:8]}"
+                os.rename(item, dest)
+                moved.append(str(item.relative_to(self.path)))
+        except OSError:
+            pass
+        if moved:
+            with self._write() as c:
+                self._insert_audit(c, self.clock(), "quarantine", None, None,
+                                   {"moved": moved, "to": QUARANTINE_DIR})

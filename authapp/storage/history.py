@@ -1,0 +1,140 @@
+"""Login history: attempts, replay fingerprints (capped per user) and the audit log.
+
+Part of ``authapp.store.EnrollmentStore`` (a mixin).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from authapp import storekey
+from authapp.storage.errors import StoreTamperedError
+from authapp.storage.records import FINGERPRINT_VERSION, Attempt, AuditEntry, StoredFingerprint
+from authapp.userid import normalize_user_id, user_key
+from capture.container import json_default
+
+MAX_ATTEMPT_FINGERPRINTS = 200
+"""Fingerprints of past login attempts kept per user (oldest dropped first); each login is
+compared with all of them (about 4 ms each)."""
+
+
+class LoginHistory:
+    """Attempts, fingerprints and audit entries (part of ``EnrollmentStore``)."""
+
+    def _insert_fingerprint(self, c: sqlite3.Connection, key: str, source: str, ref: str,
+                            created: float, fp: np.ndarray, version: int | None = None) -> None:
+        arr = np.ascontiguousarray(fp, dtype=np.float32)
+        if arr.ndim != 2:
+            raise ValueError("a fingerprint is a 2-D array")
+        version = FINGERPRINT_VERSION if version is None else int(version)
+        data = arr.tobytes()
+        c.execute("INSERT INTO fingerprints (user_key, source, ref, created, rows, cols, data, "
+                  "version, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  (key, source, ref, created, arr.shape[0], arr.shape[1], data, version,
+                   self._fp_mac(key, source, ref, created, arr.shape[0], arr.shape[1], version,
+                                data)))
+
+    @staticmethod
+    def _insert_audit(c: sqlite3.Connection, when: float, event: str, key: str | None,
+                      name: str | None, detail: dict[str, Any]) -> None:
+        c.execute("INSERT INTO audit (time, event, user_key, user_name, detail) "
+                  "VALUES (?, ?, ?, ?, ?)",
+                  (when, event, key, name, json.dumps(detail, sort_keys=True,
+                                                      default=json_default)))
+
+    def record_attempt(self, user: str, *, outcome: str, score: float | None, reason: str,
+                       fingerprint: np.ndarray | None = None,
+                       audit: Sequence[tuple[str, dict[str, Any]]] = (),
+                       when: float | None = None) -> None:
+        """Record one login attempt (+ its fingerprint and audit events) in one transaction.
+
+        ``outcome`` "reset" marks the point from which failures count again (an unlock)."""
+        name = normalize_user_id(user)
+        key = user_key(name)
+        now = self.clock() if when is None else when
+        with self._write() as c:
+            c.execute("INSERT INTO attempts (user_key, time, outcome, score, reason) "
+                      "VALUES (?, ?, ?, ?, ?)", (key, now, outcome, score, reason))
+            if fingerprint is not None:
+                self._insert_fingerprint(c, key, "attempt",
+                                         f"login attempt at {_fmt_time(now)}", now, fingerprint)
+                c.execute(
+                    "DELETE FROM fingerprints WHERE user_key = ? AND source = 'attempt' AND id "
+                    "NOT IN (SELECT id FROM fingerprints WHERE user_key = ? AND source = "
+                    "'attempt' ORDER BY created DESC, id DESC LIMIT ?)",
+                    (key, key, MAX_ATTEMPT_FINGERPRINTS))
+            for event, detail in audit:
+                self._insert_audit(c, now, event, key, name, detail)
+
+    def audit(self, event: str, user: str | None = None, detail: dict[str, Any] | None = None,
+              when: float | None = None) -> None:
+        """Append one event to the audit log."""
+        name = normalize_user_id(user) if user is not None else None
+        key = user_key(name) if name is not None else None
+        with self._write() as c:
+            self._insert_audit(c, self.clock() if when is None else when, event, key, name,
+                               detail or {})
+
+    def attempts(self, user: str, since: float | None = None) -> list[Attempt]:
+        """Login attempts of ``user`` (oldest first), optionally only those at/after ``since``."""
+        key = user_key(user)
+        with self._read() as c:
+            rows = c.execute(
+                "SELECT id, user_key, time, outcome, score, reason FROM attempts "
+                "WHERE user_key = ? AND (? IS NULL OR time >= ?) ORDER BY time, id",
+                (key, since, since)).fetchall()
+        return [Attempt(*r) for r in rows]
+
+    def fingerprints(self, user: str) -> list[StoredFingerprint]:
+        """Fingerprints of the user's enrollment recordings and past login attempts.
+
+        Each row's keyed checksum is checked: a damaged or rewritten fingerprint would
+        silently weaken the replay check, so it is an error (``StoreTamperedError``).
+        """
+        key = user_key(user)
+        with self._read() as c:
+            rows = c.execute("SELECT source, ref, created, rows, cols, version, data, mac "
+                             "FROM fingerprints WHERE user_key = ? ORDER BY id",
+                             (key,)).fetchall()
+        out = []
+        for source, ref, created, n, d, version, blob, mac in rows:
+            if not isinstance(blob, bytes) or not storekey.same(
+                    mac, self._fp_mac(key, source, ref, created, n, d, version, blob)):
+                raise StoreTamperedError(
+                    f"the replay history of user {normalize_user_id(user)!r} was changed "
+                    f"outside AirAuth ({ref}: keyed checksum does not match); logins are "
+                    "refused until an administrator re-enrolls or deletes the user")
+            if n <= 0 or d not in (2, 3) or len(blob) != n * d * 4:
+                raise StoreTamperedError(f"stored fingerprint {ref} of user "
+                                         f"{normalize_user_id(user)!r} is damaged")
+            arr = np.frombuffer(blob, dtype=np.float32).reshape(n, d)
+            out.append(StoredFingerprint(source, ref, created, arr, int(version)))
+        return out
+
+    def audit_log(self, user: str | None = None) -> list[AuditEntry]:
+        """Audit entries (oldest first), optionally of one user."""
+        with self._read() as c:
+            if user is None:
+                rows = c.execute("SELECT id, time, event, user_name, detail FROM audit "
+                                 "ORDER BY id").fetchall()
+            else:
+                rows = c.execute("SELECT id, time, event, user_name, detail FROM audit "
+                                 "WHERE user_key = ? ORDER BY id", (user_key(user),)).fetchall()
+        out = []
+        for i, t, ev, name, detail in rows:
+            try:
+                d = json.loads(detail)
+            except ValueError:
+                d = {}
+            out.append(AuditEntry(i, t, ev, name, d if isinstance(d, dict) else {}))
+        return out
+
+
+def _fmt_time(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))

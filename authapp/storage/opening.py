@@ -1,0 +1,168 @@
+"""Opening a store: folders and modes, refusing a lost database, the store key, and bringing
+an older schema up to date (``authapp.storage.migrations``).
+
+Part of ``authapp.store.EnrollmentStore`` (a mixin: it uses the transactions, locks and
+garbage collection of the other parts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+from authapp import storekey
+from authapp.storage.errors import StoreError, StoreVersionError
+from authapp.storage.layout import (
+    DB_NAME,
+    DIR_MODE,
+    FILE_MODE,
+    LOCK_NAME,
+    LOCKS_DIR,
+    QUARANTINE_DIR,
+    TMP_DIR,
+    USERS_DIR,
+    _check_regular,
+    _make_private_dir,
+)
+from authapp.storage.migrations import MIGRATIONS, SCHEMA_VERSION, MigrationContext
+from authapp.userid import DIRNAME_RE
+
+
+class StoreOpening:
+    """Opening and upgrading (part of ``EnrollmentStore``)."""
+
+    def _open(self, db: Path) -> None:
+        try:
+            _make_private_dir(self.path, top=True)
+            for sub in (USERS_DIR, TMP_DIR, LOCKS_DIR):
+                _make_private_dir(self.path / sub)
+            for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", LOCK_NAME,
+                         storekey.KEY_NAME):
+                _check_regular(self.path / name)
+            fresh = not db.exists()
+            if fresh:
+                self._refuse_lost_database(0)
+            for name in (DB_NAME, LOCK_NAME):
+                fd = os.open(self.path / name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW,
+                             FILE_MODE)
+                if name == LOCK_NAME:
+                    self._lock_fd = fd
+                else:
+                    os.close(fd)
+        except OSError as exc:
+            raise StoreError(f"cannot open store at {self.path}: {exc.strerror or exc}") from exc
+        try:
+            conn = sqlite3.connect(db, timeout=self.busy_timeout, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store database {db}: {exc}") from exc
+        self._conn = conn
+        try:
+            self._retry(lambda: conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}"))
+            mode = self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
+            if not mode or str(mode[0]).lower() != "wal":
+                raise StoreError(f"store database {db} cannot use WAL mode ({mode})")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"store database {db} is damaged or not a database, or cannot be "
+                             f"written ({exc})") from exc
+        for suffix in ("-wal", "-shm"):  # SQLite copies the db's mode; make sure anyway
+            with contextlib.suppress(OSError, StoreError):
+                _check_regular(self.path / (DB_NAME + suffix))
+        self._repair_modes()
+        self._refuse_orphaned_folders()
+        self.collect_garbage(wait=False)
+
+    def _refuse_orphaned_folders(self) -> None:
+        """Refuse to open a database that lists no users next to user folders it did not
+        register as garbage (see ``_refuse_lost_database``)."""
+        with self._read() as c:
+            if c.execute("SELECT COUNT(*) FROM users").fetchone()[0]:
+                return
+            pending = {r[0] for r in c.execute("SELECT path FROM garbage")}
+        if any(f"{f.name}/" not in pending for f in self._user_folders()):
+            self._refuse_lost_database(0)
+
+    def _user_folders(self) -> list[Path]:
+        """Folders in ``users/`` named like the store names them (symlinks excluded)."""
+        out = []
+        for entry in sorted((self.path / USERS_DIR).iterdir()):
+            if DIRNAME_RE.match(entry.name) and entry.is_dir() and not entry.is_symlink():
+                out.append(entry)
+        return out
+
+    def _refuse_lost_database(self, n_users: int) -> None:
+        """A database without users next to user folders was lost or replaced: opening it
+        would make those folders look like garbage, so refuse and say so."""
+        if n_users:
+            return
+        folders = self._user_folders() if (self.path / USERS_DIR).is_dir() else []
+        if folders:
+            raise StoreError(
+                f"the store database {self.path / DB_NAME} lists no users, but "
+                f"{self.path / USERS_DIR} holds {len(folders)} user folder(s): the database "
+                "was lost or replaced. Restore it (and secret.key) from a backup; nothing was "
+                "changed")
+
+    def _load_key(self, version: int) -> bytes:
+        """The store's HMAC key; created with a new store (or when an older one is upgraded).
+        Missing in a store whose rows carry keyed checksums, it is refused: every check
+        would fail."""
+        path = self.path / storekey.KEY_NAME
+        try:
+            key = storekey.read_key(path)
+            if key is not None:
+                return key
+            conn = self._connection()
+            if version >= 3 and conn.execute(
+                    "SELECT EXISTS (SELECT 1 FROM models WHERE mac IS NOT NULL) OR EXISTS "
+                    "(SELECT 1 FROM settings WHERE mac IS NOT NULL)").fetchone()[0]:
+                raise StoreError(f"the store key {path} is missing: the stored models and "
+                                 "settings cannot be verified without it. Restore it from a "
+                                 "backup")
+            return storekey.create_key(path)
+        except OSError as exc:
+            raise StoreError(str(exc) if isinstance(exc, storekey.KeyFileError) else
+                             f"cannot create the store key {path}: {exc.strerror or exc}"
+                             ) from exc
+
+    def _repair_modes(self) -> None:
+        """Owner-only modes below the top: folders 0700, files 0600 (symlinks untouched)."""
+        for folder in [self.path / d for d in (USERS_DIR, TMP_DIR, LOCKS_DIR, QUARANTINE_DIR)
+                       ] + (self._user_folders() if (self.path / USERS_DIR).is_dir() else []):
+            with contextlib.suppress(OSError):
+                st = os.lstat(folder)
+                if stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) != DIR_MODE:
+                    os.chmod(folder, DIR_MODE)
+                if folder.parent.name != USERS_DIR and folder.name != LOCKS_DIR:
+                    continue
+                for f in folder.iterdir():
+                    fst = os.lstat(f)
+                    if stat.S_ISREG(fst.st_mode) and stat.S_IMODE(fst.st_mode) != FILE_MODE:
+                        os.chmod(f, FILE_MODE)
+
+    def _migrate(self) -> None:
+        conn = self._connection()
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreVersionError(
+                f"store at {self.path} has schema version {version}, newer than this AirAuth "
+                f"supports ({SCHEMA_VERSION}): upgrade AirAuth"
+            )
+        if version == 0:
+            self._refuse_lost_database(0)
+        self._key = self._load_key(version)
+        if version == SCHEMA_VERSION:
+            return
+        with self._writer_lock(), self._write() as c:
+            version = c.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
+            context = MigrationContext(path=self.path, key=self._key, clock=self.clock)
+            for v in range(version, SCHEMA_VERSION):
+                MIGRATIONS[v](c, context)
+                c.execute(f"PRAGMA user_version = {v + 1}")
+

@@ -1,0 +1,59 @@
+"""Store-wide settings (e.g. the lockout policy): JSON values with keyed checksums, checked
+against ``authapp.settings_schema`` when written and when read.
+
+Part of ``authapp.store.EnrollmentStore`` (a mixin).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from authapp import storekey
+from authapp.settings_schema import SettingError, check_value
+from authapp.storage.errors import StoreError, StoreTamperedError
+
+
+class StoreSettings:
+    """Settings (part of ``EnrollmentStore``)."""
+
+    def get_settings(self) -> dict[str, Any]:
+        """Store-wide settings (JSON values), e.g. the lockout policy an administrator chose.
+
+        Every value's keyed checksum and range are checked (``authapp.settings_schema``): a
+        value written outside AirAuth, or out of range, is an error naming it."""
+        with self._read() as c:
+            rows = c.execute("SELECT key, value, mac FROM settings").fetchall()
+        out = {}
+        for k, v, mac in rows:
+            if not storekey.same(mac, self._setting_mac(k, v)):
+                raise StoreTamperedError(f"store setting {k!r} was changed outside AirAuth "
+                                         "(keyed checksum does not match); set it again with "
+                                         "authapp settings")
+            try:
+                value = json.loads(v)
+            except (ValueError, RecursionError) as exc:
+                raise StoreError(f"store setting {k!r} is unreadable") from exc
+            try:
+                out[k] = check_value(k, value)
+            except SettingError as exc:
+                raise StoreError(f"store setting {k!r} is invalid: {exc}") from exc
+        return out
+
+    def set_setting(self, key: str, value: Any, verifier_kind: str | None = None) -> None:
+        """Store one setting after checking it (``authapp.settings_schema``); audited.
+
+        ``verifier_kind``: what ``verifier_params`` are checked against."""
+        value = check_value(key, value, verifier_kind)
+        text = json.dumps(value)
+        with self._write() as c:
+            c.execute("INSERT INTO settings (key, value, mac) VALUES (?, ?, ?) ON CONFLICT(key) "
+                      "DO UPDATE SET value = excluded.value, mac = excluded.mac",
+                      (key, text, self._setting_mac(key, text)))
+            self._insert_audit(c, self.clock(), "setting", None, None, {key: value})
+
+    def unset_setting(self, key: str) -> None:
+        """Return one setting to its default; audited."""
+        with self._write() as c:
+            c.execute("DELETE FROM settings WHERE key = ?", (key,))
+            self._insert_audit(c, self.clock(), "setting", None, None, {key: "default"})

@@ -1,0 +1,222 @@
+"""Enrolled users: looking them up, saving an enrollment crash-safely (files first, then
+the rows in one transaction, then garbage) and deleting a user.
+
+Part of ``authapp.store.EnrollmentStore`` (a mixin).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from authapp.storage.errors import DuplicateUserError, StoreError, UnknownUserError
+from authapp.storage.layout import (
+    USERS_DIR,
+    _crash_point,
+    _make_private_dir,
+    _sha256,
+    _write_private_file,
+)
+from authapp.storage.records import UserInfo
+from authapp.userid import (
+    ConfusableUserIdError,
+    find_confusable,
+    normalize_user_id,
+    user_dirname,
+    user_key,
+)
+from capture.container import json_default
+from capture.files import fsync_dir
+from capture.trajectory import Trajectory
+
+
+class UserRecords:
+    """Users and their enrollments (part of ``EnrollmentStore``)."""
+
+    _USER_SQL = (
+        "SELECT u.name, u.key, u.dirname, u.created, u.updated, m.id, m.verifier_kind, m.file, "
+        "m.sha256, m.metadata, (SELECT COUNT(*) FROM recordings r WHERE r.model_id = m.id), "
+        "m.mac FROM users u JOIN models m ON m.id = u.model_id"
+    )
+
+    @staticmethod
+    def _user_from_row(row: Sequence[Any]) -> UserInfo:
+        try:
+            metadata = json.loads(row[9])
+        except (TypeError, ValueError):
+            metadata = {}
+        return UserInfo(name=row[0], key=row[1], dirname=row[2], created=row[3], updated=row[4],
+                        model_id=row[5], verifier_kind=row[6], model_file=row[7],
+                        model_sha256=row[8], n_recordings=int(row[10]),
+                        metadata=metadata if isinstance(metadata, dict) else {})
+
+    def users(self) -> list[UserInfo]:
+        """Every enrolled user, sorted by canonical key."""
+        with self._read() as c:
+            rows = c.execute(self._USER_SQL + " ORDER BY u.key").fetchall()
+        return [self._user_from_row(r) for r in rows]
+
+    def get_user(self, user: str) -> UserInfo:
+        """The enrolled user ``user`` (any case / normal form); ``UnknownUserError`` if absent."""
+        key = user_key(user)
+        with self._read() as c:
+            row = c.execute(self._USER_SQL + " WHERE u.key = ?", (key,)).fetchone()
+        if row is None:
+            raise UnknownUserError(f"no user {normalize_user_id(user)!r} is enrolled in "
+                                   f"{self.path}")
+        return self._user_from_row(row)
+
+    def has_user(self, user: str) -> bool:
+        key = user_key(user)
+        with self._read() as c:
+            return c.execute("SELECT 1 FROM users WHERE key = ? AND model_id IS NOT NULL",
+                             (key,)).fetchone() is not None
+
+    def check_new_user_id(self, user: str) -> None:
+        """Raise ``ConfusableUserIdError`` if ``user`` is not enrolled but looks like someone who
+        is (Unicode look-alikes: an attacker enrolling "аlice" in Cyrillic next to "alice")."""
+        name = normalize_user_id(user)
+        with self._read() as c:
+            if c.execute("SELECT 1 FROM users WHERE key = ?", (user_key(name),)).fetchone():
+                return
+            names = [r[0] for r in c.execute("SELECT name FROM users")]
+        other = find_confusable(name, names)
+        if other is not None:
+            raise ConfusableUserIdError(
+                f"user id {name!r} looks like the enrolled user {other!r} (look-alike "
+                "characters); choose a clearly different id")
+
+    # -- saving -------------------------------------------------------------------------------
+    def save_enrollment(self, user: str, recordings: Sequence[Trajectory], model: bytes,
+                        verifier_kind: str, metadata: dict[str, Any] | None = None, *,
+                        re_enroll: bool = False,
+                        fingerprints: Sequence[np.ndarray] | None = None,
+                        actor: str | None = None) -> UserInfo:
+        """Store (or atomically replace) a user's enrollment: recordings, model bytes, metadata.
+
+        ``fingerprints`` (one per recording, from ``authapp.security.fingerprint``) are kept for
+        replay detection. Raises ``DuplicateUserError`` if the user exists and not ``re_enroll``.
+        A re-enrollment resets the failed-login count. ``actor``: who authorised it (for the
+        audit log, e.g. "admin" or "proof").
+        """
+        from capture.formats.native import encode_recording
+
+        name = normalize_user_id(user)
+        key = user_key(name)
+        dirname = user_dirname(name)
+        if not recordings:
+            raise StoreError("an enrollment needs at least one recording")
+        if fingerprints is not None and len(fingerprints) != len(recordings):
+            raise ValueError("one fingerprint per recording is needed")
+        meta_json = json.dumps(metadata or {}, sort_keys=True, default=json_default)
+        blobs = [encode_recording(r) for r in recordings]
+        now = self.clock()
+        with self._writer_lock():
+            if not re_enroll and self.has_user(key):
+                raise DuplicateUserError(
+                    f"user {name!r} is already enrolled; re-enroll explicitly to replace the "
+                    "enrollment (authapp enroll --re-enroll)"
+                )
+            self.check_new_user_id(name)
+            folder = self.path / USERS_DIR / dirname
+            model_sha = _sha256(model)
+            model_file = f"model-{model_sha}.npz"
+            rec_rows = [(i, f"rec-{_sha256(b)}.npz", _sha256(b), len(b))
+                        for i, b in enumerate(blobs)]
+            # 0. register the files about to be written: deletable if the save never commits
+            with self._write() as c:
+                c.executemany("INSERT OR IGNORE INTO garbage (path, since) VALUES (?, ?)",
+                              [(f"{dirname}/", now), (f"{dirname}/{model_file}", now)]
+                              + [(f"{dirname}/{r[1]}", now) for r in rec_rows])
+            if not folder.is_dir() or folder.is_symlink():
+                _make_private_dir(folder)
+                fsync_dir(folder.parent)  # the new folder's entry survives a power loss
+            # 1. new files under content-addressed names (old ones untouched)
+            _write_private_file(folder, model_file, model)
+            for (_, fname, _, _), blob in zip(rec_rows, blobs):
+                _write_private_file(folder, fname, blob)
+            _crash_point("files-written")
+            # 2. switch the rows in one transaction
+            with self._write() as c:
+                row = c.execute("SELECT id, model_id FROM users WHERE key = ?", (key,)).fetchone()
+                if row is not None and row[1] is not None and not re_enroll:
+                    raise DuplicateUserError(f"user {name!r} is already enrolled")
+                if row is None:
+                    cur = c.execute(
+                        "INSERT INTO users (key, name, dirname, created, updated) "
+                        "VALUES (?, ?, ?, ?, ?)", (key, name, dirname, now, now))
+                    user_id, old_model = cur.lastrowid, None
+                else:
+                    user_id, old_model = row
+                cur = c.execute(
+                    "INSERT INTO models (user_id, verifier_kind, file, sha256, size, created, "
+                    "metadata, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (user_id, verifier_kind, model_file, model_sha, len(model), now, meta_json,
+                     self._model_mac(key, dirname, model_file, model_sha, verifier_kind,
+                                     meta_json)))
+                model_id = cur.lastrowid
+                c.executemany(
+                    "INSERT INTO recordings (model_id, idx, file, sha256, size, mac) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [(model_id, *r, self._rec_mac(key, model_id, r[0], r[1], r[2]))
+                     for r in rec_rows])
+                c.execute("UPDATE users SET model_id = ?, updated = ?, name = ? WHERE id = ?",
+                          (model_id, now, name, user_id))
+                # the new files are referenced from now on: no longer garbage
+                c.executemany("DELETE FROM garbage WHERE path = ?",
+                              [(f"{dirname}/",), (f"{dirname}/{model_file}",)]
+                              + [(f"{dirname}/{r[1]}",) for r in rec_rows])
+                if old_model is not None:
+                    old_files = c.execute(
+                        "SELECT file FROM models WHERE id = ? UNION SELECT file FROM "
+                        "recordings WHERE model_id = ?", (old_model, old_model)).fetchall()
+                    c.executemany("INSERT OR IGNORE INTO garbage (path, since) VALUES (?, ?)",
+                                  [(f"{dirname}/{f}", now) for (f,) in old_files])
+                    c.execute("DELETE FROM models WHERE id = ?", (old_model,))
+                    # a new enrollment starts with a clean slate: earlier failures no longer
+                    # count towards a lockout (the attempts stay, for the audit trail)
+                    c.execute("INSERT INTO attempts (user_key, time, outcome, score, reason) "
+                              "VALUES (?, ?, 'reset', NULL, 're-enrolled')", (key, now))
+                for i, fp in enumerate(fingerprints or []):
+                    self._insert_fingerprint(c, key, "enroll", f"enrollment sample {i + 1}",
+                                             now, fp)
+                self._insert_audit(c, now, "re_enroll" if old_model is not None else "enroll",
+                                   key, name, {"verifier": verifier_kind,
+                                               "samples": len(recordings),
+                                               **({"by": actor} if actor else {})})
+            _crash_point("committed")
+            # 3. drop files nothing references any more
+            self._collect_garbage_locked()
+        return self.get_user(key)
+
+    def delete_user(self, user: str, actor: str | None = None) -> None:
+        """Remove a user: rows (model, recordings, attempts, fingerprints) and then files.
+
+        ``actor``: who authorised it (for the audit log)."""
+        name = normalize_user_id(user)
+        key = user_key(name)
+        with self._writer_lock():
+            with self._write() as c:
+                row = c.execute("SELECT id, name, dirname FROM users WHERE key = ?",
+                                (key,)).fetchone()
+                if row is None:
+                    raise UnknownUserError(f"no user {name!r} is enrolled in {self.path}")
+                files = c.execute(
+                    "SELECT m.file FROM models m WHERE m.user_id = ? UNION SELECT r.file FROM "
+                    "recordings r JOIN models m ON r.model_id = m.id WHERE m.user_id = ?",
+                    (row[0], row[0])).fetchall()
+                now = self.clock()
+                c.executemany("INSERT OR IGNORE INTO garbage (path, since) VALUES (?, ?)",
+                              [(f"{row[2]}/{f}", now) for (f,) in files]
+                              + [(f"{row[2]}/", now)])
+                c.execute("DELETE FROM models WHERE user_id = ?", (row[0],))
+                c.execute("DELETE FROM users WHERE id = ?", (row[0],))
+                c.execute("DELETE FROM attempts WHERE user_key = ?", (key,))
+                c.execute("DELETE FROM fingerprints WHERE user_key = ?", (key,))
+                self._insert_audit(c, now, "delete", key, row[1],
+                                   {"by": actor} if actor else {})
+            _crash_point("committed")
+            self._collect_garbage_locked()
