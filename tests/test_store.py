@@ -279,7 +279,11 @@ def test_no_pickle_in_store_code() -> None:
     import pkgutil
     import re
 
+    import authapp.replay_align
+    import authapp.replay_fingerprint
     import authapp.security
+    import authapp.service_results
+    import authapp.service_settings
     import authapp.services
     import authapp.storage
     import capture.container
@@ -289,8 +293,10 @@ def test_no_pickle_in_store_code() -> None:
     storage = [importlib.import_module(f"authapp.storage.{m.name}")
                for m in pkgutil.iter_modules(authapp.storage.__path__)]
     assert len(storage) >= 5
-    mods = (store_mod, *storage, authapp.security, authapp.services, capture.formats.native,
-            capture.container, models.serialization)
+    mods = (store_mod, *storage, authapp.security, authapp.replay_fingerprint,
+            authapp.replay_align, authapp.services, authapp.service_results,
+            authapp.service_settings, capture.formats.native, capture.container,
+            models.serialization, models.persistence)
     loads = 0
     for mod in mods:
         src = Path(mod.__file__).read_text()
