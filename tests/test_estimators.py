@@ -84,3 +84,17 @@ def test_cli_reports_a_bad_parameter_as_exit_2(tmp_path, capsys, fmkit_dir):
     err = capsys.readouterr().err
     assert rc == 2
     assert "no_such_param" in err and "Traceback" not in err
+
+
+def test_cli_passes_generator_parameters_and_refuses_unknown_ones(tmp_path, capsys, fmkit_dir):
+    """``--param GENERATOR.NAME=JSON`` reaches the pseudo-data generator (here refused as
+    unknown before anything is trained); a name that is neither a method nor a generator is
+    refused with the same exit status."""
+    rc = main(["experiment", str(fmkit_dir), "--format", "fmkit", "--methods", "dtw",
+               "--seeds", "1", "--pseudo", "on", "--generators", "gan",
+               "--param", "gan.no_such_param=1", "--out", str(tmp_path), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "no_such_param" in err and "Traceback" not in err
+    rc = main(["experiment", str(fmkit_dir), "--format", "fmkit", "--methods", "dtw",
+               "--seeds", "1", "--param", "svm.C=1", "--out", str(tmp_path), "--no-progress"])
+    assert rc == 2 and "not in --methods or --generators" in capsys.readouterr().err

@@ -82,7 +82,8 @@ def register(subparsers: Any) -> None:
                         "second half (S11-S20) as attempts, 20 random forgeries per trial "
                         "(use --seeds 10 for its 10 trials)")
     p.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=JSON",
-                   help="verifier constructor parameter, e.g. dtw.window=0.2 (repeatable)")
+                   help="verifier or pseudo-data generator constructor parameter, e.g. "
+                        "dtw.window=0.2 or gan.impostor_strength=1.5 (repeatable)")
     p.add_argument("--calibration", default="dev", metavar="dev|shipped|none|FILE",
                    help="thresholds: dev (default) = the product's calibrated thresholds, the "
                         "calibration learned on the other fold(s) (the package's own when there "
@@ -134,6 +135,7 @@ def parse_list(text: str) -> tuple[str, ...]:
 
 
 def parse_params(items: list[str], methods: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """{method or generator: {name: JSON value}} from ``--param NAME.PARAM=JSON`` items."""
     params: dict[str, dict[str, Any]] = {}
     for item in items:
         key, eq, value = item.partition("=")
@@ -141,7 +143,8 @@ def parse_params(items: list[str], methods: tuple[str, ...]) -> dict[str, dict[s
         if not (eq and dot and method and name):
             raise ExperimentError(f"--param wants METHOD.NAME=VALUE, got {item!r}")
         if method not in methods:
-            raise ExperimentError(f"--param {item!r}: method {method!r} is not in --methods")
+            raise ExperimentError(f"--param {item!r}: {method!r} is not in --methods or "
+                                  "--generators")
         try:
             parsed = json.loads(value)
         except json.JSONDecodeError:
@@ -190,6 +193,12 @@ def run(args: argparse.Namespace) -> int:
         methods = tuple(methods)
     if args.out.exists() and not args.out.is_dir():
         raise ExperimentError(f"--out {args.out} exists and is not a folder")
+    generators = _generators(args.generators, args.pseudo)
+    params = parse_params(args.param, methods + generators)
+    gen_params = {g: params.pop(g) for g in generators if g in params and g not in methods}
+    # the trained embedding network is cached beside the results, so a rerun reuses it
+    gen_params.setdefault("pseudo", {}).setdefault(
+        "cache_dir", str(Path(args.out) / "pseudo_weights"))
     cfg = ExperimentConfig(
         data_dir=args.data_dir,
         format=args.format,
@@ -197,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
         seeds=parse_seeds(args.seeds, args.seed),
         methods=methods,
         pseudo=args.pseudo,
-        generators=_generators(args.generators, args.pseudo),
+        generators=generators,
         folds=args.folds,
         fold_seed=args.seed,
         split=args.split,
@@ -206,9 +215,8 @@ def run(args: argparse.Namespace) -> int:
         security=args.security,
         cohort=not args.no_cohort,
         forgery_far=args.forgery_far,
-        method_params=parse_params(args.param, methods),
-        # the trained embedding network is cached beside the results, so a rerun reuses it
-        generator_params={"pseudo": {"cache_dir": str(Path(args.out) / "pseudo_weights")}},
+        method_params=params,
+        generator_params=gen_params,
     )
     result = run_experiment(cfg, progress=not args.no_progress)
     paths = write_report(result, args.out)
