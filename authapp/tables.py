@@ -85,7 +85,8 @@ def threshold_note(results: Mapping[str, Any]) -> str:
         return ("Thresholds: each verifier's own per-user threshold -- a research "
                 "configuration, not what the product ships.")
     where = {"dev": "learned on the other fold(s), never on the people tested",
-             "shipped": "the calibration the package ships"}.get(cal["source"], cal["source"])
+             "shipped": "shipped with the package (learned offline on other people)"}.get(
+        cal["source"], f"from {cal['source']}")
     return (f"Thresholds: the product's, security level '{cal.get('security')}' with a "
             f"writer-independent calibration {where}"
             + ("" if cal.get("cohort") else ", no cohort (like a store's first user)") + ".")
