@@ -183,13 +183,15 @@ class AuthService:
         if not pseudo_available():
             raise AirAuthError(f"pseudo data generator {self.settings.pseudo!r} is not "
                                "installed (models.pseudo.make_generator missing)")
-        from models.pseudo import make_generator  # type: ignore[attr-defined]
+        from models.pseudo import generator_class, make_generator  # type: ignore[attr-defined]
 
-        # the embedding network is trained once and kept with the store (retrained when the
-        # recipe changes; reused, not retrained, when one more user joins the background)
-        params = ({"cache_dir": str(self.store.path / "pseudo_weights"), "reuse_weights": True}
-                  if self.settings.pseudo == "pseudo" else {})
-        gen = make_generator(self.settings.pseudo, **params)
+        # networks (the EfficientNet embedding, the inpainting GAN / VAE) are trained once and
+        # kept with the store (retrained when the recipe changes; reused, not retrained, when
+        # one more user joins the background)
+        cache = {"cache_dir": str(self.store.path / "pseudo_weights"), "reuse_weights": True}
+        known = generator_class(self.settings.pseudo)._get_param_names()
+        gen = make_generator(self.settings.pseudo,
+                             **{k: v for k, v in cache.items() if k in known})
         return gen.fit(background, seed=self.settings.seed)
 
     # -- verification -------------------------------------------------------------------------

@@ -68,7 +68,10 @@ def main() -> int:
         # the service keeps the trained network with the store
         weights = sorted((store.path / "pseudo_weights").glob("*.npz"))
         cold = reports[0].timings["pseudo"]
-        if weights:
+        if weights and args.generator != "pseudo":
+            print(f"{args.generator}: networks cached with the store "
+                  f"({', '.join(f'{w.name} {w.stat().st_size / 1e6:.2f} MB' for w in weights)})")
+        elif weights:
             from models.pseudo.cache import WeightCache
 
             params, arrays = WeightCache(weights[0].parent).load(weights[0])

@@ -227,3 +227,33 @@ def test_pseudo_data_setting(tmp_path: Path) -> None:
         assert report.n_pseudo_genuine + report.n_pseudo_impostors > 0
         assert store.get_user("luduo").metadata["pseudo"]["generator"] == "pseudo"
         assert store.get_user("luduo").n_recordings == 5  # only real samples are stored
+
+
+@pytest.mark.parametrize("name", ["pseudo", "gan", "vae-inpaint", "vae"])
+def test_generator_networks_are_cached_with_the_store(tmp_path: Path, monkeypatch,
+                                                      name: str) -> None:
+    """Every generator that trains a network gets the store's weight cache (so the second
+    enrollment reuses it instead of training again); one without a cache gets no such
+    parameter. The generator is stopped right after it is made: nothing is trained here."""
+    import models.pseudo as pseudo
+
+    made: dict = {}
+
+    class Made(Exception):
+        pass
+
+    def capture(gen_name, **params):
+        made.update(params)
+        raise Made
+
+    monkeypatch.setattr(pseudo, "make_generator", capture)
+    with EnrollmentStore(tmp_path / "s") as store:
+        service = AuthService(store, Settings(verifier=STORE_KIND, pseudo=name))
+        with pytest.raises(Made):
+            service._generator([])
+        known = pseudo.generator_class(name)._get_param_names()
+        if "cache_dir" in known:
+            assert made == {"cache_dir": str(store.path / "pseudo_weights"),
+                            "reuse_weights": True}
+        else:
+            assert "cache_dir" not in made
