@@ -235,7 +235,7 @@ def test_generator_networks_are_cached_with_the_store(tmp_path: Path, monkeypatc
     """Every generator that trains a network gets the store's weight cache (so the second
     enrollment reuses it instead of training again); one without a cache gets no such
     parameter. The generator is stopped right after it is made: nothing is trained here."""
-    import models.pseudo as pseudo
+    from models import pseudo
 
     made: dict = {}
 
