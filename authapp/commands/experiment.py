@@ -27,8 +27,7 @@ from authapp.experiment import (
     ExperimentError,
     available_methods,
 )
-
-FORMATS = ("native", "fmkit", "leapcsv", "svc2004")
+from capture.formats import FORMATS
 
 
 def register(subparsers: Any) -> None:
