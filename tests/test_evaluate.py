@@ -63,3 +63,27 @@ def test_bad_score_files_are_clear_errors(tmp_path, capsys, text, message):
         read_scores(path)
     assert main(["evaluate", str(path)]) == 2
     assert message.split()[0] in capsys.readouterr().err
+
+
+def test_compare_variants_script_from_the_score_file(svc_run):
+    """scripts/compare_variants.py: a variant against itself changes by exactly 0; two
+    variants give the pooled-EER difference of results.json; an unknown variant exits 2."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "compare_variants.py"
+    scores = svc_run / "scores.csv"
+
+    def run(*args):
+        return subprocess.run([sys.executable, str(script), str(scores), *args],
+                              capture_output=True, text=True)
+
+    same = run("dtw", "dtw", "--impostors", "skilled")
+    assert same.returncode == 0 and "+0.00 pp, 95 % CI [+0.00, +0.00]" in same.stdout
+    res = json.loads((svc_run / "results.json").read_text())
+    want = 100 * (res["methods"]["subspace"]["skilled"]["eer"] - res["methods"]["dtw"]["skilled"]["eer"])
+    two = run("dtw", "subspace", "--impostors", "skilled")
+    assert two.returncode == 0 and f"{want:+.2f} pp" in two.stdout
+    bad = run("dtw", "nope")
+    assert bad.returncode == 2 and "not a variant" in bad.stderr
