@@ -41,7 +41,7 @@ from capture.errors import AirAuthError, TrajectoryError
 from capture.preprocess import FeatureConfig, normalized_positions
 from capture.trajectory import Label, Trajectory
 from models.base import Verifier, check_trajectories
-from models.enrollment import EnrollmentQualityError, build_user_model
+from models.enrollment import EnrollmentQualityError, build_user_model, verifier_advice
 from models.serialization import dump_verifier
 
 __all__ = ["AuthService", "EnrollmentQualityError", "EnrollmentReport", "IdentifyResult",
@@ -165,7 +165,7 @@ class AuthService:
             threshold=float(verifier.threshold_), n_samples=len(model.kept),
             quality=model.quality, n_pseudo_genuine=len(model.pseudo_genuine),
             n_pseudo_impostors=len(model.pseudo_impostors), timings=timings,
-            re_enrolled=existed, notes=tuple(model.notes()),
+            re_enrolled=existed, notes=tuple(model.notes() + verifier_advice(es)),
             security=es.security if es.calibrated else None,
         )
 

@@ -40,6 +40,21 @@ from models.score_calibration import (
 PRODUCT_VERIFIERS = ("fusion", "dtw", "subspace", "svm", "ss-svm")
 """Verifier kinds a user can enroll with; "fusion" combines every single one."""
 
+RECOMMENDED_VERIFIERS = ("fusion", "dtw")
+"""The kinds whose calibrated thresholds keep FRR low on their own (README, "Every verifier":
+subspace, svm and ss-svm alone reject 4-68 % of genuine attempts); the others are offered for
+experiments and as fusion members."""
+
+
+def verifier_advice(settings: EnrollmentSettings) -> list[str]:
+    """A note for the person enrolling when the chosen kind is not one to rely on alone."""
+    if not settings.calibrated or settings.verifier in RECOMMENDED_VERIFIERS:
+        return []
+    note = (f"verifier {settings.verifier!r} alone is meant for experiments: at the product's "
+            "calibrated thresholds it rejects many genuine attempts; enroll with "
+            f"{' or '.join(RECOMMENDED_VERIFIERS)} (the default is fusion)")
+    return [note]
+
 
 class EnrollmentQualityError(AirAuthError, ValueError):
     """Too few usable samples remain after the quality check; ``report`` says which and why."""

@@ -257,3 +257,14 @@ def test_generator_networks_are_cached_with_the_store(tmp_path: Path, monkeypatc
                             "reuse_weights": True}
         else:
             assert "cache_dir" not in made
+
+
+def test_enrolling_with_a_single_research_verifier_says_so(tmp_path: Path) -> None:
+    """svm / subspace / ss-svm alone reject many genuine attempts at the calibrated thresholds
+    (README): the enrollment report tells the user; fusion and dtw get no such note."""
+    with EnrollmentStore(tmp_path / "s") as store:
+        svm = AuthService(store, Settings(verifier="svm")).enroll("luduo", fmkit("luduo")[:5])
+        assert any("meant for experiments" in n for n in svm.notes)
+        assert any("meant for experiments" in line for line in svm.lines())
+        dtw = AuthService(store, Settings(verifier="dtw")).enroll("other", fmkit("luduo")[5:10])
+        assert not any("meant for experiments" in n for n in dtw.notes)
