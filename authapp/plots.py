@@ -4,7 +4,7 @@ display needed)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,19 @@ def _curve_axes(plt, n: int, n_curves: int, width: float = 6.0):
     return fig, axes[0]
 
 
+def _curves(result: ExperimentResult, kind: str, styles: dict
+            ) -> Iterator[tuple[str, Any, str, np.ndarray, np.ndarray, float]]:
+    """(variant, colour, line style, FAR, FRR, EER) of every variant with attempts of both
+    kinds: what the ROC and the DET plot draw, each on its own axes."""
+    for name in result.variants:
+        color, ls = styles[name]
+        gen, imp = result.decisions(name, "genuine"), result.decisions(name, kind)
+        if not (gen.size and imp.size):
+            continue
+        _, far, frr = metrics.roc_points(gen, imp)
+        yield name, color, ls, far, frr, metrics.eer(gen, imp)
+
+
 def plot_roc(result: ExperimentResult, path: Path) -> None:
     """ROC per impostor type: genuine accept rate vs false accept rate, in percent."""
     plt = _pyplot()
@@ -100,13 +113,7 @@ def plot_roc(result: ExperimentResult, path: Path) -> None:
     fig, axes = _curve_axes(plt, len(kinds), len(result.variants))
     styles = _styles(result.variants)
     for ax, kind in zip(axes, kinds):
-        for name in result.variants:
-            color, ls = styles[name]
-            gen, imp = result.decisions(name, "genuine"), result.decisions(name, kind)
-            if not (gen.size and imp.size):
-                continue
-            _, far, frr = metrics.roc_points(gen, imp)
-            e = metrics.eer(gen, imp)
+        for name, color, ls, far, frr, e in _curves(result, kind, styles):
             ax.plot(100 * far, 100 * (1 - frr), color=color, ls=ls, lw=1.6,
                     label=f"{name} (EER {100 * e:.2f} %)")
         ax.plot([0, 100], [0, 100], color="0.7", lw=0.8, ls=":")
@@ -139,13 +146,7 @@ def plot_det(result: ExperimentResult, path: Path) -> None:
     lim = _probit(np.array(DET_LIMITS) / 100)
     for ax, kind in zip(axes, kinds):
         perfect = []
-        for name in result.variants:
-            color, ls = styles[name]
-            gen, imp = result.decisions(name, "genuine"), result.decisions(name, kind)
-            if not (gen.size and imp.size):
-                continue
-            _, far, frr = metrics.roc_points(gen, imp)
-            e = metrics.eer(gen, imp)
+        for name, color, ls, far, frr, e in _curves(result, kind, styles):
             ax.plot(_probit(far), _probit(frr), color=color, ls=ls, lw=1.6,
                     label=f"{name} (EER {100 * e:.2f} %)")
             ax.plot(_probit(np.array([e])), _probit(np.array([e])), "o", color=color, ms=4)

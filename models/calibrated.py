@@ -194,10 +194,7 @@ class CalibratedVerifier(EnsembleVerifier):
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]
                    ) -> CalibratedVerifier:
-        v = cls.from_config(params["params"])
-        v.check_params()
-        v.restore_members(params["members"], arrays)
-        v.dims_ = int(params["dims"])
+        v = cls._from_member_state(params, arrays)
         v.cohort_raw_ = np.asarray(arrays["cohort_raw"], dtype=np.float64)
         v.cohort_people_ = int(params["cohort_people"])
         v.forgery_raw_ = np.asarray(  # absent from models saved before the forgery guard

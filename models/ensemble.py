@@ -157,6 +157,17 @@ class EnsembleVerifier(Verifier):
             arrays.update({f"m{k}__{key}": value for key, value in member_arrays.items()})
         return entries, arrays
 
+    @classmethod
+    def _from_member_state(cls, params: Mapping[str, Any],
+                             arrays: Mapping[str, np.ndarray]) -> Self:
+        """The shared start of ``from_state``: the configured object, checked, with its fitted
+        members and ``dims_`` restored; subclasses add their own fitted attributes."""
+        v = cls.from_config(params["params"])
+        v.check_params()
+        v.restore_members(params["members"], arrays)
+        v.dims_ = int(params["dims"])
+        return v
+
     def restore_members(self, entries: list[dict[str, Any]],
                         arrays: Mapping[str, np.ndarray]) -> None:
         """Inverse of ``member_states``: the stored kinds must be the member names in order."""

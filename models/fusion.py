@@ -284,10 +284,7 @@ class FusionVerifier(EnsembleVerifier):
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]
                    ) -> FusionVerifier:
-        v = cls.from_config(params["params"])
-        v.check_params()
-        v.restore_members(params["members"], arrays)
-        v.dims_ = int(params["dims"])
+        v = cls._from_member_state(params, arrays)
         v.with_impostors_ = bool(params["with_impostors"])
         v.mu_ = np.asarray(arrays["mu"], dtype=np.float64)
         v.sd_ = np.asarray(arrays["sd"], dtype=np.float64)
