@@ -145,7 +145,7 @@ def operating_points(result: ExperimentResult, fold_of: Mapping[str, int], calib
         ops[name] = operating_point(pairs)
         if calibrated:
             ops[name]["levels"] = {lv: {k: v for k, v in operating_point(pairs, lv).items()
-                                        if k in ("frr", "far_random", "far_skilled",
+                                        if k in ("frr", "frr_same", "frr_later", "far_random", "far_skilled",
                                                  "accounts_far_over_5pct")}
                                    for lv in SECURITY_LEVELS}
         idents[name] = identification(result.trials, name, fold_of)

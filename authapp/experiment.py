@@ -14,8 +14,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from authapp.evaluation import (
     ExperimentResult,
@@ -96,13 +99,46 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True,
     trials, gen_s = run_jobs(plan, generators, progress, on_progress, cancel)
     dims = plan.dataset.genuine(plan.eligible[0])[0].dims
     calibration = calibrate_trials(cfg, dims, trials)
+    adaptation = None
+    if cfg.calibrated and cfg.adaptation:
+        static = trials
+        cals = {name: v for name, v in calibration["variants"].items()}
+        replay = replace(plan, jobs=[replace(j, calibrations=cals) for j in plan.jobs])
+        trials, _ = run_jobs(replay, generators, progress, on_progress, cancel)
+        adaptation = adaptation_summary(cfg, static, trials)
     variants = [variant_name(m, g) for m, g in cfg.variants()]
     facts = ScoreFacts(variants, dict(plan.fold_of),
                        bool(getattr(plan.dataset, "has_forgeries", False)), cfg.calibrated)
     timing = {"wall_s": time.perf_counter() - t_start, "jobs": cfg.jobs,
               "generator_fit_s": dict(gen_fit_s), "generate_s": dict(gen_s)}
     results = assemble_results(describe(plan), evaluate(trials, facts), timing, calibration)
+    if adaptation is not None:
+        results["adaptation"] = adaptation
     return ExperimentResult(results, trials, variants, facts)
+
+
+def adaptation_summary(cfg: ExperimentConfig, static: dict[str, list[Trial]],
+                       adaptive: dict[str, list[Trial]]) -> dict[str, Any]:
+    """results.json's "adaptation": the policy, and per variant the operating point without
+    adaptation (every attempt against the enrollment model) next to the one with it."""
+    from dataclasses import asdict
+
+    from authapp.operating_point import operating_point
+
+    keys = ("frr", "frr_same", "frr_later", "far_random", "far_skilled")
+    out: dict[str, Any] = {"policy": asdict(cfg.adaptation_policy()), "variants": {}}
+    for m, g in cfg.variants():
+        name = variant_name(m, g)
+        before = operating_point([(i, t) for i, ts in static.items() for t in ts
+                                  if t.method == name])
+        after_pairs = [(i, t) for i, ts in adaptive.items() for t in ts if t.method == name]
+        after = operating_point(after_pairs)
+        counts = [t.adapted for _, t in after_pairs if t.adapted is not None]
+        out["variants"][name] = {
+            "without": {k: before.get(k) for k in keys},
+            "with": {k: after.get(k) for k in keys},
+            "adapted_per_account": float(np.mean(counts)) if counts else None}
+    return out
 
 
 def evaluate_scores(path: Path) -> ExperimentResult:

@@ -47,6 +47,30 @@ def _decisions(t: Any, level: str | None) -> np.ndarray:
     return t.decisions if level is None else t.scores - t.level_thresholds[level]
 
 
+def session_frr(enrolled: Sequence[tuple[str, Any]], level: str | None = None
+                ) -> dict[str, Any]:
+    """FRR of genuine attempts written in the enrollment's own session ("same") and in a
+    later one ("later"), where the trials say (``Trial.sessions``); with later-session
+    attempts, "frr" is theirs -- what a user who comes back days later meets -- and
+    "frr_all" pools every genuine attempt."""
+    out: dict[str, Any] = {}
+    for tag in ("same", "later"):
+        parts = [(_decisions(t, level) < 0)[(t.types == "genuine")
+                                            & (np.asarray(t.sessions) == tag)]
+                 for _, t in enrolled if len(t.sessions) == len(t.types)]
+        x = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+        out[f"frr_{tag}"] = _rate(x)
+        out[f"n_genuine_{tag}"] = int(x.size)
+        out[f"errors_genuine_{tag}"] = int(np.sum(x))
+    if out["n_genuine_later"]:
+        gen = [(_decisions(t, level) < 0)[t.types == "genuine"] for _, t in enrolled]
+        allx = np.concatenate(gen)
+        out.update(frr_all=_rate(allx), frr=out["frr_later"],
+                   n_genuine=out["n_genuine_later"],
+                   errors_genuine=out["errors_genuine_later"])
+    return out
+
+
 def _worst(accounts: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     rated = [a for a in accounts if a[key] is not None]
     rated.sort(key=lambda a: (-a[key], a["identity"], a["seed"]))
@@ -72,6 +96,7 @@ def operating_point(trials: Sequence[tuple[str, Any]], level: str | None = None
         pooled[key] = _rate(x)
         pooled[f"n_{kind}"] = int(x.size)
         pooled[f"errors_{kind}"] = int(np.sum(x))
+    pooled.update(session_frr(enrolled, level))
     accounts = account_rates(enrolled, level)
     over = [a for a in accounts if (a["far_random"] or 0.0) > ACCOUNT_FAR_LIMIT]
     pooled.update({

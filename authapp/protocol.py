@@ -75,7 +75,13 @@ PSEUDO_MODES = ("off", "on", "both")
 CALIBRATIONS = ("dev", "shipped", "none")
 
 
-SPLITS = ("random", "svc2004")
+SPLITS = ("auto", "sessions", "random", "svc2004")
+"""How references and attempts are drawn (``draw_trial``); "auto" is "sessions" for data sets
+whose recordings carry sessions (SVC2004) and "random" for single-session ones."""
+
+SESSION_TAGS = ("same", "later")
+"""A genuine attempt's sitting relative to the enrollment: the enrollment's own session, or a
+later one (days later: the FRR a returning user meets)."""
 
 SVC2004_RANDOM_FORGERIES = 20
 """Random forgeries per trial in SVC2004's own protocol (genuine samples of other users)."""
@@ -109,7 +115,7 @@ class ExperimentConfig:
     generators: tuple[str, ...] = ("pseudo",)
     folds: int | None = None  # None: auto_folds()
     fold_seed: int = 0
-    split: str = "random"  # SPLITS: how references, genuine attempts and random impostors are drawn
+    split: str = "auto"  # SPLITS: how references, genuine attempts and random impostors are drawn
     jobs: int = 1
     method_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     generator_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -129,6 +135,24 @@ class ExperimentConfig:
     background_negatives: bool = True
     """With ``calibration="none"``: verifiers that learn from other people get the other
     folds as training negatives (the configuration earlier versions reported)."""
+    adaptation: bool = True
+    """Calibrated models: replay the genuine attempts in recorded order with the product's
+    template adaptation (``runner.replay_adaptive``), as the product decides; False: every
+    attempt against the enrollment model alone."""
+    adapt_margin: float | None = None
+    max_adapted: int | None = None
+    """Adaptation policy (None: the product's defaults, ``models.adaptation``)."""
+
+    def adaptation_policy(self) -> Any:
+        """The ``AdaptationPolicy`` the product would apply with these settings."""
+        from models.adaptation import AdaptationPolicy
+
+        kw: dict[str, Any] = {"enabled": self.adaptation}
+        if self.adapt_margin is not None:
+            kw["margin"] = self.adapt_margin
+        if self.max_adapted is not None:
+            kw["max_adapted"] = self.max_adapted
+        return AdaptationPolicy(**kw)
 
     @property
     def calibrated(self) -> bool:
@@ -190,11 +214,49 @@ def assign_folds(identities: Sequence[str], eligible: Iterable[str], folds: int,
     return fold_of
 
 
+def session_groups(genuine: Sequence[Trajectory]) -> list[list[Trajectory]]:
+    """An identity's genuine samples per session, earliest first, each in recorded order
+    (the data set's order); one group when sessions are not known."""
+    known = sorted({t.meta.session for t in genuine if t.meta.session is not None})
+    if not known:
+        return [list(genuine)]
+    unknown = [t for t in genuine if t.meta.session is None]
+    groups = [[t for t in genuine if t.meta.session == s] for s in known]
+    groups[-1] += unknown  # a sample whose sitting is unknown counts as a later one
+    return groups
+
+
+def has_sessions(dataset: Any) -> bool:
+    """Do recordings of the data set come from two or more sittings of one person?"""
+    return any(len(session_groups(dataset.genuine(i))) > 1 for i in dataset.identities)
+
+
+def resolve_split(split: str, dataset: Any) -> str:
+    """"auto" -> "sessions" where the data carry sessions, else "random"."""
+    if split != "auto":
+        return split
+    return "sessions" if has_sessions(dataset) else "random"
+
+
 def draw_trial(cfg: ExperimentConfig, identity: str, seed: int, genuine: list[Trajectory],
                random_att: list[tuple[str, Trajectory]]
                ) -> tuple[list[Trajectory], list[Trajectory], list[tuple[str, Trajectory]]]:
-    """(references, genuine attempts, random impostor attempts) of one trial (``cfg.split``)."""
+    """(references, genuine attempts, random impostor attempts) of one trial (``cfg.split``).
+
+    With "sessions" the references are drawn from the earliest session and the genuine
+    attempts are the rest of that session, then every later one, in recorded order (the
+    order a returning user writes them; template adaptation depends on it); ``attempt_sessions``
+    tags them.
+    """
     rng = np.random.default_rng(identity_seed(seed, identity, "references"))
+    if cfg.split == "sessions":
+        groups = session_groups(genuine)
+        first = groups[0]
+        ref_idx = set(rng.choice(len(first), cfg.references, replace=False).tolist())
+        refs = [t for k, t in enumerate(first) if k in ref_idx]
+        tests = [t for k, t in enumerate(first) if k not in ref_idx]
+        tests += [t for g in groups[1:] for t in g]
+        return refs, tests, random_att
     if cfg.split == "svc2004":
         first = len(genuine) // 2
         ref_idx = set(rng.choice(first, cfg.references, replace=False).tolist())
@@ -209,6 +271,17 @@ def draw_trial(cfg: ExperimentConfig, identity: str, seed: int, genuine: list[Tr
     return refs, tests, random_att
 
 
+def attempt_sessions(refs: Sequence[Trajectory], tests: Sequence[Trajectory]) -> list[str]:
+    """"same" / "later" per genuine attempt: written in the references' (earliest) session
+    or after it; "same" for everything when sessions are not known."""
+    ref_sessions = [t.meta.session for t in refs if t.meta.session is not None]
+    if not ref_sessions:
+        return ["same"] * len(tests)
+    last = max(ref_sessions)
+    return ["later" if (t.meta.session is None or t.meta.session > last) else "same"
+            for t in tests]
+
+
 @dataclass(frozen=True)
 class IdentityJob:
     """Everything one worker needs for one identity (the data set itself comes from cache)."""
@@ -221,6 +294,8 @@ class IdentityJob:
     background_for: Mapping[str, bool]
     generators: Mapping[str, Any]  # fitted generators of this identity's fold
     fold: int = 0
+    calibrations: Mapping[str, Mapping[int, Mapping[str, Any]]] = field(default_factory=dict)
+    """Second (adaptive) pass: {variant: {fold: calibration dict}} from the first pass."""
 
 
 def _check_methods(cfg: ExperimentConfig) -> None:
@@ -298,19 +373,34 @@ def plan_experiment(cfg: ExperimentConfig) -> Plan:
     identities = list(dataset.identities)
     if not identities:
         raise ExperimentError(f"no recordings found in {cfg.data_dir}")
-    if cfg.split == "random":
+    cfg = replace(cfg, split=resolve_split(cfg.split, dataset))
+    if cfg.split == "sessions":
+        need = cfg.references + 1
+        why = f"{cfg.references} references from the earliest session + 1 attempt"
+        eligible, skipped = [], []
+        for ident in identities:
+            n = len(session_groups(dataset.genuine(ident))[0])
+            total = len(dataset.genuine(ident))
+            if n >= cfg.references and total >= need:
+                eligible.append(ident)
+            else:
+                skipped.append({"identity": ident, "genuine_samples": total,
+                                "reason": f"{n} sample(s) in the earliest session, {total} in "
+                                          f"all; {need} needed ({why})"})
+    elif cfg.split == "random":
         need, why = cfg.references + 1, f"{cfg.references} references + 1 attempt"
     else:  # the references come from the first half of the genuine samples
         need, why = 2 * cfg.references, (f"--split svc2004: {cfg.references} references from "
                                          "the first half")
-    eligible, skipped = [], []
-    for ident in identities:
-        n = len(dataset.genuine(ident))
-        if n >= need:
-            eligible.append(ident)
-        else:
-            skipped.append({"identity": ident, "genuine_samples": n,
-                            "reason": f"{n} genuine sample(s); {need} needed ({why})"})
+    if cfg.split != "sessions":
+        eligible, skipped = [], []
+        for ident in identities:
+            n = len(dataset.genuine(ident))
+            if n >= need:
+                eligible.append(ident)
+            else:
+                skipped.append({"identity": ident, "genuine_samples": n,
+                                "reason": f"{n} genuine sample(s); {need} needed ({why})"})
     if not eligible:
         raise ExperimentError(f"no identity in {cfg.data_dir} has the {need} genuine samples "
                               f"needed ({why})")

@@ -32,6 +32,7 @@ from authapp.tables import (
     format_pseudo_table,
     format_table,
     identification_rows,
+    operating_header,
     operating_rows,
     pct,
     pseudo_rows,
@@ -125,7 +126,7 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
            if timing.get("wall_s") is not None else "") + "</p>",
         "<h2>What users get: error rates at the product's thresholds</h2>",
         f"<p>{html.escape(threshold_note(results))}</p>",
-        _table_html(OPERATING_HEADER, operating_rows(results)),
+        _table_html(operating_header(results), operating_rows(results)),
         ("<p class=\"small\">Rates in percent. FRR = genuine attempts rejected; FAR = other "
          "people's attempts accepted; skilled FAR = forgeries accepted (ISO/IEC 30107-3's "
          "IAPMR); all at each account's own threshold. EER = equal error rate pooled over "

@@ -18,6 +18,22 @@ from authapp.protocol import BOOTSTRAP_RESAMPLES, SVC2004_RANDOM_FORGERIES, Plan
 __all__ = ["describe"]
 
 
+def _references_text(cfg: Any) -> str:
+    if cfg.split == "sessions":
+        return (f"{cfg.references} references per identity and seed drawn from its earliest "
+                "session (sitting); genuine attempts: the rest of that session ('same') and "
+                "every later session ('later', the FRR reported), in recorded order")
+    if cfg.split == "random":
+        return (f"{cfg.references} genuine samples per identity and seed, drawn with a "
+                "generator seeded by (seed, identity), from all sessions alike (the data "
+                "carry no sessions, or --split random was asked for); the rest are genuine "
+                "attempts")
+    return (f"SVC2004's protocol: {cfg.references} references per identity and seed drawn "
+            "from the first half of its genuine samples (S1-S10), the second half (S11-S20) "
+            f"are the genuine attempts, and {SVC2004_RANDOM_FORGERIES} genuine samples of "
+            "other identities of the fold, drawn per trial, are the random impostors")
+
+
 def describe(plan: Plan) -> dict[str, Any]:
     """The parts of results.json that say what was run (everything but the figures)."""
     import sklearn
@@ -46,14 +62,12 @@ def describe(plan: Plan) -> dict[str, Any]:
                 "identity; no background (no verifier or generator sees other people's data)"),
             "background_for": dict(background_for),
             "split": cfg.split,
-            "references": (f"{cfg.references} genuine samples per identity and seed, drawn "
-                           "with a generator seeded by (seed, identity); the rest are genuine "
-                           "attempts" if cfg.split == "random" else
-                           f"SVC2004's protocol: {cfg.references} references per identity and "
-                           "seed drawn from the first half of its genuine samples (S1-S10), "
-                           "the second half (S11-S20) are the genuine attempts, and "
-                           f"{SVC2004_RANDOM_FORGERIES} genuine samples of other identities "
-                           "of the fold, drawn per trial, are the random impostors"),
+            "references": _references_text(cfg),
+            "adaptation": (
+                "genuine attempts replayed in recorded order through the product's template "
+                "adaptation (confident logins join the references; impostor attempts decided "
+                "by the final adapted model); results.json 'adaptation' has the operating "
+                "point without it" if cfg.calibrated and cfg.adaptation else "off"),
             "thresholds": (
                 "FAR/FRR/recognition rate and the operating point at each account's own "
                 "threshold (score minus threshold >= 0 accepts): the product's calibrated "

@@ -25,6 +25,7 @@ from authapp.protocol import (
     ExperimentConfig,
     IdentityJob,
     Plan,
+    attempt_sessions,
     draw_trial,
     identity_seed,
     variant_name,
@@ -65,6 +66,12 @@ class Trial:
     """Why the enrollment was refused (failure to enroll): no attempts are scored."""
     level_thresholds: dict[str, float] = field(default_factory=dict)
     """Calibrated models: the account's threshold at every security level."""
+    sessions: list[str] = field(default_factory=list)
+    """Per attempt: "same" / "later" for genuine attempts (``protocol.attempt_sessions``),
+    "" for impostors; empty when not recorded (older score files)."""
+    adapted: int | None = None
+    """With template adaptation: how many genuine attempts joined the references (the
+    scores are then those of the adaptive replay, ``replay_adaptive``)."""
 
 
 def _source(traj: Trajectory, data_dir: Path) -> str:
@@ -122,6 +129,61 @@ def _fit_and_score(cfg: ExperimentConfig, method: str, generator: str | None, se
     return out
 
 
+def replay_adaptive(cfg: ExperimentConfig, method: str, generator: str | None, seed: int,
+                    refs: list[Trajectory], pseudo: tuple[list, list],
+                    others: list[Trajectory], attempts: list[Trajectory], n_genuine: int,
+                    calibration: Mapping[str, Any]) -> dict[str, Any]:
+    """The product with template adaptation, replayed: the genuine attempts (the first
+    ``n_genuine``, in recorded order) are decided one after the other by the account's
+    current model, and each that ``models.adaptation.AdaptationPolicy`` lets in joins the
+    references (the model is refitted as the product refits it); the impostor attempts are
+    then decided by the final, most adapted model (the one an impostor meets after the user
+    has logged in for a while). ``calibration``: the fold's calibration (from the first pass).
+    """
+    from models.adaptation import refit
+    from models.calibrated import decision_threshold
+    from models.enrollment import fit_user_model
+    from models.score_calibration import SECURITY_LEVELS, ScoreCalibration
+
+    settings = cfg.settings_for(method, generator, seed)
+    cal = ScoreCalibration.from_dict({k: v for k, v in calibration.items() if k != "source"})
+    policy = cfg.adaptation_policy()
+
+    def fit(samples: list[Trajectory]) -> Any:
+        return fit_user_model(samples, settings, calibration=cal, others=others,
+                              pseudo=pseudo)[0]
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    anchor = model = fit(refs)
+    adapted: list[Trajectory] = []
+    n = len(attempts)
+    scores, decisions = np.full(n, np.nan), np.full(n, np.nan)
+    for k in range(n_genuine):
+        value = float(model.decision_function([attempts[k]])[0])
+        scores[k], decisions[k] = value + float(model.threshold_), value
+        if value >= 0 and policy.enabled and value >= policy.margin:
+            anchor_value = (value if model is anchor
+                            else float(anchor.decision_function([attempts[k]])[0]))
+            if policy.qualifies(value, anchor_value):
+                adapted = policy.updated(adapted, attempts[k])
+                model = refit(refs, adapted, fit)
+    t1 = time.perf_counter()
+    if n > n_genuine:
+        rest = model.score_samples(attempts[n_genuine:])
+        scores[n_genuine:] = rest
+        decisions[n_genuine:] = rest - float(model.threshold_)
+    if not np.all(np.isfinite(decisions)):
+        raise ExperimentError(f"{method} returned NaN or infinite scores")
+    levels = {lv: decision_threshold(cal, lv, model.cohort_raw_, cfg.guard_far,
+                                     model.forgery_raw_, cfg.forgery_far)[0]
+              for lv in SECURITY_LEVELS}
+    t2, c2 = time.perf_counter(), time.process_time()
+    return {"scores": scores, "decisions": decisions, "threshold": float(model.threshold_),
+            "level_thresholds": levels, "adapted": len(adapted), "fit_s": t1 - t0,
+            "score_s": t2 - t1, "cpu_s": c2 - c0, "cohort_raw": model.cohort_raw_,
+            "forgery_raw": model.forgery_raw_, "cohort_people": model.cohort_people_}
+
+
 def _refused_trial(name: str, seed: int, fold: int, ref_files: list[str], why: str) -> Trial:
     empty = np.zeros(0)
     return Trial(name, seed, [], [], np.zeros(0, dtype=str), empty, float("nan"), empty,
@@ -161,6 +223,8 @@ def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
                              + ["skilled"] * len(forgeries))
             files = [_source(t, cfg.data_dir) for t in attempts]
             ref_files = [_source(t, cfg.data_dir) for t in refs]
+            sessions = ((attempt_sessions(refs, tests) + [""] * (len(attempts) - len(tests)))
+                        if cfg.split in ("sessions", "svc2004") else [])
             try:
                 _, kept, left_out = select_samples(refs, quality)
             except EnrollmentQualityError as exc:  # a failure to enroll, as the product's
@@ -186,10 +250,15 @@ def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
                 others = cohort if cfg.calibrated else (
                     background if job.background_for.get(method, True) else [])
                 name = variant_name(method, gen)
+                v_seed = identity_seed(seed, job.identity, f"verifier:{name}")
                 try:
-                    out = _fit_and_score(cfg, method, gen,
-                                         identity_seed(seed, job.identity, f"verifier:{name}"),
-                                         kept_refs, data, others, attempts)
+                    if job.calibrations:  # second pass: the product's adaptive replay
+                        out = replay_adaptive(cfg, method, gen, v_seed, kept_refs, data,
+                                              others, attempts, len(tests),
+                                              job.calibrations[name][job.fold])
+                    else:
+                        out = _fit_and_score(cfg, method, gen, v_seed, kept_refs, data,
+                                             others, attempts)
                 except (AirAuthError, ImportError) as exc:
                     raise ExperimentError(f"{name} failed for identity {job.identity!r} "
                                           f"(seed {seed}): {exc}") from exc
@@ -198,7 +267,9 @@ def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
                     out["decisions"], out["fit_s"], out["score_s"], out["cpu_s"], ref_files,
                     fold=job.fold, raw=out.get("raw"), cohort_raw=out.get("cohort_raw"),
                     forgery_raw=out.get("forgery_raw"),
-                    cohort_people=out.get("cohort_people", 0), left_out=notes))
+                    cohort_people=out.get("cohort_people", 0), left_out=notes,
+                    level_thresholds=out.get("level_thresholds", {}), sessions=sessions,
+                    adapted=out.get("adapted")))
     return trials, gen_s
 
 

@@ -55,7 +55,8 @@ def _trial_meta(t: Trial) -> dict[str, Any]:
     return {"method": t.method, "seed": t.seed, "fold": t.fold, "threshold": t.threshold,
             "level_thresholds": t.level_thresholds, "reference_files": t.reference_files,
             "left_out": t.left_out, "refused": t.refused, "fit_s": t.fit_s,
-            "score_s": t.score_s, "cpu_s": t.cpu_s, "cohort_people": t.cohort_people}
+            "score_s": t.score_s, "cpu_s": t.cpu_s, "cohort_people": t.cohort_people,
+            "sessions": list(t.sessions), "adapted": t.adapted}
 
 
 def write_scores(result: ExperimentResult, path: Path) -> None:
@@ -143,4 +144,5 @@ def _trial(ident: str, meta: Mapping[str, Any], rows: list[list[str]]) -> Trial:
         reference_files=list(meta["reference_files"]), fold=int(meta["fold"]),
         cohort_people=int(meta.get("cohort_people", 0)), left_out=list(meta["left_out"]),
         refused=meta["refused"],
-        level_thresholds={k: float(v) for k, v in (meta["level_thresholds"] or {}).items()})
+        level_thresholds={k: float(v) for k, v in (meta["level_thresholds"] or {}).items()},
+        sessions=[str(x) for x in meta.get("sessions") or []], adapted=meta.get("adapted"))

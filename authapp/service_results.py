@@ -71,6 +71,8 @@ class VerifyResult:
     replay_of: ReplayMatch | None = None
     locked_until: float | None = None
     public_reason: str | None = None
+    adapted: bool = False
+    """The login joined the user's references (template adaptation, ``authapp.adapt``)."""
 
     @property
     def accepted(self) -> bool:

@@ -17,6 +17,7 @@ from authapp.security import LockoutPolicy
 from authapp.settings_schema import SettingError, check_value
 from authapp.store import EnrollmentStore
 from capture.errors import AirAuthError
+from models.adaptation import AdaptationPolicy
 from models.enrollment import EnrollmentSettings
 from models.quality import QualityConfig
 from models.registry import VERIFIERS
@@ -76,10 +77,12 @@ class Settings:
     ``background``: uncalibrated only -- give verifiers that learn from other people the other
     users' recordings as training negatives.
     Store-wide values saved with ``EnrollmentStore.set_setting`` (keys: "verifier",
-    "verifier_params", "pseudo", "security", "calibration", "lockout", "replay_threshold";
+    "verifier_params", "pseudo", "security", "calibration", "lockout", "replay_threshold",
+    "adaptation", "adapt_margin", "max_adapted";
     ``authapp settings``) override the defaults via ``Settings.from_store``, so an
     administrator's policy is not a command-line flag. ``replay_threshold`` None: the default
-    per kind of data (``security.DEFAULT_REPLAY_THRESHOLDS``).
+    per kind of data (``security.DEFAULT_REPLAY_THRESHOLDS``). ``adaptation``: template
+    adaptation of accepted logins (``models.adaptation``).
     """
 
     verifier: str | None = None
@@ -93,6 +96,7 @@ class Settings:
     quality: QualityConfig = field(default_factory=QualityConfig)
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
     replay_threshold: float | None = None
+    adaptation: AdaptationPolicy = field(default_factory=AdaptationPolicy)
 
     @property
     def verifier_kind(self) -> str:
@@ -144,5 +148,15 @@ class Settings:
             kw["lockout"] = LockoutPolicy(**saved["lockout"])
         if isinstance(saved.get("replay_threshold"), float):
             kw["replay_threshold"] = saved["replay_threshold"]
+        adapt: dict[str, Any] = {}
+        for key, part in (("adaptation", "enabled"), ("adapt_margin", "margin"),
+                          ("max_adapted", "max_adapted")):
+            if key in saved:
+                try:
+                    adapt[part] = check_value(key, saved[key])
+                except SettingError as exc:
+                    raise AirAuthError(f"store {exc}; change it with authapp settings") from exc
+        if adapt:
+            kw["adaptation"] = AdaptationPolicy(**adapt)
         return cls(**kw)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from authapp import guard, security
+from authapp import adapt, guard, security
 from authapp.guard import AuthorizationError
 from authapp.service_results import (
     EnrollmentReport,
@@ -96,18 +96,34 @@ class AuthService:
 
     # -- enrollment ---------------------------------------------------------------------------
     def enroll(self, user: str, recordings: Sequence[Trajectory],
-               re_enroll: bool = False) -> EnrollmentReport:
-        """Check, (optionally) expand with pseudo data, fit and store a user's enrollment."""
+               re_enroll: bool = False, add: bool = False) -> EnrollmentReport:
+        """Check, (optionally) expand with pseudo data, fit and store a user's enrollment.
+
+        ``add``: the recordings join the user's stored enrollment samples (e.g. written at a
+        later sitting) and the model is refitted on all of them; samples adapted from logins
+        are dropped, as the new enrollment supersedes them. Callers check authority first,
+        as for a re-enrollment (``authorize``).
+        """
         t_start = time.perf_counter()
         name = normalize_user_id(user)
         existed = self.store.has_user(name)
-        if existed and not re_enroll:
+        if add and not existed:
+            self.store.get_user(name)  # raises UnknownUserError, naming the store
+        if existed and not (re_enroll or add):
             raise DuplicateUserError(
                 f"user {name!r} is already enrolled; re-enroll explicitly to replace the "
-                "enrollment (authapp enroll --re-enroll)")
+                "enrollment (authapp enroll --re-enroll), or add samples (--add)")
         self.store.check_new_user_id(name)  # before the (slow) fit; the store checks again
         recs = check_trajectories(recordings, "enrollment samples", min_count=0)
         recs = [self.check_recording(r, f"sample {i + 1}") for i, r in enumerate(recs)]
+        if add:
+            info = self.store.get_user(name)
+            stored, _ = adapt.split_recordings(info, self.store.load_recordings(name))
+            if stored and recs and stored[0].dims != recs[0].dims:
+                raise VerificationError(f"the new samples are {recs[0].dims}-D but user "
+                                        f"{info.name!r} enrolled with {stored[0].dims}-D data")
+            recs = stored + recs
+            re_enroll = True
         s = self.settings
         timings: dict[str, float] = {}
 
@@ -155,9 +171,11 @@ class AuthService:
             "seed": s.seed,
             "quality": model.quality.to_dict() if model.quality is not None else None,
             "sources": [r.meta.source for r in recs],
+            "n_enrollment": len(recs),
         }
         self.store.save_enrollment(name, recs, blob, es.verifier, metadata,
-                                   re_enroll=re_enroll, fingerprints=fps)
+                                   re_enroll=re_enroll, fingerprints=fps,
+                                   event="add_samples" if add else None)
         timings["store"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - t_start
         return EnrollmentReport(
@@ -245,15 +263,18 @@ class AuthService:
                                                 security.legacy_fingerprint(rec))
                 if record_attempt:
                     decision = guard.with_lockout(decision, self.store, policy, name, now)
+            adapted = False
             if record_attempt:
                 self.store.record_attempt(
                     name, outcome=decision.outcome,
                     score=value if decision.outcome in ("accept", "reject") else None,
                     reason=decision.reason, fingerprint=fp, audit=decision.events, when=now)
+                if decision.accepted and value is not None:
+                    adapted = adapt.maybe_adapt(self, info, verifier, rec, value)
         return VerifyResult(name, decision.accepted, value, raw, threshold, per,
                             decision.reason, decision.outcome, replay_of=decision.replay_of,
                             locked_until=decision.locked_until,
-                            public_reason=decision.public_reason)
+                            public_reason=decision.public_reason, adapted=adapted)
 
     def lock_state(self, user: str) -> security.LockState:
         """Whether ``user`` is locked out now (for UIs)."""
@@ -351,6 +372,13 @@ class AuthService:
             raise AuthorizationError(f"{action} of user {name!r} refused: the proof "
                                      f"recording did not pass the login ({result.message})")
         return "proof"
+
+    def revert_adaptation(self, user: str, actor: str = "admin") -> int:
+        """Drop the adapted samples of ``user`` (an administrator's action, audited): the
+        model goes back to the enrollment samples. Returns how many were dropped."""
+        name = self.store.get_user(user).name
+        with self.store.user_lock(name):
+            return adapt.revert(self, name, actor)
 
     def unlock(self, user: str, actor: str = "admin") -> security.LockState:
         """End a lockout now: earlier failures stop counting (an administrator's action,

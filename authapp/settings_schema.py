@@ -53,6 +53,12 @@ SPECS: dict[str, SettingSpec] = {s.name: s for s in (
     SettingSpec("replay_threshold", "fraction",
                 "replay check threshold (residual as a fraction of the writing's size), or "
                 "default"),
+    SettingSpec("adaptation", "bool", "template adaptation: a login accepted with at least "
+                "adapt_margin above the threshold joins the user's references"),
+    SettingSpec("adapt_margin", "margin", "calibrated margin above the threshold a login needs "
+                "to be adapted (0 to 50)"),
+    SettingSpec("max_adapted", "count", "adapted samples kept per user besides the enrollment "
+                "samples (1 to 100, oldest out)"),
 )}
 
 
@@ -142,6 +148,19 @@ def check_value(name: str, value: Any, verifier_kind: str | None = None) -> Any:
             raise SettingError(f"setting {name!r} must be a number from {lo:g} to {hi:g} (or "
                                f"default), got {_show(value)}")
         return float(value)
+    if spec.kind in ("margin", "count"):
+        from models.adaptation import AdaptationPolicy
+        from models.base import ParameterError
+
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or (spec.kind == "count" and value != int(value)):
+            raise SettingError(f"setting {name!r} must be a {'whole ' * (spec.kind == 'count')}"
+                               f"number, got {_show(value)}")
+        try:
+            AdaptationPolicy(**{name.replace("adapt_", ""): value})
+        except ParameterError as exc:
+            raise SettingError(f"setting {name!r}: {exc}") from exc
+        return float(value) if spec.kind == "margin" else int(value)
     raise SettingError(f"setting {name!r} is set through 'lockout'")  # pragma: no cover
 
 
@@ -182,14 +201,14 @@ def parse_cli_value(name: str, text: str) -> Any:
         if word.lower() in ("false", "no", "off", "0"):
             return False
         raise SettingError(f"setting {name!r} wants true or false, got {_show(word)}")
-    if spec.kind in ("int", "seconds", "fraction"):
+    if spec.kind in ("int", "seconds", "fraction", "margin", "count"):
         if spec.kind == "fraction" and word.lower() in ("default", "none"):
             return None
         try:
             number = float(word)
         except ValueError:
             raise SettingError(f"setting {name!r} wants a number, got {_show(word)}") from None
-        if spec.kind == "int":
+        if spec.kind in ("int", "count"):
             if not math.isfinite(number) or not number.is_integer():
                 raise SettingError(f"setting {name!r} wants a whole number, got {_show(word)}")
             return int(number)

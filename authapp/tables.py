@@ -66,16 +66,28 @@ def operating_rows(results: Mapping[str, Any]) -> list[list[str]]:
     ops = results.get("operating_point") or {}
     for name, by_kind in results.get("methods", {}).items():
         op = ops.get(name) or {}
-        rows.append([name, pct(op.get("frr")), pct(op.get("far_random")),
+        frr = pct(op.get("frr"))
+        if op.get("n_genuine_later"):  # sessions: the later-session FRR, same-session beside
+            frr = f"{frr} ({pct(op.get('frr_same'))})"
+        rows.append([name, frr, pct(op.get("far_random")),
                      pct(op.get("far_skilled")), _eer_cell(by_kind.get("random")),
                      _eer_cell(by_kind.get("skilled")), pct(op.get("accounts_far_over_5pct"), 1),
                      pct(op.get("failure_to_enroll"), 1)])
     return rows
 
 
+def operating_header(results: Mapping[str, Any]) -> list[str]:
+    """``OPERATING_HEADER``; with sessions the FRR column is the later-session FRR."""
+    header = list(OPERATING_HEADER)
+    if any((op or {}).get("n_genuine_later")
+           for op in (results.get("operating_point") or {}).values()):
+        header[1] = "FRR % later (same session)"
+    return header
+
+
 def format_operating_table(results: Mapping[str, Any]) -> str:
     """The compact default table (fits 100 columns): operating point first, then EER."""
-    return align([OPERATING_HEADER] + operating_rows(results), left=1)
+    return align([operating_header(results)] + operating_rows(results), left=1)
 
 
 def threshold_note(results: Mapping[str, Any]) -> str:

@@ -29,6 +29,20 @@ class Label(str, Enum):
     UNKNOWN = "unknown"
 
 
+MAX_SESSION = 10_000
+
+
+def _session(value: Any) -> int | None:
+    """A stored session number (int, or a whole float from JSON), or a ``TrajectoryError``."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TrajectoryError(f"session must be an integer, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class TrajectoryMeta:
     """Who wrote what, with which device, from which file. JSON-able by ``to_dict``."""
@@ -39,9 +53,20 @@ class TrajectoryMeta:
     device: str = ""
     source: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    session: int | None = None
+    """Which sitting the recording was written in (1 = the first; None: not known, a
+    single-session data set). Writing drifts between sittings days apart, so the harness
+    enrolls from the earliest session and tests on later ones where sessions are known."""
+
+    def __post_init__(self) -> None:
+        if self.session is not None and (isinstance(self.session, bool)
+                                         or not isinstance(self.session, int)
+                                         or not 1 <= self.session <= MAX_SESSION):
+            raise TrajectoryError(f"session must be an integer from 1 to {MAX_SESSION} or "
+                                  f"absent, got {self.session!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "user": self.user,
             "content": self.content,
             "label": self.label.value,
@@ -49,6 +74,9 @@ class TrajectoryMeta:
             "source": self.source,
             "extra": dict(self.extra),
         }
+        if self.session is not None:  # absent, not null: older files stay byte-identical
+            out["session"] = self.session
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TrajectoryMeta:
@@ -63,6 +91,7 @@ class TrajectoryMeta:
             device=str(d.get("device", "")),
             source=str(d.get("source", "")),
             extra=dict(d.get("extra", {}) or {}),
+            session=_session(d.get("session")),
         )
 
 

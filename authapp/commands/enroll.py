@@ -2,7 +2,9 @@
 
 Replacing an existing enrollment (``--re-enroll``) takes over the account, so it needs
 ``--proof FILE`` (a fresh recording that passes that user's login now) or ``--admin``
-(recorded in the audit log). A re-enrollment resets the failed-login count.
+(recorded in the audit log). A re-enrollment resets the failed-login count. ``--add`` keeps
+the enrolled samples and adds the new ones (e.g. written at a later sitting, when the writing
+has drifted); it needs the same authority.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--re-enroll", action="store_true",
                    help="replace the enrollment of an already enrolled user (needs --proof "
                         "or --admin)")
-    add_authority_arguments(p, "re-enroll")
+    p.add_argument("--add", action="store_true",
+                   help="add these samples (e.g. from a later sitting) to the user's "
+                        "enrollment and refit (needs --proof or --admin, like --re-enroll)")
+    add_authority_arguments(p, "re-enroll (or add samples to)")
     p.add_argument("--verifier", default=None,
                    help="verifier kind (dtw, subspace, svm, ss-svm, fusion; default: the "
                         "store's setting, else fusion when installed)")
@@ -45,8 +50,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     recordings = [read_recording(f) for f in args.files]
-    if (args.proof or args.admin) and not args.re_enroll:
-        raise AuthorizationError("--proof and --admin only apply with --re-enroll")
+    if (args.proof or args.admin) and not (args.re_enroll or args.add):
+        raise AuthorizationError("--proof and --admin only apply with --re-enroll or --add")
+    if args.add and args.re_enroll:
+        raise AuthorizationError("--add and --re-enroll exclude each other: --add keeps the "
+                                 "enrolled samples, --re-enroll replaces them")
     changes: dict[str, object] = {}
     if args.verifier:
         changes["verifier"] = args.verifier
@@ -55,11 +63,12 @@ def run(args: argparse.Namespace) -> int:
     if args.security is not None:
         changes["security_level"] = args.security
     service = open_service(args, create=True, **changes)
-    if args.re_enroll and service.store.has_user(args.user):
-        actor = authorize(service, args, args.user, "re-enrollment")
-        print(printable(f"re-enrollment of {service.store.get_user(args.user).name!r} "
+    what = "adding samples" if args.add else "re-enrollment"
+    if args.add or (args.re_enroll and service.store.has_user(args.user)):
+        actor = authorize(service, args, args.user, what)
+        print(printable(f"{what} of {service.store.get_user(args.user).name!r} "
                         f"authorised by {'a passing login' if actor == 'proof' else 'the administrator'}"))
-    report = service.enroll(args.user, recordings, re_enroll=args.re_enroll)
+    report = service.enroll(args.user, recordings, re_enroll=args.re_enroll, add=args.add)
     for line in report.lines():
         print(printable(line))
     return 0

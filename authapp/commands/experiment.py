@@ -74,12 +74,24 @@ def register(subparsers: Any) -> None:
                         "random impostors from the user's own; 1 = no background, every other "
                         "identity is an impostor (default: 2 when at least 6 identities can "
                         "enroll, else 1)")
-    p.add_argument("--split", choices=SPLITS, default="random",
-                   help="random (default): K references drawn from all genuine samples, the "
-                        "rest are attempts; svc2004: the SVC2004 competition's protocol, K "
-                        "references from the first half of the genuine samples (S1-S10), the "
-                        "second half (S11-S20) as attempts, 20 random forgeries per trial "
-                        "(use --seeds 10 for its 10 trials)")
+    p.add_argument("--split", choices=SPLITS, default="auto",
+                   help="auto (default): sessions where the recordings say in which sitting "
+                        "they were written (SVC2004), else random; sessions: K references "
+                        "from the earliest session, the rest of it (same-session) and every "
+                        "later session (the FRR reported) as attempts, in recorded order; "
+                        "random: K references drawn from all genuine samples, whichever "
+                        "sitting (labelled so in results.json); svc2004: the SVC2004 "
+                        "competition's protocol, K references from S1-S10, S11-S20 as "
+                        "attempts, 20 random forgeries per trial (use --seeds 10)")
+    p.add_argument("--no-adaptation", action="store_true",
+                   help="calibrated models: decide every attempt with the enrollment model "
+                        "alone (default: replay genuine attempts in recorded order with the "
+                        "product's template adaptation)")
+    p.add_argument("--adapt-margin", type=float, default=None, metavar="M",
+                   help="template adaptation: calibrated margin a login needs to join the "
+                        "references (default: the product's)")
+    p.add_argument("--max-adapted", type=int, default=None, metavar="N",
+                   help="template adaptation: adapted samples kept (default: the product's)")
     p.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=JSON",
                    help="verifier or pseudo-data generator constructor parameter, e.g. "
                         "dtw.window=0.2 or gan.impostor_strength=1.5 (repeatable)")
@@ -214,6 +226,9 @@ def run(args: argparse.Namespace) -> int:
         security=args.security,
         cohort=not args.no_cohort,
         forgery_far=args.forgery_far,
+        adaptation=not args.no_adaptation,
+        adapt_margin=args.adapt_margin,
+        max_adapted=args.max_adapted,
         method_params=params,
         generator_params=gen_params,
     )

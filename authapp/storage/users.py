@@ -94,13 +94,15 @@ class UserRecords:
                         verifier_kind: str, metadata: dict[str, Any] | None = None, *,
                         re_enroll: bool = False,
                         fingerprints: Sequence[np.ndarray] | None = None,
-                        actor: str | None = None) -> UserInfo:
+                        actor: str | None = None, event: str | None = None,
+                        audit_detail: dict[str, Any] | None = None) -> UserInfo:
         """Store (or atomically replace) a user's enrollment: recordings, model bytes, metadata.
 
         ``fingerprints`` (one per recording, from ``authapp.security.fingerprint``) are kept for
         replay detection. Raises ``DuplicateUserError`` if the user exists and not ``re_enroll``.
         A re-enrollment resets the failed-login count. ``actor``: who authorised it (for the
-        audit log, e.g. "admin" or "proof").
+        audit log, e.g. "admin" or "proof"). ``event``: the audit event of a replacement
+        other than a re-enrollment (e.g. "adapt": template adaptation after a login).
         """
         from capture.formats.native import encode_recording
 
@@ -179,14 +181,17 @@ class UserRecords:
                     # a new enrollment starts with a clean slate: earlier failures no longer
                     # count towards a lockout (the attempts stay, for the audit trail)
                     c.execute("INSERT INTO attempts (user_key, time, outcome, score, reason) "
-                              "VALUES (?, ?, 'reset', NULL, 're-enrolled')", (key, now))
+                              "VALUES (?, ?, 'reset', NULL, ?)",
+                              (key, now, "re-enrolled" if event is None else event))
                 for i, fp in enumerate(fingerprints or []):
                     self._insert_fingerprint(c, key, "enroll", f"enrollment sample {i + 1}",
                                              now, fp)
-                self._insert_audit(c, now, "re_enroll" if old_model is not None else "enroll",
+                what = event or ("re_enroll" if old_model is not None else "enroll")
+                self._insert_audit(c, now, what,
                                    key, name, {"verifier": verifier_kind,
                                                "samples": len(recordings),
-                                               **({"by": actor} if actor else {})})
+                                               **({"by": actor} if actor else {}),
+                                               **(audit_detail or {})})
             _crash_point("committed")
             # 3. drop files nothing references any more
             self._collect_garbage_locked()

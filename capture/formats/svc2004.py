@@ -24,6 +24,17 @@ COLUMNS = {4: 1, 7: 2}
 NAME_RE = re.compile(r"^U(?P<user>\d+)S(?P<sample>\d+)\.TXT$", re.IGNORECASE)
 GENUINE_SAMPLES = range(1, 21)
 FORGERY_SAMPLES = range(21, 41)
+FIRST_SESSION_SAMPLES = range(1, 11)
+"""The genuine signatures were written in two sittings about a week apart: S1-S10 in the
+first, S11-S20 in the second (the competition enrolled from the first, tested on the second).
+The forgeries' sittings are not documented, so they carry no session."""
+
+
+def session_of(sample: int | None) -> int | None:
+    """SVC2004's sitting of a genuine sample number (1 or 2), None for forgeries/unknown."""
+    if sample is None or sample not in GENUINE_SAMPLES:
+        return None
+    return 1 if sample in FIRST_SESSION_SAMPLES else 2
 NOMINAL_STEP_MS = 10.0
 
 
@@ -117,6 +128,7 @@ def read_svc2004(path: str | os.PathLike[str]) -> Trajectory:
         device=f"pen tablet (SVC2004 Task{task}; positions in tablet units, not mm)",
         source=str(p),
         extra=extra,
+        session=session_of(sample),
     )
     if len(table) < MIN_FRAMES:
         raise RecordingFormatError(f"{p}: only {len(table)} points; at least {MIN_FRAMES} needed")

@@ -1,0 +1,136 @@
+"""Template adaptation in the product: a confident login joins the user's references.
+
+The rule itself (when a login qualifies, how many adapted samples are kept) is
+``models.adaptation.AdaptationPolicy``, shared with the experiment harness; this module is
+the store side. A user's stored recordings are the enrollment samples followed by the
+adapted ones (model metadata ``n_enrollment`` says where the adapted ones start; stores
+written before adaptation hold enrollment samples only). Adapting refits the account's model
+exactly as enrollment built it (same verifier, parameters, security level, the account's own
+stored calibration, the other users as cohort) on enrollment + adapted samples, and saves it
+atomically as a new model version with an "adapt" audit event. An administrator can revert
+an account to its enrollment samples (``revert``), also audited.
+
+Never adapted: a replay suspect or a rejected or locked attempt (only accepted logins reach
+here), an offline check (``record_attempt=False``), an account whose model is not the
+calibrated product model, or a login that the enrollment-only model would reject
+(``AdaptationPolicy.anchor``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from capture.trajectory import Trajectory
+from models.adaptation import AdaptationPolicy
+from models.calibrated import CalibratedVerifier
+from models.enrollment import EnrollmentSettings, fit_user_model
+from models.score_calibration import ScoreCalibration
+from models.serialization import dump_verifier
+
+if TYPE_CHECKING:
+    from authapp.services import AuthService
+    from authapp.store import UserInfo
+
+log = logging.getLogger(__name__)
+
+
+def split_recordings(info: UserInfo, recordings: Sequence[Trajectory]
+                     ) -> tuple[list[Trajectory], list[Trajectory]]:
+    """(enrollment samples, adapted samples) of a user's stored recordings."""
+    n = int(info.metadata.get("n_enrollment", len(recordings)))
+    n = max(0, min(n, len(recordings)))
+    return list(recordings[:n]), list(recordings[n:])
+
+
+def _model_samples(info: UserInfo, enrollment: Sequence[Trajectory]) -> list[Trajectory]:
+    """The enrollment samples the model was fitted on (the quality check's kept ones)."""
+    used = info.metadata.get("used_samples")
+    if not isinstance(used, list) or not used:
+        return list(enrollment)
+    return [enrollment[i - 1] for i in used if isinstance(i, int) and 1 <= i <= len(enrollment)]
+
+
+def _fitter(service: AuthService, info: UserInfo, verifier: CalibratedVerifier,
+            recordings: Sequence[Trajectory]):
+    """fit(samples) -> a model built like this account's enrolled one."""
+    meta = info.metadata
+    settings = EnrollmentSettings(
+        verifier=str(meta.get("verifier") or info.verifier_kind),
+        verifier_params=dict(meta.get("verifier_params") or {}),
+        calibrated=True, security=verifier.security, guard_far=verifier.guard_far,
+        forgery_far=verifier.forgery_far, check_quality=False, seed=int(meta.get("seed", 0)))
+    calibration = ScoreCalibration.from_dict(verifier.calibration)
+    others = service._background(info.name, int(meta.get("dims", recordings[0].dims)))
+    if calibration.cohort and not others:
+        return None
+
+    def fit(samples: Sequence[Trajectory]) -> CalibratedVerifier:
+        model, _ = fit_user_model(list(samples), settings, calibration=calibration,
+                                  others=others)
+        return model
+    return fit
+
+
+def _save(service: AuthService, info: UserInfo, enrollment: Sequence[Trajectory],
+          adapted: Sequence[Trajectory], model: CalibratedVerifier, event: str,
+          actor: str | None, detail: dict[str, Any]) -> None:
+    metadata = dict(info.metadata)
+    metadata.update({"n_enrollment": len(enrollment), "n_adapted": len(adapted),
+                     "threshold": float(model.threshold_), "adaptation": detail})
+    service.store.save_enrollment(info.name, list(enrollment) + list(adapted),
+                                  dump_verifier(model), info.verifier_kind, metadata,
+                                  re_enroll=True, actor=actor, event=event,
+                                  audit_detail=detail)
+
+
+def maybe_adapt(service: AuthService, info: UserInfo, verifier: Any, rec: Trajectory,
+                value: float) -> bool:
+    """After an accepted login (inside the user's lock): adapt when the policy allows.
+
+    Returns whether the login joined the references. Failures to refit are logged and leave
+    the account as it was: adaptation must never cost a user their login.
+    """
+    policy: AdaptationPolicy = service.settings.adaptation
+    if not policy.enabled or not value >= policy.margin:
+        return False
+    if not isinstance(verifier, CalibratedVerifier) or verifier.calibration is None:
+        return False
+    recordings = service.store.load_recordings(info.name)
+    enrollment, adapted = split_recordings(info, recordings)
+    fit = _fitter(service, info, verifier, enrollment)
+    if fit is None:
+        return False
+    base = _model_samples(info, enrollment)
+    try:
+        anchor_value = (value if not adapted
+                        else float(fit(base).decision_function([rec])[0]))
+        if not policy.qualifies(value, anchor_value):
+            return False
+        new_adapted = policy.updated(adapted, rec)
+        model = fit(base + new_adapted)
+    except Exception:
+        log.exception("template adaptation of %r failed; the account is unchanged", info.name)
+        return False
+    _save(service, info, enrollment, new_adapted, model, "adapt", None,
+          {"margin": float(value), "anchor_margin": float(anchor_value),
+           "kept": len(new_adapted), "dropped": len(adapted) + 1 - len(new_adapted)})
+    return True
+
+
+def revert(service: AuthService, user: str, actor: str = "admin") -> int:
+    """Drop every adapted sample of ``user`` (an administrator's action, audited); returns
+    how many were dropped. The model is refitted on the enrollment samples alone."""
+    info, verifier = service.store.load_verifier(user)
+    recordings = service.store.load_recordings(info.name)
+    enrollment, adapted = split_recordings(info, recordings)
+    if not adapted:
+        return 0
+    fit = _fitter(service, info, verifier, enrollment)
+    if fit is None:  # pragma: no cover - a calibrated account always has its cohort back
+        raise RuntimeError("the account's cohort is gone; re-enroll instead")
+    model = fit(_model_samples(info, enrollment))
+    _save(service, info, enrollment, [], model, "adapt_revert", actor,
+          {"reverted": len(adapted)})
+    return len(adapted)

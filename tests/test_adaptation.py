@@ -1,0 +1,206 @@
+"""Template adaptation: confident logins join the references, bounded, audited, revertible;
+``enroll --add`` needs authority; an imitator's accepted forgeries do not pull the account."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import SHARED_DATA
+
+from authapp.guard import AuthorizationError
+from authapp.services import AuthService, Settings
+from authapp.settings_schema import SettingError, check_value, parse_cli_value
+from authapp.store import EnrollmentStore
+from capture.datasets import load_dataset
+from models.adaptation import AdaptationPolicy
+from models.base import ParameterError
+
+SVC = SHARED_DATA / "svc2004_task1"
+USERS = ("U1", "U2", "U3", "U4", "U5", "U6")
+
+
+@cache
+def svc() -> object:
+    return load_dataset(SVC, "svc2004")
+
+
+def genuine(user: str) -> list:
+    return sorted(svc().genuine(user), key=lambda t: t.meta.extra["sample"])
+
+
+def test_policy_rules_and_bounds() -> None:
+    p = AdaptationPolicy(margin=1.0, max_adapted=3)
+    assert not p.qualifies(0.5, 5.0)  # not confident enough
+    assert p.qualifies(1.5, 0.1) and not p.qualifies(1.5, -0.1)  # anchored
+    assert not p.qualifies(1.5, None)
+    assert AdaptationPolicy(anchor=False).qualifies(1.5, None)
+    assert not AdaptationPolicy(enabled=False).qualifies(9.0, 9.0)
+    assert not p.qualifies(float("nan"), 1.0)
+    assert p.updated(["a", "b", "c"], "d") == ["b", "c", "d"]  # oldest out
+    for bad in ({"margin": -1}, {"margin": float("nan")}, {"max_adapted": 0},
+                {"max_adapted": 101}):
+        with pytest.raises(ParameterError):
+            AdaptationPolicy(**bad)
+
+
+def test_adaptation_settings_are_checked() -> None:
+    assert check_value("adaptation", False) is False
+    assert check_value("adapt_margin", 2) == 2.0 and check_value("max_adapted", 5) == 5
+    assert parse_cli_value("adaptation", "off") is False
+    assert parse_cli_value("max_adapted", "4") == 4
+    for name, value in (("adaptation", "yes"), ("adapt_margin", -2), ("adapt_margin", 1e999),
+                        ("max_adapted", 2.5), ("max_adapted", 1000), ("adapt_margin", True)):
+        with pytest.raises(SettingError):
+            check_value(name, value)
+
+
+@pytest.fixture(scope="module")
+def adapted_store(tmp_path_factory: pytest.TempPathFactory):
+    """Six SVC2004 users enrolled from session 1 (S1-S5) with the product's defaults."""
+    store = EnrollmentStore(tmp_path_factory.mktemp("adapt") / "store")
+    service = AuthService(store, Settings(adaptation=AdaptationPolicy(max_adapted=3)))
+    for u in USERS:
+        service.enroll(u, genuine(u)[:5])
+    yield service
+    store.close()
+
+
+def test_confident_logins_join_the_references_bounded_and_audited(adapted_store) -> None:
+    service = adapted_store
+    user = "U4"
+    before = service.store.get_user(user)
+    results = [service.verify(user, t) for t in genuine(user)[10:20]]  # a week later
+    adapted = [r for r in results if r.adapted]
+    assert adapted, [r.reason for r in results]
+    assert all(r.decision and r.score >= service.settings.adaptation.margin for r in adapted)
+    assert not any(r.adapted for r in results if not r.decision)
+    info = service.store.get_user(user)
+    assert info.metadata["n_enrollment"] == 5
+    assert info.metadata["n_adapted"] == min(3, len(adapted)) == info.n_recordings - 5
+    recs = service.store.load_recordings(user)
+    src = [r.meta.source for r in recs]
+    assert src[:5] == [t.meta.source for t in genuine(user)[:5]]  # enrollment samples stay
+    last = [r.meta.source for r, res in zip(genuine(user)[10:20], results) if res.adapted][-3:]
+    assert src[5:] == last  # the most recent adapted ones, oldest out
+    events = service.store.audit_log(user)
+    assert sum(e.event == "adapt" for e in events) == len(adapted)
+    assert all(e.detail["margin"] >= 1.0 for e in events if e.event == "adapt")
+    assert info.model_sha256 != before.model_sha256
+    # an adapted sample is a stored recording: replaying it is caught
+    again = service.verify(user, genuine(user)[10:20][results.index(adapted[-1])])
+    assert again.outcome == "replay" and not again.adapted
+
+
+def test_offline_checks_and_rejections_never_adapt(adapted_store) -> None:
+    service = adapted_store
+    info = service.store.get_user("U2")
+    r = service.verify("U2", genuine("U2")[12], record_attempt=False)
+    assert not r.adapted and service.store.get_user("U2").model_sha256 == info.model_sha256
+    r = service.verify("U2", genuine("U5")[8])  # someone else: rejected, never adapted
+    assert not r.decision and not r.adapted
+    assert service.store.get_user("U2").model_sha256 == info.model_sha256
+
+
+def test_an_administrator_reverts_adaptation(adapted_store) -> None:
+    service = adapted_store
+    user = "U6"
+    for t in genuine(user)[10:16]:
+        service.verify(user, t)
+    n = service.store.get_user(user).metadata.get("n_adapted", 0)
+    assert n >= 1
+    dropped = service.revert_adaptation(user)
+    assert dropped == n
+    info = service.store.get_user(user)
+    assert info.n_recordings == 5 and info.metadata["n_adapted"] == 0
+    assert [e.event for e in service.store.audit_log(user)][-1] == "adapt_revert"
+    assert service.revert_adaptation(user) == 0
+
+
+def test_adaptation_off_leaves_the_model(tmp_path: Path) -> None:
+    with EnrollmentStore(tmp_path / "s") as store:
+        service = AuthService(store, Settings(adaptation=AdaptationPolicy(enabled=False)))
+        for u in USERS[:5]:
+            service.enroll(u, genuine(u)[:5])
+        sha = store.get_user("U1").model_sha256
+        assert not any(service.verify("U1", t).adapted for t in genuine("U1")[5:12])
+        assert store.get_user("U1").model_sha256 == sha
+
+
+def test_enroll_add_needs_authority_and_keeps_the_samples(tmp_path: Path, capsys) -> None:
+    from authapp.cli import main
+    from capture.formats.native import save_native
+
+    files = []
+    for t in genuine("U3")[:5] + genuine("U3")[10:13]:
+        f = tmp_path / f"{Path(t.meta.source).stem}.npz"
+        save_native(t, f)
+        files.append(str(f))
+    store = str(tmp_path / "store")
+    for u in USERS[:5]:
+        if u != "U3":
+            ff = []
+            for t in genuine(u)[:5]:
+                f = tmp_path / f"{u}_{Path(t.meta.source).stem}.npz"
+                save_native(t, f)
+                ff.append(str(f))
+            assert main(["enroll", u, *ff, "--store", store]) == 0
+    assert main(["enroll", "U3", *files[:5], "--store", store]) == 0
+    capsys.readouterr()
+    assert main(["enroll", "U3", *files[5:], "--add", "--store", store]) == 2
+    assert "--proof" in capsys.readouterr().err
+    assert main(["enroll", "U3", *files[5:], "--add", "--re-enroll", "--admin",
+                 "--store", store]) == 2
+    assert main(["enroll", "U3", *files[5:], "--add", "--admin", "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert "adding samples of 'U3' authorised by the administrator" in out
+    with EnrollmentStore(tmp_path / "store") as s:
+        info = s.get_user("U3")
+        assert info.n_recordings == 8 and info.metadata["n_enrollment"] == 8
+    assert main(["adaptation", "U3", "--store", store]) == 0
+    assert "8 enrollment sample(s), 0 adapted" in capsys.readouterr().out
+    assert main(["adaptation", "U3", "--revert", "--store", store]) == 2
+    assert "--admin" in capsys.readouterr().err
+    service = AuthService(EnrollmentStore(tmp_path / "store"))
+    with pytest.raises(AuthorizationError):
+        service.authorize("U3", "add samples")
+
+
+def poisoning_rounds(service: AuthService, user: str, rounds: int = 20
+                     ) -> tuple[float, float, int]:
+    """An imitator interleaves skilled forgeries with the user's genuine logins (a week
+    later) for ``rounds`` rounds; (skilled FAR before, after, forgeries accepted)."""
+    forgeries = sorted(svc().forgeries(user), key=lambda t: t.meta.extra["sample"])
+    _, model = service.store.load_verifier(user)
+    before = float(np.mean(model.predict(forgeries)))
+    later = genuine(user)[5:]
+    accepted = 0
+    for k in range(rounds):
+        r = service.verify(user, forgeries[k % len(forgeries)])
+        accepted += r.decision and r.outcome == "accept"
+        if k < len(later):
+            service.verify(user, later[k])
+    _, model = service.store.load_verifier(user)
+    return before, float(np.mean(model.predict(forgeries))), accepted
+
+
+@pytest.mark.slow
+def test_poisoning_accepted_forgeries_do_not_pull_the_account(tmp_path: Path) -> None:
+    """At level low (skilled FAR 10 % on the development data) some forgeries get in; after
+    20 rounds the adapted account accepts at most 1.5x the forgeries it did before."""
+    from authapp.security import LockoutPolicy
+
+    with EnrollmentStore(tmp_path / "s") as store:
+        service = AuthService(store, Settings(security_level="low",
+                                              lockout=LockoutPolicy(max_failures=0)))
+        for u in USERS:
+            service.enroll(u, genuine(u)[:5])
+        totals = np.zeros(3)
+        for u in USERS:
+            totals += poisoning_rounds(service, u)
+        before, after, accepted = totals
+        assert accepted >= 1, "the attack needs accepted forgeries to mean anything"
+        assert after <= 1.5 * before + 1e-9, (before, after, accepted)
