@@ -193,7 +193,8 @@ def test_calibration_is_learned_on_the_other_fold_only(toy, shared_data):
     the other fold's accounts, the cohort from the other fold's first K samples, and the
     members never see other people as training data."""
     cfg = experiment.ExperimentConfig(data_dir=shared_data / "svc2004_task1", format="svc2004",
-                                      references=5, seeds=(0,), methods=("toy",))
+                                      references=5, seeds=(0,), methods=("toy",),
+                                      adaptation=False)
     result = experiment.run_experiment(cfg, progress=False)
     res = result.results
     used = res["calibration"]["variants"]["toy"]
@@ -258,7 +259,7 @@ def test_svc2004_split_needs_twice_k_genuine_samples(toy, fmkit_dir):
     with pytest.raises(experiment.ExperimentError, match="first half"):
         experiment.run_experiment(cfg, progress=False)
     with pytest.raises(experiment.ExperimentError, match="--split"):
-        experiment.run_experiment(replace(cfg, split="sessions"), progress=False)
+        experiment.run_experiment(replace(cfg, split="bogus"), progress=False)
 
 
 def test_single_fold_means_no_background(toy, shared_data):
@@ -499,3 +500,30 @@ def test_pseudo_on_with_the_real_generator(fmkit_dir, tmp_path, capsys):
     assert 0.0 <= s["eer"] <= 0.2 and s["auc"] >= 0.8
     assert res["timing"]["generate_s"]["pseudo"] > 0
     assert "dtw+pseudo" in out and "EER with and without pseudo data" in out
+
+
+def test_adaptive_replay_decides_in_order_as_the_product(toy, shared_data):
+    """Calibrated runs replay genuine attempts in order through the product's adaptation;
+    without any adaptation the replay decides exactly as the calibration pass does."""
+    cfg = experiment.ExperimentConfig(data_dir=shared_data / "svc2004_task1", format="svc2004",
+                                      references=5, seeds=(0,), methods=("toy",),
+                                      adapt_margin=0.0, max_adapted=4)
+    result = experiment.run_experiment(cfg, progress=False)
+    ad = result.results["adaptation"]
+    assert ad["policy"] == {"enabled": True, "margin": 0.0, "max_adapted": 4, "anchor": True}
+    assert set(ad["variants"]["toy"]) == {"without", "with", "adapted_per_account"}
+    counts = [t.adapted for ts in result.trials.values() for t in ts]
+    assert all(0 <= c <= 4 for c in counts) and any(counts)
+    for ts in result.trials.values():
+        (t,) = ts
+        imp = t.types != "genuine"  # impostors meet the final adapted model
+        np.testing.assert_allclose(t.decisions[imp], t.scores[imp] - t.threshold)
+    static = experiment.run_experiment(replace(cfg, adaptation=False), progress=False)
+    assert "adaptation" not in static.results
+    assert ad["variants"]["toy"]["without"]["frr"] == \
+        static.results["operating_point"]["toy"]["frr"]
+    never = experiment.run_experiment(replace(cfg, adapt_margin=50.0), progress=False)
+    assert not any(t.adapted for ts in never.trials.values() for t in ts)
+    for ident, ts in never.trials.items():
+        np.testing.assert_allclose(ts[0].decisions, static.trials[ident][0].decisions,
+                                   rtol=0, atol=1e-9)
