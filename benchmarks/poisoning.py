@@ -27,10 +27,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from authapp.security import LockoutPolicy  # noqa: E402
-from authapp.services import AuthService, Settings  # noqa: E402
-from authapp.store import EnrollmentStore  # noqa: E402
-from capture.datasets import load_dataset  # noqa: E402
+from authapp.security import LockoutPolicy
+from authapp.services import AuthService, Settings
+from authapp.store import EnrollmentStore
+from capture.datasets import load_dataset
 
 
 def run_set(data: Path, rounds: int, security: str, calibration: str) -> dict[str, float]:

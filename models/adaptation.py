@@ -10,6 +10,11 @@ imitator accepted once pulls the account towards them. Two rules bound that here
 - **Confidence.** Only a login whose calibrated decision value is at least ``margin`` above
   the account's threshold qualifies. Skilled forgeries that get in do so just above the
   threshold; genuine writing of the same person mostly scores far above it.
+- **Templates, not spread.** Adapted samples are tagged (``mark_adapted``): the verifiers
+  match against them, but the user's spread -- which scales every score and which the
+  calibration's thresholds were learned with -- stays that of the enrollment samples (as
+  FMKit lets the template drift while its uncertainty stays). Measured: letting adapted
+  samples widen the spread bought FRR with skilled FAR one for one (README).
 - **Anchoring.** The candidate must also pass the account's threshold under the model of the
   *enrollment samples alone* (``anchor``): adapted samples can widen what the account accepts
   only around writing that the original enrollment already accepts, so a chain of adapted
@@ -27,6 +32,7 @@ from dataclasses import dataclass
 
 from capture.trajectory import Trajectory
 from models.base import ParameterError
+from models.calibration import is_adapted
 
 DEFAULT_MAX_ADAPTED = 10
 """Adapted samples kept beside the enrollment samples (oldest out)."""
@@ -68,8 +74,17 @@ class AdaptationPolicy:
         return True
 
     def updated(self, adapted: Sequence[Trajectory], new: Trajectory) -> list[Trajectory]:
-        """The adapted samples after ``new`` joins: the most recent ``max_adapted``."""
-        return (list(adapted) + [new])[-int(self.max_adapted):]
+        """The adapted samples after ``new`` joins (tagged ``adapted``): the most recent
+        ``max_adapted``."""
+        return (list(adapted) + [mark_adapted(new)])[-int(self.max_adapted):]
+
+
+def mark_adapted(traj: Trajectory) -> Trajectory:
+    """``traj`` tagged as an adapted sample (``meta.extra["adapted"]``): verifiers use it as
+    an extra template but not to measure the user's spread (``models.calibration``)."""
+    if is_adapted(traj):
+        return traj
+    return traj.with_meta(extra={**dict(traj.meta.extra or {}), "adapted": True})
 
 
 def refit(enrollment: Sequence[Trajectory], adapted: Sequence[Trajectory],

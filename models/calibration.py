@@ -25,9 +25,18 @@ def pseudo_kind(traj: Trajectory) -> str | None:
     return str(kind) if kind else None
 
 
+def is_adapted(traj: Trajectory) -> bool:
+    """Was this sample added by template adaptation (``models.adaptation``), i.e. a login
+    that joined the references after enrollment?"""
+    return bool(traj.meta.extra.get("adapted")) if traj.meta.extra else False
+
+
 def real_indices(trajs: Sequence[Trajectory]) -> list[int]:
-    """Indices of recorded (not generated) samples: only they can be left out honestly."""
-    return [i for i, t in enumerate(trajs) if pseudo_kind(t) is None]
+    """Indices of recorded enrollment samples: only they can be left out honestly, and only
+    they define the user's own spread. Generated samples are near-copies of them; adapted
+    ones (logins added later) are extra templates that must not widen the spread the
+    calibration's thresholds were learned with."""
+    return [i for i, t in enumerate(trajs) if pseudo_kind(t) is None and not is_adapted(t)]
 
 
 def loo_indices(trajs: Sequence[Trajectory]) -> list[int]:

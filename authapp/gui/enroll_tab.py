@@ -55,6 +55,12 @@ class EnrollTab(QWidget):
         for name in available_verifiers():
             self.verifier.addItem(name, name)
         self.re_enroll = QCheckBox("replace an existing enrollment (re-enroll)")
+        self.add_samples = QCheckBox("add these samples to an existing enrollment "
+                                     "(e.g. written at a later sitting)")
+        self.add_samples.setObjectName("enrollAdd")
+        # one or the other: --add keeps the enrolled samples, re-enroll replaces them
+        self.re_enroll.toggled.connect(lambda on: on and self.add_samples.setChecked(False))
+        self.add_samples.toggled.connect(lambda on: on and self.re_enroll.setChecked(False))
         self.capture_button = QPushButton("Capture samples")
         self.remove_button = QPushButton("Remove sample")
         self.clear_button = QPushButton("Clear samples")
@@ -75,6 +81,7 @@ class EnrollTab(QWidget):
         form.addRow("Samples to capture", self.n_samples)
         form.addRow("Verifier", self.verifier)
         form.addRow("", self.re_enroll)
+        form.addRow("", self.add_samples)
         row = QHBoxLayout()
         for b in (self.capture_button, self.remove_button, self.clear_button):
             row.addWidget(b)
@@ -166,6 +173,7 @@ class EnrollTab(QWidget):
         service = base if kind is None else AuthService(
             base.store, replace(base.settings, verifier=kind), clock=base.clock)
         samples, re_enroll = list(self.samples), self.re_enroll.isChecked()
+        add = self.add_samples.isChecked()
         self.banner.show_result("", "info")
         self.details.clear()
 
@@ -173,12 +181,13 @@ class EnrollTab(QWidget):
             self.message.show_message(f"fitting the verifier for {user!r} on {len(samples)} "
                                       "samples...", "info")
             self.host.set_status(f"enrolling {user!r}...")
-            self.host.runner.submit(lambda: service.enroll(user, samples, re_enroll=re_enroll),
-                                    self._enrolled, self._enroll_failed)
+            self.host.runner.submit(
+                lambda: service.enroll(user, samples, re_enroll=re_enroll, add=add),
+                self._enrolled, self._enroll_failed)
 
-        if re_enroll and _enrolled(base, user):  # taking over an account: its owner or admin
-            with_authority(self.host, user, "re-enrollment", start,
-                           lambda m, e: self._enroll_failed(m, e))
+        if add or (re_enroll and _enrolled(base, user)):  # the account's owner or admin
+            with_authority(self.host, user, "adding samples" if add else "re-enrollment",
+                           start, lambda m, e: self._enroll_failed(m, e))
         else:
             start()
 

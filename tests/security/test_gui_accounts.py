@@ -143,3 +143,32 @@ def test_settings_are_changed_in_the_users_tab_checked_and_audited(qtbot, win,
     assert tab.settings.item(row, 1).text() == "2"
     assert win.service.settings.lockout.max_failures == 2
     assert "setting" in [e.event for e in win.service.store.audit_log()]
+
+
+def test_adding_samples_in_the_gui_needs_authority_and_keeps_the_enrollment(
+        qtbot, win, fmkit_dir, monkeypatch) -> None:
+    """The Enroll tab's "add these samples" (``enroll --add``): it excludes re-enroll, asks
+    for the user's login or the administrator, and adds to the stored samples."""
+    tab = win.enroll_tab
+    tab.re_enroll.setChecked(True)
+    tab.add_samples.setChecked(True)
+    assert not tab.re_enroll.isChecked()  # one or the other
+    tab.clear_samples()
+    win.source.set_replay_files([_file(fmkit_dir, "luduo", k) for k in (6, 7)])
+    tab.user.setText("luduo")
+    tab.n_samples.setValue(2)
+    qtbot.mouseClick(tab.capture_button, 1)
+    qtbot.waitUntil(lambda: _idle(win) and len(tab.samples) == 2, timeout=WAIT_MS)
+    monkeypatch.setattr("authapp.gui.authority.ask_authority", lambda *a: None)
+    tab.banner.show_result("", "info")
+    qtbot.mouseClick(tab.enroll_button, 1)
+    qtbot.waitUntil(lambda: _idle(win) and tab.message.text() != "", timeout=WAIT_MS)
+    assert "cancelled" in tab.message.text()
+    assert win.service.store.get_user("luduo").n_recordings == 5
+    monkeypatch.setattr("authapp.gui.authority.ask_authority", lambda *a: "admin")
+    qtbot.mouseClick(tab.enroll_button, 1)
+    qtbot.waitUntil(lambda: _idle(win) and tab.banner.text() != "", timeout=WAIT_MS)
+    info = win.service.store.get_user("luduo")
+    assert info.n_recordings == 7 and info.metadata["n_enrollment"] == 7
+    assert ("admin_action", {"action": "adding samples"}) in [
+        (e.event, e.detail) for e in win.service.store.audit_log()]
