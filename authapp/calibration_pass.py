@@ -55,6 +55,8 @@ def apply_calibration(trial: Any, cal: ScoreCalibration, level: str,
                                trial.forgery_raw, guards[1])[0]
         for lv in SECURITY_LEVELS}
     trial.threshold = trial.level_thresholds[level]
+    trial.calibration_thresholds = {lv: cal.threshold(lv) for lv in SECURITY_LEVELS}
+    trial.security = level
     trial.decisions = trial.scores - trial.threshold
 
 

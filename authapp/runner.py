@@ -65,6 +65,11 @@ class Trial:
     """Why the enrollment was refused (failure to enroll): no attempts are scored."""
     level_thresholds: dict[str, float] = field(default_factory=dict)
     """Calibrated models: the account's threshold at every security level."""
+    calibration_thresholds: dict[str, float] = field(default_factory=dict)
+    """Calibrated models: the calibration's own level thresholds (before the account's
+    guards), from which 1:N searches scale theirs (``identification_threshold``)."""
+    security: str | None = None
+    """Calibrated models: the level of ``threshold``."""
 
 
 def _source(traj: Trajectory, data_dir: Path) -> str:

@@ -55,6 +55,14 @@ MAX_ABS_POSITION_MM = 1.0e5
 """Positions beyond 100 m from the device are not a hand: reject instead of overflowing."""
 
 
+def identification_offset(verifier: Verifier, n_enrolled: int) -> float:
+    """Extra margin a 1:N search among ``n_enrolled`` users asks of this account
+    (``CalibratedVerifier.identification_offset``; 0 for a verifier's own uncalibrated
+    threshold, which has no false-accept target to keep)."""
+    offset = getattr(verifier, "identification_offset", None)
+    return float(offset(n_enrolled)) if callable(offset) else 0.0
+
+
 class VerificationError(AirAuthError, ValueError):
     """A recording cannot be scored against a user (wrong kind of data, unusable values)."""
 
@@ -289,18 +297,21 @@ class AuthService:
     def identify(self, recording: Trajectory) -> IdentifyResult:
         """1:N: the enrolled user whose verifier accepts ``recording`` with the largest margin.
 
+        Margins are over each account's threshold raised for a search among N users
+        (``identification_offset``), so the level's promised random FAR is the rate at
+        which a stranger is named as anyone, however many users are enrolled.
+
         Rejects (``user=None``) when no verifier accepts, or when the best match's stored data
         contain a near-exact copy of the recording (replay). No attempt is recorded.
         """
         rec = self.check_recording(recording)
         candidates: list[tuple[str, float]] = []
-        for info in self.store.users():
-            dims = info.metadata.get("dims")
-            if dims is not None and dims != rec.dims:
-                continue
+        users = [info for info in self.store.users()
+                 if info.metadata.get("dims") in (None, rec.dims)]
+        for info in users:
             _, verifier = self.store.load_verifier(info.key)
             value, _, _ = self._score(info, verifier, rec)
-            candidates.append((info.name, value))
+            candidates.append((info.name, value - identification_offset(verifier, len(users))))
         candidates.sort(key=lambda c: -c[1])
         if not candidates:
             return IdentifyResult(None, None, [], "rejected: no enrolled user to compare with")

@@ -183,6 +183,41 @@ class ScoreCalibration:
 
 
 
+def identification_threshold(cal: ScoreCalibration | Mapping[str, float], level: str,
+                             n_enrolled: int) -> float:
+    """Threshold on the calibrated score for a 1:N search among ``n_enrolled`` accounts that
+    keeps ``level``'s random FAR as the rate of strangers named as someone.
+
+    An open-set search names a stranger when any of the N accounts accepts them, so its false
+    identification rate is at most N x the per-comparison FAR (the union bound; about equal
+    when it is small). Keeping the level's promise for 1:N therefore needs the threshold of a
+    per-comparison FAR of ``random_far / N``. The calibration knows three points of its
+    development impostors' tail: each level's threshold is that of its random-FAR target
+    (1 %, 0.1 %, 0.01 %; on pen data the skilled target may raise it, which only makes what
+    follows stricter). Between them the threshold is interpolated linearly in log FAR; below
+    the strictest level it is extrapolated along the last segment -- an exponential tail of
+    the impostor scores, the shape a logistic calibration's log-odds have far from the
+    genuine class -- never below the level's own threshold (``n_enrolled`` <= 1 gives it).
+    ``cal``: a calibration or its ``thresholds`` mapping.
+    """
+    thresholds = cal.thresholds if isinstance(cal, ScoreCalibration) else cal
+    base = float(thresholds[check_level(level)])
+    if n_enrolled <= 1:
+        return base
+    pts = sorted((math.log10(t.random_far), float(thresholds[lv]))
+                 for lv, t in SECURITY_LEVELS.items())  # log FAR increasing
+    x = math.log10(SECURITY_LEVELS[level].random_far / n_enrolled)
+    (x0, y0), (x1, y1) = pts[0], pts[1]
+    if x >= x0:
+        thr = float(np.interp(x, [p[0] for p in pts], [p[1] for p in pts]))
+    else:
+        slope = (y1 - y0) / (x1 - x0)
+        if slope >= 0:  # a strictest level no stricter than the next: use the whole span
+            slope = (pts[-1][1] - y0) / (pts[-1][0] - x0)
+        thr = y0 + (x - x0) * min(slope, 0.0)
+    return max(base, thr)
+
+
 def cohort_usable(n_recordings: int, n_people: int) -> bool:
     """Is a cohort big enough for the cohort feature (``MIN_COHORT``)?"""
     return n_recordings >= MIN_COHORT and n_people >= MIN_COHORT_PEOPLE

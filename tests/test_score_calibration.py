@@ -136,3 +136,32 @@ def test_the_shipped_file_covers_every_product_verifier() -> None:
     pen = shipped.find(("dtw", "subspace", "svm", "ss-svm"), {}, 2, False)
     assert pen.provenance["skilled_attempts"] > 0
     assert shipped.provenance["made_by"] == "scripts/make_calibration.py"
+
+
+def test_identification_threshold_scales_with_the_number_of_accounts() -> None:
+    from scipy.stats import norm
+
+    from models.score_calibration import identification_threshold
+
+    cal = fit_calibration(_dev(np.random.default_rng(3), n_accounts=200, skilled=False),
+                          ["a", "b"], {}, 3, cohort=False)
+    t = cal.thresholds
+    for level in SECURITY_LEVELS:
+        assert identification_threshold(cal, level, 1) == t[level]
+        values = [identification_threshold(cal, level, n) for n in (1, 2, 5, 10, 100, 1000)]
+        assert values == sorted(values) and values[-1] > values[0]
+    # a search among 10 at one level is one comparison at the next stricter level's FAR
+    assert identification_threshold(cal, "low", 10) == pytest.approx(t["normal"])
+    assert identification_threshold(t, "normal", 10) == pytest.approx(t["high"])
+    # below the strictest level: the last segment goes on (exponential tail)
+    step = t["high"] - t["normal"]
+    assert identification_threshold(cal, "normal", 100) == pytest.approx(t["high"] + step)
+    # on these development people (Gaussian member scores, lighter-tailed than exponential)
+    # the per-comparison FAR at the search threshold keeps N x FAR within the level's promise
+    # (x 2: the promise table's bound); computed exactly from the score distribution
+    w = np.asarray(cal.coef)
+    mean, sd = -6.0 * w[0] + cal.intercept, float(np.hypot(1.0 * w[0], 1.0 * w[1]))
+    for level, target in SECURITY_LEVELS.items():
+        for n in (10, 100, 1000):
+            far = norm.sf(identification_threshold(cal, level, n), loc=mean, scale=sd)
+            assert n * far <= 2 * target.random_far, (level, n, n * far)
