@@ -153,6 +153,10 @@ def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
     # the product's cohort: other people's enrollment samples (K each), not all their writing
     cohort = ([t for o in job.background_ids for t in dataset.genuine(o)[:cfg.references]]
               if cfg.calibrated and cfg.cohort else [])
+    if cfg.calibrated and cfg.shipped_background == "on":
+        from models.background import with_background
+
+        cohort = with_background(cohort, genuine[0].dims)
     quality = cfg.settings_for(cfg.methods[0], None, 0)
     # One BLAS thread in every worker and in the main process alike: identical numbers for any
     # --jobs (loky limits its workers the same way).
@@ -261,7 +265,8 @@ def calibrate_trials(cfg: ExperimentConfig, dims: int,
     out: dict[str, Any] = {"requested": cfg.calibration, "source": source,
                            "security": cfg.security, "guard_far": cfg.guard_far,
                            "forgery_far": cfg.forgery_far,
-                           "cohort": cfg.cohort, "variants": {}}
+                           "cohort": cfg.cohort,
+                           "shipped_background": cfg.shipped_background, "variants": {}}
     for method, gen in cfg.variants():
         name = variant_name(method, gen)
         members, params = cfg.settings_for(method, gen, 0).members()

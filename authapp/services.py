@@ -40,6 +40,7 @@ from authapp.userid import normalize_user_id, user_key
 from capture.errors import AirAuthError, TrajectoryError
 from capture.preprocess import FeatureConfig, normalized_positions
 from capture.trajectory import Label, Trajectory
+from models.background import with_background
 from models.base import Verifier, check_trajectories
 from models.enrollment import EnrollmentQualityError, build_user_model, verifier_advice
 from models.serialization import dump_verifier
@@ -134,7 +135,10 @@ class AuthService:
         generator = self._generator(others) if s.pseudo else None
         timings["pseudo"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        model = build_user_model(recs, es, calibrations=calibrations, others=others,
+        # a young store's users are checked against the shipped public people too
+        cohort = (with_background(others, recs[0].dims)
+                  if es.calibrated and s.shipped_background and recs else others)
+        model = build_user_model(recs, es, calibrations=calibrations, others=cohort,
                                  generator=generator)
         verifier = model.verifier
         blob = dump_verifier(verifier)
