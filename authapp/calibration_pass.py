@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from models.calibrated import decision_threshold
 from models.score_calibration import (
     SECURITY_LEVELS,
@@ -34,8 +36,12 @@ def development_scores(trials: Iterable[Any]) -> DevelopmentScores:
     for t in trials:
         if t.refused is not None or t.raw is None:
             continue
+        who = np.asarray(t.attempt_identities)
+        owner = who[t.types == "genuine"]
         dev.add(t.raw[t.types == "genuine"], t.raw[t.types == "random"],
-                t.raw[t.types == "skilled"], t.cohort_raw)
+                t.raw[t.types == "skilled"], t.cohort_raw,
+                person=str(owner[0]) if owner.size else None,
+                random_people=who[t.types == "random"])
     return dev
 
 
@@ -55,6 +61,8 @@ def apply_calibration(trial: Any, cal: ScoreCalibration, level: str,
                                trial.forgery_raw, guards[1])[0]
         for lv in SECURITY_LEVELS}
     trial.threshold = trial.level_thresholds[level]
+    trial.calibration_thresholds = {lv: cal.threshold(lv) for lv in SECURITY_LEVELS}
+    trial.security = level
     trial.decisions = trial.scores - trial.threshold
 
 

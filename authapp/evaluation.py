@@ -34,6 +34,27 @@ class ExperimentResult:
                  if t.method == method]
         return np.concatenate(parts) if parts else np.zeros(0)
 
+    def scores(self, method: str, kind: str) -> np.ndarray:
+        """All scores (before the account's threshold) of ``method`` for ``kind``, pooled."""
+        parts = [t.scores[t.types == kind] for ts in self.trials.values() for t in ts
+                 if t.method == method and t.refused is None]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def calibration_costs(result: ExperimentResult, method: str, kind: str) -> dict[str, float]:
+    """Cllr and minCllr (bits) of a calibrated method's scores, genuine against ``kind``.
+
+    The calibrated score is a logistic regression's log-odds with the classes weighted
+    equally (``models.score_calibration``), i.e. a natural-log likelihood-ratio estimate;
+    Cllr reads it as one (where the development data held skilled forgeries, the impostor
+    class was random and skilled attempts weighted equally, so the score is the LLR against
+    that mixture less log 2: Cllr against one kind alone charges that too). minCllr is its discrimination alone (after the best monotone recalibration), so
+    ``cllr - min_cllr`` is what the calibration loses on these people. Accounts' own
+    thresholds do not enter: a likelihood ratio is the score itself.
+    """
+    gen, imp = result.scores(method, "genuine"), result.scores(method, kind)
+    return {"cllr": metrics.cllr(gen, imp), "min_cllr": metrics.min_cllr(gen, imp)}
+
 
 def _safe_eer(gen: np.ndarray, imp: np.ndarray) -> float | None:
     return metrics.eer(gen, imp) if gen.size and imp.size else None
@@ -53,9 +74,11 @@ def identity_groups(result: ExperimentResult, method: str, kind: str
 
 
 
-def summarize_result(result: ExperimentResult, has_forgeries: bool
+def summarize_result(result: ExperimentResult, has_forgeries: bool, calibrated: bool = False
                      ) -> tuple[dict, dict, dict]:
-    """(methods, per_user, per_seed_eer) sections of results.json from the trials."""
+    """(methods, per_user, per_seed_eer) sections of results.json from the trials;
+    ``calibrated``: the scores are calibrated log-likelihood ratios, so each summary also
+    gets Cllr and minCllr (``calibration_costs``; None otherwise)."""
     methods: dict[str, Any] = {}
     per_user: dict[str, Any] = {}
     per_seed: dict[str, Any] = {}
@@ -73,6 +96,8 @@ def summarize_result(result: ExperimentResult, has_forgeries: bool
                     f"no {kind} impostor attempts for {name}: every identity's fold holds no "
                     f"other identity (use more identities or --folds 1)")
             summary = metrics.summarize(gen, imp).to_dict()
+            summary.update(calibration_costs(result, name, kind) if calibrated
+                           else {"cllr": None, "min_cllr": None})
             user_eers = []
             groups = identity_groups(result, name, kind)
             for ident, (g, i) in zip(sorted(result.trials), groups):
@@ -172,7 +197,8 @@ class ScoreFacts:
 def evaluate(trials: Mapping[str, list[Trial]], facts: ScoreFacts) -> dict[str, Any]:
     """Every score-derived section of results.json, from the trials alone."""
     result = ExperimentResult({}, dict(trials), list(facts.variants))
-    methods, per_user, per_seed = summarize_result(result, facts.has_forgeries)
+    methods, per_user, per_seed = summarize_result(result, facts.has_forgeries,
+                                                   facts.calibrated)
     operating, ident = operating_points(result, facts.fold_of, facts.calibrated)
     per_method = {}
     for name in result.variants:

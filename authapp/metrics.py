@@ -100,6 +100,66 @@ def rates_at(genuine: Any, impostor: Any, threshold: float = 0.0) -> tuple[float
     return float(np.mean(i >= threshold)), float(np.mean(g < threshold))
 
 
+# -- calibration: is a score a usable log-likelihood ratio? -----------------------------------
+def cllr(genuine_llr: Any, impostor_llr: Any) -> float:
+    """Cost of the log-likelihood ratio (Bruemmer & du Preez 2006; BOSARIS, bob.measure), bits.
+
+    The scores are natural-log likelihood ratios (log P(x | genuine) / P(x | impostor)):
+    ``Cllr = (mean log2(1 + exp(-g)) + mean log2(1 + exp(i))) / 2``. 0 is perfect, 1 is a
+    system that always says "LR = 1" (no information); above 1, the scores mislead. Unlike an
+    error rate at one threshold it charges every attempt by how confidently it was wrong, so
+    it measures how well the numbers can be read as evidence, not only how well they separate.
+    """
+    return _cllr_bits(*_check(genuine_llr, impostor_llr))
+
+
+def _cllr_bits(g: np.ndarray, i: np.ndarray) -> float:
+    """Cllr of checked LLR arrays (+-inf allowed: a sure and right answer costs 0)."""
+    return float((np.mean(np.logaddexp(0.0, -g)) + np.mean(np.logaddexp(0.0, i)))
+                 / (2 * np.log(2.0)))
+
+
+def pav_llrs(genuine: Any, impostor: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(genuine, impostor) scores replaced by the best monotone recalibration's LLRs.
+
+    Pool-adjacent-violators (isotonic regression) of the labels on the scores, each class
+    weighted to half the total (so the fitted posterior is at prior odds 1 and its log-odds
+    are LLRs); tied scores are pooled first and always get the same value. Blocks holding one
+    class only give +-inf.
+    """
+    g, i = _check(genuine, impostor)
+    s = np.concatenate([g, i])
+    w = np.concatenate([np.full(g.size, 0.5 / g.size), np.full(i.size, 0.5 / i.size)])
+    y = np.concatenate([np.ones(g.size), np.zeros(i.size)])
+    uniq, inverse = np.unique(s, return_inverse=True)
+    wsum = np.bincount(inverse, weights=w)
+    ysum = np.bincount(inverse, weights=w * y)
+    # PAV over the distinct scores (increasing): blocks as (weight, weighted label sum, size)
+    bw: list[float] = []
+    by: list[float] = []
+    bn: list[int] = []
+    for k in range(uniq.size):
+        bw.append(float(wsum[k]))
+        by.append(float(ysum[k]))
+        bn.append(1)
+        while len(bw) > 1 and by[-2] / bw[-2] >= by[-1] / bw[-1]:
+            y_last, w_last, n_last = by.pop(), bw.pop(), bn.pop()
+            by[-1] += y_last
+            bw[-1] += w_last
+            bn[-1] += n_last
+    p = np.repeat(np.array(by) / np.array(bw), bn)[inverse]
+    with np.errstate(divide="ignore"):
+        llr = np.log(p) - np.log1p(-p)
+    return llr[: g.size], llr[g.size:]
+
+
+def min_cllr(genuine: Any, impostor: Any) -> float:
+    """Cllr after the best monotone recalibration (``pav_llrs``), bits: what is left once the
+    scores' calibration is perfect, i.e. their discrimination alone. ``cllr - min_cllr`` is
+    the calibration loss. Depends only on the order of the scores."""
+    return _cllr_bits(*pav_llrs(genuine, impostor))
+
+
 @dataclass(frozen=True)
 class Summary:
     """All numbers the harness reports for one method and one impostor type."""

@@ -112,6 +112,20 @@ def operating_point(trials: Sequence[tuple[str, Any]], level: str | None = None
     return pooled
 
 
+def _search_decisions(t: Any, level: str | None, n_enrolled: int) -> np.ndarray:
+    """Decision values of an account in a 1:N search among ``n_enrolled`` accounts: over its
+    threshold raised as the product raises it (``identification_threshold``); unchanged for
+    uncalibrated models, which have no false-accept target to keep."""
+    from models.score_calibration import identification_threshold
+
+    d = _decisions(t, level)
+    lv = level or t.security
+    if not t.calibration_thresholds or lv is None:
+        return d
+    cal = t.calibration_thresholds
+    return d - (identification_threshold(cal, lv, n_enrolled) - cal[lv])
+
+
 def identification(trials: Mapping[str, Sequence[Any]], method: str,
                    fold_of: Mapping[str, int], seed: int = 0, level: str | None = None
                    ) -> dict[str, Any] | None:
@@ -120,7 +134,9 @@ def identification(trials: Mapping[str, Sequence[Any]], method: str,
     For every run seed and fold, each attempt is scored against every enrolled account of the
     fold (the scores are already there: an account's random attempts are all samples of the
     other identities of its fold). The attempt is identified as the account with the largest
-    decision value if that is >= 0, else rejected. Enrolled people's probes are their own
+    decision value if that is >= 0, else rejected; for calibrated models the decision values
+    are over thresholds raised for a search among that many accounts, as the product's
+    ``AuthService.identify`` raises them (``identification_threshold``). Enrolled people's probes are their own
     non-reference samples; never-enrolled people's probes are all their samples.
     Returns None when the attempts do not cover every pair (SVC2004's protocol samples 20).
     ``level``: at that security level's thresholds instead of the configured one.
@@ -132,6 +148,7 @@ def identification(trials: Mapping[str, Sequence[Any]], method: str,
             if t.method == method:
                 by_seed.setdefault(t.seed, {})[ident] = t
     correct = enrolled_probes = rejected = never_probes = 0
+    sizes: list[int] = []
     for s in sorted(by_seed):
         accounts = by_seed[s]
         for fold in sorted(set(fold_of.values())):
@@ -144,8 +161,10 @@ def identification(trials: Mapping[str, Sequence[Any]], method: str,
             everyone = {i for i, f in fold_of.items() if f == fold}
             never = everyone - set(enrolled)
             # decision of account e on every attempt file it was shown
-            table = {e: dict(zip(accounts[e].attempt_files, _decisions(accounts[e], level)))
+            table = {e: dict(zip(accounts[e].attempt_files,
+                                 _search_decisions(accounts[e], level, len(enrolled))))
                      for e in enrolled}
+            sizes.append(len(enrolled))
             probes: list[tuple[str, str]] = []
             for p in enrolled:
                 t = accounts[p]
@@ -176,7 +195,10 @@ def identification(trials: Mapping[str, Sequence[Any]], method: str,
             "never_enrolled_probes": never_probes,
             "enrolled_identified_correctly": correct / enrolled_probes,
             "enrolled_probes": enrolled_probes,
+            "enrolled_accounts": [min(sizes), max(sizes)],
             "protocol": ("per seed and fold, a seeded half of the fold's enrolling identities "
-                         "enroll; probes: their non-reference samples and every sample of the "
+                         "enroll (N accounts, enrolled_accounts: smallest and largest N); "
+                         "probes: their non-reference samples and every sample of the "
                          "fold's other identities; answer = the account with the largest "
-                         "decision value if it is >= 0")}
+                         "decision value if it is >= 0, calibrated thresholds raised for a "
+                         "search among N (the level's random FAR / N per comparison)")}

@@ -132,6 +132,13 @@ class ExperimentConfig:
     guard_far: float = 0.01
     forgery_far: float = 1.0
     """Calibrated models: share of pseudo-forgeries an account may accept (1: no guard)."""
+    shipped_background: str = "off"
+    """SHIPPED_BACKGROUND: "off" (default): the package's background people
+    (``models.background``) play no part; "on": they join every calibrated account's cohort
+    while it holds fewer than ``MIN_STORE_PEOPLE`` people, as in a young store; "left-out":
+    nothing is added. With "on" and "left-out" the data set's own identities that are among
+    the shipped people are left out of the run (never both a tested impostor and a cohort
+    member), so the two measure the background's effect on the same people."""
     background_negatives: bool = True
     """With ``calibration="none"``: verifiers that learn from other people get the other
     folds as training negatives (the configuration earlier versions reported)."""
@@ -346,6 +353,10 @@ def check_config(cfg: ExperimentConfig) -> None:
     """Clear errors for options that cannot work, before any data is read."""
     from models.score_calibration import SECURITY_LEVELS
 
+    if cfg.shipped_background not in SHIPPED_BACKGROUND:
+        raise ExperimentError(f"shipped_background must be one of {SHIPPED_BACKGROUND}, got "
+                              f"{cfg.shipped_background!r}")
+
     if cfg.references < 2:
         raise ExperimentError(f"--references must be at least 2, got {cfg.references}")
     if cfg.pseudo not in PSEUDO_MODES:
@@ -364,6 +375,22 @@ def check_config(cfg: ExperimentConfig) -> None:
     _check_methods(cfg)
 
 
+SHIPPED_BACKGROUND = ("off", "on", "left-out")
+
+
+def shipped_people(data_set: str) -> set[str]:
+    """Identities of data set ``data_set`` (a folder name) among the shipped background."""
+    from models.background import shipped_background
+
+    out = set()
+    for dims in (2, 3):
+        for r in shipped_background(dims):
+            ds, _, ident = str(r.meta.extra.get("background", "")).rpartition("/")
+            if ds == data_set:
+                out.add(ident)
+    return out
+
+
 def plan_experiment(cfg: ExperimentConfig) -> Plan:
     """Check ``cfg``, load the data set, choose who enrolls and the folds, make the jobs
     (the generators of each job are filled in by the runner)."""
@@ -371,6 +398,9 @@ def plan_experiment(cfg: ExperimentConfig) -> Plan:
     fingerprint = dataset_fingerprint(Path(cfg.data_dir)) if Path(cfg.data_dir).is_dir() else ""
     dataset = load(cfg.data_dir, cfg.format, fingerprint)
     identities = list(dataset.identities)
+    if cfg.shipped_background != "off":
+        shipped = shipped_people(Path(cfg.data_dir).name)
+        identities = [i for i in identities if i not in shipped]
     if not identities:
         raise ExperimentError(f"no recordings found in {cfg.data_dir}")
     cfg = replace(cfg, split=resolve_split(cfg.split, dataset))

@@ -23,11 +23,14 @@ from authapp.evaluation import ExperimentResult
 from authapp.plots import plot_det, plot_histograms, plot_roc
 from authapp.protocol import IMPOSTOR_TYPES
 from authapp.tables import (
+    CALIBRATION_HEADER,
+    CALIBRATION_NOTE,
     IDENT_HEADER,
     OPERATING_HEADER,
     TABLE_HEADER,
     align,
     background_summary,
+    calibration_rows,
     format_operating_table,
     format_pseudo_table,
     format_table,
@@ -152,6 +155,11 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
                   ("<p class=\"small\">Half of each fold's people enroll, the others never do; "
                   "an attempt names the account with the largest margin over its threshold, "
                   "or no one when no account accepts it.</p>")]
+    crows = calibration_rows(results)
+    if crows:
+        parts += ["<h2>Calibration: can the scores be read as likelihood ratios?</h2>",
+                  _table_html(CALIBRATION_HEADER, crows, left=2),
+                  f"<p class=\"small\">{html.escape(CALIBRATION_NOTE)}</p>"]
     parts += [
         "<h2>All measures per method and impostor type</h2>",
         _table_html(TABLE_HEADER, rows, left=2, best=_best_eer_cells(rows)),

@@ -51,7 +51,8 @@ def describe(plan: Plan) -> dict[str, Any]:
             "folds": cfg.folds,
             "folds_chosen": "auto" if folds_auto else "given",
             "fold_seed": cfg.fold_seed,
-            "fold_of": {ident: fold_of[ident] for ident in dataset.identities},
+            "fold_of": {ident: fold_of[ident] for ident in dataset.identities
+                        if ident in fold_of},  # the shipped background's people: left out
             "scheme": (
                 f"identities split into {cfg.folds} disjoint folds (seed {cfg.fold_seed}); "
                 "random impostors against a user = genuine samples of the other identities in "

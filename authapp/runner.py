@@ -72,6 +72,11 @@ class Trial:
     adapted: int | None = None
     """With template adaptation: how many genuine attempts joined the references (the
     scores are then those of the adaptive replay, ``replay_adaptive``)."""
+    calibration_thresholds: dict[str, float] = field(default_factory=dict)
+    """Calibrated models: the calibration's own level thresholds (before the account's
+    guards), from which 1:N searches scale theirs (``identification_threshold``)."""
+    security: str | None = None
+    """Calibrated models: the level of ``threshold``."""
 
 
 def _source(traj: Trajectory, data_dir: Path) -> str:
@@ -181,6 +186,8 @@ def replay_adaptive(cfg: ExperimentConfig, method: str, generator: str | None, s
     return {"scores": scores, "decisions": decisions, "threshold": float(model.threshold_),
             "level_thresholds": levels, "adapted": len(adapted), "fit_s": t1 - t0,
             "score_s": t2 - t1, "cpu_s": c2 - c0, "cohort_raw": model.cohort_raw_,
+            "calibration_thresholds": {lv: cal.threshold(lv) for lv in SECURITY_LEVELS},
+            "security": cfg.security,
             "forgery_raw": model.forgery_raw_, "cohort_people": model.cohort_people_}
 
 
@@ -210,6 +217,10 @@ def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
     # the product's cohort: other people's enrollment samples (K each), not all their writing
     cohort = ([t for o in job.background_ids for t in dataset.genuine(o)[:cfg.references]]
               if cfg.calibrated and cfg.cohort else [])
+    if cfg.calibrated and cfg.shipped_background == "on":
+        from models.background import with_background
+
+        cohort = with_background(cohort, genuine[0].dims)
     quality = cfg.settings_for(cfg.methods[0], None, 0)
     # One BLAS thread in every worker and in the main process alike: identical numbers for any
     # --jobs (loky limits its workers the same way).
@@ -269,7 +280,9 @@ def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
                     forgery_raw=out.get("forgery_raw"),
                     cohort_people=out.get("cohort_people", 0), left_out=notes,
                     level_thresholds=out.get("level_thresholds", {}), sessions=sessions,
-                    adapted=out.get("adapted")))
+                    adapted=out.get("adapted"),
+                    calibration_thresholds=out.get("calibration_thresholds", {}),
+                    security=out.get("security")))
     return trials, gen_s
 
 
@@ -327,7 +340,8 @@ def calibrate_trials(cfg: ExperimentConfig, dims: int,
     out: dict[str, Any] = {"requested": cfg.calibration, "source": source,
                            "security": cfg.security, "guard_far": cfg.guard_far,
                            "forgery_far": cfg.forgery_far,
-                           "cohort": cfg.cohort, "variants": {}}
+                           "cohort": cfg.cohort,
+                           "shipped_background": cfg.shipped_background, "variants": {}}
     for method, gen in cfg.variants():
         name = variant_name(method, gen)
         members, params = cfg.settings_for(method, gen, 0).members()

@@ -53,7 +53,9 @@ def facts_of(result: ExperimentResult) -> ScoreFacts:
 
 def _trial_meta(t: Trial) -> dict[str, Any]:
     return {"method": t.method, "seed": t.seed, "fold": t.fold, "threshold": t.threshold,
-            "level_thresholds": t.level_thresholds, "reference_files": t.reference_files,
+            "level_thresholds": t.level_thresholds,
+            "calibration_thresholds": t.calibration_thresholds, "security": t.security,
+            "reference_files": t.reference_files,
             "left_out": t.left_out, "refused": t.refused, "fit_s": t.fit_s,
             "score_s": t.score_s, "cpu_s": t.cpu_s, "cohort_people": t.cohort_people,
             "sessions": list(t.sessions), "adapted": t.adapted}
@@ -122,7 +124,9 @@ def read_scores(path: Path) -> ExperimentResult:
             raise
         raise ScoreFileError(f"{path} cannot be read as scores.csv ({exc})") from None
     try:
-        trials = {ident: [_trial(ident, m, rows.get((ident, m["method"], int(m["seed"])), []))
+        cal = (header.get("run") or {}).get("calibration") or {}
+        trials = {ident: [_trial(ident, _with_calibration(m, cal),
+                                 rows.get((ident, m["method"], int(m["seed"])), []))
                           for m in metas] for ident, metas in header["trials"].items()}
         f = header["facts"]
         facts = ScoreFacts(list(f["variants"]), {k: int(v) for k, v in f["fold_of"].items()},
@@ -130,6 +134,16 @@ def read_scores(path: Path) -> ExperimentResult:
     except (KeyError, TypeError, ValueError) as exc:
         raise ScoreFileError(f"{path}: the header is incomplete ({exc})") from None
     return ExperimentResult(dict(header.get("run", {})), trials, facts.variants, facts)
+
+
+def _with_calibration(meta: Mapping[str, Any], cal: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A trial's meta with the calibration's level thresholds and the level: score files
+    written before trials carried them have them in the run's calibration section."""
+    if "calibration_thresholds" in meta or not meta.get("level_thresholds"):
+        return meta
+    used = ((cal.get("variants") or {}).get(meta["method"]) or {}).get(str(meta["fold"])) or {}
+    return {**meta, "calibration_thresholds": used.get("thresholds") or {},
+            "security": cal.get("security")}
 
 
 def _trial(ident: str, meta: Mapping[str, Any], rows: list[list[str]]) -> Trial:
@@ -145,4 +159,7 @@ def _trial(ident: str, meta: Mapping[str, Any], rows: list[list[str]]) -> Trial:
         cohort_people=int(meta.get("cohort_people", 0)), left_out=list(meta["left_out"]),
         refused=meta["refused"],
         level_thresholds={k: float(v) for k, v in (meta["level_thresholds"] or {}).items()},
-        sessions=[str(x) for x in meta.get("sessions") or []], adapted=meta.get("adapted"))
+        sessions=[str(x) for x in meta.get("sessions") or []], adapted=meta.get("adapted"),
+        calibration_thresholds={k: float(v) for k, v
+                                in (meta.get("calibration_thresholds") or {}).items()},
+        security=meta.get("security"))

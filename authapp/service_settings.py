@@ -76,6 +76,8 @@ class Settings:
     (the cohort guard and, from 20 recordings of 4 people, the cohort feature).
     ``background``: uncalibrated only -- give verifiers that learn from other people the other
     users' recordings as training negatives.
+    ``shipped_background``: calibrated only -- while the store holds fewer than 20 other
+    users, the package's public people (``models.background``) join the cohort.
     Store-wide values saved with ``EnrollmentStore.set_setting`` (keys: "verifier",
     "verifier_params", "pseudo", "security", "calibration", "lockout", "replay_threshold",
     "adaptation", "adapt_margin", "max_adapted";
@@ -91,6 +93,7 @@ class Settings:
     security_level: str = DEFAULT_LEVEL
     calibration: str = "shipped"
     background: bool = False
+    shipped_background: bool = True
     seed: int = 0
     check_quality: bool = True
     quality: QualityConfig = field(default_factory=QualityConfig)
@@ -136,8 +139,9 @@ class Settings:
                 raise AirAuthError(f"store {exc}; change it with authapp settings") from exc
         if saved.get("pseudo") is None or isinstance(saved.get("pseudo"), str):
             kw["pseudo"] = saved.get("pseudo")
-        if isinstance(saved.get("background"), bool):
-            kw["background"] = saved["background"]
+        for key in ("background", "shipped_background"):
+            if isinstance(saved.get(key), bool):
+                kw[key] = saved[key]
         for key, field_name in (("security", "security_level"), ("calibration", "calibration")):
             if key in saved:
                 try:

@@ -40,6 +40,7 @@ from authapp.userid import normalize_user_id, user_key
 from capture.errors import AirAuthError, TrajectoryError
 from capture.preprocess import FeatureConfig, normalized_positions
 from capture.trajectory import Label, Trajectory
+from models.background import with_background
 from models.base import Verifier, check_trajectories
 from models.enrollment import EnrollmentQualityError, build_user_model, verifier_advice
 from models.serialization import dump_verifier
@@ -53,6 +54,14 @@ MAX_DURATION_S = 120.0
 MAX_FRAMES = 200_000
 MAX_ABS_POSITION_MM = 1.0e5
 """Positions beyond 100 m from the device are not a hand: reject instead of overflowing."""
+
+
+def identification_offset(verifier: Verifier, n_enrolled: int) -> float:
+    """Extra margin a 1:N search among ``n_enrolled`` users asks of this account
+    (``CalibratedVerifier.identification_offset``; 0 for a verifier's own uncalibrated
+    threshold, which has no false-accept target to keep)."""
+    offset = getattr(verifier, "identification_offset", None)
+    return float(offset(n_enrolled)) if callable(offset) else 0.0
 
 
 class VerificationError(AirAuthError, ValueError):
@@ -142,7 +151,10 @@ class AuthService:
         generator = self._generator(others) if s.pseudo else None
         timings["pseudo"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        model = build_user_model(recs, es, calibrations=calibrations, others=others,
+        # a young store's users are checked against the shipped public people too
+        cohort = (with_background(others, recs[0].dims)
+                  if es.calibrated and s.shipped_background and recs else others)
+        model = build_user_model(recs, es, calibrations=calibrations, others=cohort,
                                  generator=generator)
         verifier = model.verifier
         blob = dump_verifier(verifier)
@@ -310,18 +322,21 @@ class AuthService:
     def identify(self, recording: Trajectory) -> IdentifyResult:
         """1:N: the enrolled user whose verifier accepts ``recording`` with the largest margin.
 
+        Margins are over each account's threshold raised for a search among N users
+        (``identification_offset``), so the level's promised random FAR is the rate at
+        which a stranger is named as anyone, however many users are enrolled.
+
         Rejects (``user=None``) when no verifier accepts, or when the best match's stored data
         contain a near-exact copy of the recording (replay). No attempt is recorded.
         """
         rec = self.check_recording(recording)
         candidates: list[tuple[str, float]] = []
-        for info in self.store.users():
-            dims = info.metadata.get("dims")
-            if dims is not None and dims != rec.dims:
-                continue
+        users = [info for info in self.store.users()
+                 if info.metadata.get("dims") in (None, rec.dims)]
+        for info in users:
             _, verifier = self.store.load_verifier(info.key)
             value, _, _ = self._score(info, verifier, rec)
-            candidates.append((info.name, value))
+            candidates.append((info.name, value - identification_offset(verifier, len(users))))
         candidates.sort(key=lambda c: -c[1])
         if not candidates:
             return IdentifyResult(None, None, [], "rejected: no enrolled user to compare with")

@@ -41,6 +41,9 @@ SPECS: dict[str, SettingSpec] = {s.name: s for s in (
     SettingSpec("pseudo", "generator", "pseudo-data generator for enrollment, or off"),
     SettingSpec("background", "bool",
                 "verifiers that learn from other people get the other users' samples"),
+    SettingSpec("shipped_background", "bool",
+                "while the store has fewer than 20 other users, the package's public people "
+                "join the cohort that guards new enrollments against lenient thresholds"),
     SettingSpec("max_failures", "int", "failed logins within window_s that lock an account "
                 "(0 = no lockout)"),
     SettingSpec("window_s", "seconds", "window in which failures are counted"),

@@ -16,9 +16,35 @@ def pct(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{100 * x:.{digits}f}"
 
 
+def bits(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def calibration_rows(results: Mapping[str, Any]) -> list[list[str]]:
+    """[method, impostors, Cllr, minCllr, Cllr - minCllr] for calibrated methods (bits)."""
+    rows = []
+    for name, by_kind in results.get("methods", {}).items():
+        for kind in IMPOSTOR_TYPES:
+            s = by_kind.get(kind)
+            if s is None or s.get("cllr") is None:
+                continue
+            rows.append([name, kind, bits(s["cllr"]), bits(s["min_cllr"]),
+                         bits(s["cllr"] - s["min_cllr"])])
+    return rows
+
+
+CALIBRATION_HEADER = ["method", "impostors", "Cllr", "minCllr", "calibration loss"]
+CALIBRATION_NOTE = ("Cllr: cost of the calibrated scores read as log-likelihood ratios, in bits "
+                    "(0 perfect, 1 = no information, above 1 misleading); minCllr: the same "
+                    "after the best monotone recalibration of these very scores (PAV), i.e. "
+                    "discrimination alone; the difference is what the calibration loses on "
+                    "these people.")
+
+
 def table_rows(results: Mapping[str, Any]) -> list[list[str]]:
     """[method, impostors, EER %, its 95 % interval, AUC, FAR %, FRR %, FRR@FAR1 %, FRR@FAR0.1 %, rec. %,
-    per-user EER %, per-trial EER %, genuine n, impostor n] per method and impostor type."""
+    per-user EER %, per-trial EER %, Cllr, minCllr, genuine n, impostor n] per method and
+    impostor type (Cllr / minCllr in bits, calibrated models only)."""
     rows = []
     for name, by_kind in results.get("methods", {}).items():
         for kind in IMPOSTOR_TYPES:
@@ -32,14 +58,15 @@ def table_rows(results: Mapping[str, Any]) -> list[list[str]]:
                          pct(s["frr"]), pct(s["frr_at_far_1pct"]),
                          pct(s["frr_at_far_0_1pct"]), pct(s["recognition_rate"]),
                          pct(s.get("eer_user_mean")), pct(s.get("eer_trial_mean")),
+                         bits(s.get("cllr")), bits(s.get("min_cllr")),
                          str(s["n_genuine"]),
                          str(s["n_impostor"])])
     return rows
 
 
 TABLE_HEADER = ["method", "impostors", "EER %", "EER 95% CI", "AUC", "FAR %", "FRR %", "FRR@FAR1%",
-                "FRR@FAR0.1%", "recog. %", "user EER %", "trial EER %", "n gen",
-                "n imp"]
+                "FRR@FAR0.1%", "recog. %", "user EER %", "trial EER %", "Cllr", "minCllr",
+                "n gen", "n imp"]
 
 
 def format_table(results: Mapping[str, Any]) -> str:
@@ -179,6 +206,10 @@ def summary_text(results: Mapping[str, Any], wide: bool = False) -> str:
     if ident:
         out += ["", "Identification (half of each fold enrolled):",
                 align([IDENT_HEADER] + ident, left=1)]
+    cal_rows = calibration_rows(results)
+    if cal_rows and not wide:
+        out += ["", "Calibration (bits; lower is better):",
+                align([CALIBRATION_HEADER] + cal_rows)]
     pseudo_table = format_pseudo_table(results)
     if pseudo_table:
         out += ["", "EER with and without pseudo data (change in percentage points):",

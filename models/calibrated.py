@@ -40,6 +40,7 @@ from models.score_calibration import (
     ScoreCalibration,
     check_level,
     cohort_usable,
+    identification_threshold,
 )
 
 DEFAULT_GUARD_FAR = 0.01
@@ -157,6 +158,15 @@ class CalibratedVerifier(EnsembleVerifier):
         self.threshold_, self.level_threshold_, self.guard_threshold_ = decision_threshold(
             cal, self.security, self.cohort_raw_, self.guard_far, self.forgery_raw_,
             self.forgery_far)
+
+    def identification_offset(self, n_enrolled: int) -> float:
+        """How much higher than a login's the margin must be for a 1:N search among
+        ``n_enrolled`` accounts to name this account (``identification_threshold``: the
+        level's random FAR holds for the whole search, not for each comparison)."""
+        self._check_fitted()
+        level = self.security
+        return (identification_threshold(self.calibration_, level, n_enrolled)
+                - self.calibration_.threshold(level))
 
     # -- scoring ----------------------------------------------------------------------------
     def raw_scores(self, trajectories: Sequence[Trajectory]) -> np.ndarray:

@@ -22,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
 from models.base import Verifier, check_trajectories
@@ -127,7 +129,30 @@ class UserModel:
         if self.quality is not None:
             kept = set(self.kept)
             out += [n for s in self.quality.samples if s.index in kept for n in s.notes]
-        return out
+        return out + lamb_notes(self.verifier)
+
+
+def lamb_notes(verifier: Verifier) -> list[str]:
+    """Why the cohort guard raised this account's threshold, if it did.
+
+    The guard binds only when, at the security level's own threshold, the account would
+    accept more than its share (1 %) of other people's recordings -- at least ten times what
+    the level promises: samples that look like other people's writing. The threshold is
+    raised, so strangers stay out, but the owner will be rejected more often; better samples
+    are the real fix.
+    """
+    guard = getattr(verifier, "guard_threshold_", None)
+    level = getattr(verifier, "level_threshold_", None)
+    cohort = getattr(verifier, "cohort_raw_", None)
+    if guard is None or level is None or cohort is None or not len(cohort) or guard <= level:
+        return []
+    scores = verifier.calibration_.transform(cohort, cohort)
+    accepted = int(np.sum(scores >= level))
+    return [(f"these samples look like other people's writing: at the security level's "
+            f"threshold this account would accept {accepted} of {len(scores)} recordings of "
+            f"{verifier.cohort_people_} other people, so its threshold was raised (you may be "
+            "rejected more often); enroll again with samples that are more your own: a longer "
+            "or more personal gesture, written the same way each time")]
 
 
 def select_samples(recordings: Sequence[Trajectory], settings: EnrollmentSettings

@@ -67,7 +67,8 @@ def collect(data: Path, jobs: int) -> dict[int, tuple[DevelopmentScores, list[st
                                        adaptation=False)
                 result = run_experiment(cfg, progress=False)
                 part = development_scores(t for ts in result.trials.values() for t in ts)
-                for field in ("genuine", "random", "skilled", "cohort"):
+                for field in ("genuine", "random", "skilled", "cohort", "person",
+                              "random_people"):
                     getattr(dev, field).extend(getattr(part, field))
                 runs.append(f"{name} ({len(result.trials)} identities, {k} references, seeds "
                             f"{SEEDS[0]}-{SEEDS[-1]}, {len(part)} accounts)")
@@ -79,9 +80,10 @@ def collect(data: Path, jobs: int) -> dict[int, tuple[DevelopmentScores, list[st
 
 def columns(dev: DevelopmentScores, cols: list[int]) -> DevelopmentScores:
     sub = DevelopmentScores()
-    for g, r, s, c in zip(dev.genuine, dev.random, dev.skilled, dev.cohort):
+    for g, r, s, c, who, wr in zip(dev.genuine, dev.random, dev.skilled, dev.cohort,
+                                   dev.person, dev.random_people):
         sub.add(g[:, cols], r[:, cols], s[:, cols] if s.size else s.reshape(0, len(cols)),
-                None if c is None else c[:, cols])
+                None if c is None else c[:, cols], who, wr)
     return sub
 
 

@@ -87,3 +87,27 @@ def test_compare_variants_script_from_the_score_file(svc_run):
     assert two.returncode == 0 and f"{want:+.2f} pp" in two.stdout
     bad = run("dtw", "nope")
     assert bad.returncode == 2 and "not a variant" in bad.stderr
+
+
+def test_cllr_of_the_calibrated_scores_in_results_and_report(svc_run):
+    """Cllr / minCllr of each calibrated method, from the scores read back (the calibrated
+    log-likelihood ratios), random and skilled separately; also in the report."""
+    import numpy as np
+
+    from authapp import metrics
+
+    results = json.loads((svc_run / "results.json").read_text())
+    result = read_scores(svc_run / "scores.csv")
+    for method in ("dtw", "subspace"):
+        for kind in ("random", "skilled"):
+            pooled = {k: np.concatenate([t.scores[t.types == k] for ts in result.trials.values()
+                                         for t in ts if t.method == method])
+                      for k in ("genuine", kind)}
+            s = results["methods"][method][kind]
+            assert s["cllr"] == pytest.approx(metrics.cllr(pooled["genuine"], pooled[kind]))
+            assert s["min_cllr"] == pytest.approx(
+                metrics.min_cllr(pooled["genuine"], pooled[kind]))
+            assert 0.0 <= s["min_cllr"] <= s["cllr"]
+    html = (svc_run / "report.html").read_text()
+    assert "Calibration: can the scores be read as likelihood ratios?" in html
+    assert "minCllr" in html

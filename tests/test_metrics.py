@@ -221,3 +221,62 @@ def test_roc_points_equal_scikit_learn_roc_and_det_curves_with_ties(seed):
     for t, a, b in zip(det_thr, det_fpr, det_fnr):
         np.testing.assert_allclose(ours[t], (a, b))
     assert metrics.auc(g, i) == pytest.approx(roc_auc_score(labels, scores))
+
+
+# -- Cllr and minCllr against a well-kept reference (NFI's lir, log10 LLRs) -----------------
+def _lir_costs(g: np.ndarray, i: np.ndarray) -> tuple[float, float]:
+    from lir.data.models import LLRData
+    from lir.metrics import cllr, cllr_min
+
+    data = LLRData(features=np.r_[g, i] / np.log(10.0),
+                   labels=np.r_[np.ones(g.size), np.zeros(i.size)])
+    return cllr(data), cllr_min(data)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cllr_and_min_cllr_equal_the_reference_implementation(seed):
+    rng = np.random.default_rng(seed)
+    g = rng.normal(2.0, 1.5, 40 + 50 * seed)
+    i = rng.normal(-3.0, 2.0, 300 + 200 * seed)
+    i[:3] = g[:3]  # impostors tied with genuine scores
+    g, i = np.round(g, 1), np.round(i, 1)  # and many ties within and between classes
+    ref_cllr, ref_min = _lir_costs(g, i)
+    assert metrics.cllr(g, i) == pytest.approx(ref_cllr, rel=1e-9)
+    assert metrics.min_cllr(g, i) == pytest.approx(ref_min, rel=1e-9)
+    assert metrics.min_cllr(g, i) <= metrics.cllr(g, i)
+
+
+def test_cllr_hand_values_and_min_cllr_limits():
+    # LLR 0 everywhere: no information, exactly 1 bit, and nothing a recalibration can add
+    assert metrics.cllr([0.0, 0.0], [0.0]) == pytest.approx(1.0)
+    assert metrics.min_cllr([1.0, 1.0], [1.0, 1.0, 1.0]) == pytest.approx(1.0)
+    # one genuine at LLR ln 3 (cost log2(4/3)), one impostor at -ln 3 (the same)
+    assert metrics.cllr([np.log(3)], [-np.log(3)]) == pytest.approx(np.log2(4 / 3))
+    # separated scores: minCllr 0 however badly they are scaled; Cllr charges the scale
+    g, i = np.array([0.2, 0.3]), np.array([-0.1, 0.1])
+    assert metrics.min_cllr(g, i) == 0.0
+    assert metrics.cllr(g, i) > 0.9
+    # confidently wrong costs more than 1 bit
+    assert metrics.cllr([-5.0], [5.0]) > 1.0
+
+
+def test_min_cllr_depends_only_on_the_order_of_the_scores():
+    rng = np.random.default_rng(7)
+    g, i = rng.normal(1.0, 1.0, 60), rng.normal(-1.0, 1.0, 200)
+    assert metrics.min_cllr(np.exp(g), np.exp(i)) == pytest.approx(metrics.min_cllr(g, i))
+    assert metrics.min_cllr(3 * g - 7, 3 * i - 7) == pytest.approx(metrics.min_cllr(g, i))
+
+
+def test_pav_llrs_are_monotone_and_tied_scores_share_one_value():
+    g, i = np.array([0.0, 1.0, 1.0, 3.0]), np.array([-1.0, 1.0, 2.0])
+    lg, li = metrics.pav_llrs(g, i)
+    s, llr = np.r_[g, i], np.r_[lg, li]
+    order = np.argsort(s, kind="stable")
+    assert np.all(np.diff(llr[order]) >= 0)
+    assert len({float(v) for v in llr[s == 1.0]}) == 1
+
+
+@pytest.mark.parametrize("fn", [metrics.cllr, metrics.min_cllr])
+def test_cllr_needs_both_classes(fn):
+    with pytest.raises(metrics.MetricsError):
+        fn([], [0.0])

@@ -86,3 +86,26 @@ def test_identification_needs_every_pair_scored() -> None:
     people = ["p1", "p2"]
     trials = {p: [account(p, [p])] for p in people}  # no account saw the other's samples
     assert identification(trials, "m", {"p1": 0, "p2": 0}) is None
+
+
+def test_identification_raises_calibrated_thresholds_with_the_number_of_accounts() -> None:
+    """Every account lets in every stranger's s0 by a margin of 0.5 over its login threshold;
+    a search among N = 2 accounts asks the threshold of FAR / 2 (here 0.6 higher: the
+    calibration's thresholds rise 2 per decade of FAR between normal and high), so it names
+    none of them, while the owners (margin 1) are still named."""
+    people = ["p1", "p2", "p3", "p4"]
+    fold_of = {p: 0 for p in people}
+    trials = {p: [account(p, people, lenient=True)] for p in people}
+    plain = identification(trials, "m", fold_of, seed=0)
+    assert plain["never_enrolled_rejected"] == pytest.approx(6 / 8)
+    for ts in trials.values():
+        ts[0].calibration_thresholds = {"low": 0.0, "normal": 1.0, "high": 3.0}
+        ts[0].security = "normal"
+        ts[0].level_thresholds = {lv: 0.0 for lv in ("low", "normal", "high")}
+    r = identification(trials, "m", fold_of, seed=0)
+    assert r["enrolled_accounts"] == [2, 2]
+    assert r["never_enrolled_rejected"] == 1.0 and r["enrolled_identified_correctly"] == 1.0
+    assert identification(trials, "m", fold_of, seed=0, level="high") == r
+    # the low level's threshold for 1 % / 2 lies 0.3 above it: the strangers' 0.5 passes
+    low = identification(trials, "m", fold_of, seed=0, level="low")
+    assert low["never_enrolled_rejected"] == pytest.approx(6 / 8)

@@ -136,3 +136,81 @@ def test_the_shipped_file_covers_every_product_verifier() -> None:
     pen = shipped.find(("dtw", "subspace", "svm", "ss-svm"), {}, 2, False)
     assert pen.provenance["skilled_attempts"] > 0
     assert shipped.provenance["made_by"] == "scripts/make_calibration.py"
+
+
+def test_identification_threshold_scales_with_the_number_of_accounts() -> None:
+    from scipy.stats import norm
+
+    from models.score_calibration import identification_threshold
+
+    cal = fit_calibration(_dev(np.random.default_rng(3), n_accounts=200, skilled=False),
+                          ["a", "b"], {}, 3, cohort=False)
+    t = cal.thresholds
+    for level in SECURITY_LEVELS:
+        assert identification_threshold(cal, level, 1) == t[level]
+        values = [identification_threshold(cal, level, n) for n in (1, 2, 5, 10, 100, 1000)]
+        assert values == sorted(values) and values[-1] > values[0]
+    # a search among 10 at one level is one comparison at the next stricter level's FAR
+    assert identification_threshold(cal, "low", 10) == pytest.approx(t["normal"])
+    assert identification_threshold(t, "normal", 10) == pytest.approx(t["high"])
+    # below the strictest level: the last segment goes on (exponential tail)
+    step = t["high"] - t["normal"]
+    assert identification_threshold(cal, "normal", 100) == pytest.approx(t["high"] + step)
+    # on these development people (Gaussian member scores, lighter-tailed than exponential)
+    # the per-comparison FAR at the search threshold keeps N x FAR within the level's promise
+    # (x 2: the promise table's bound); computed exactly from the score distribution
+    w = np.asarray(cal.coef)
+    mean, sd = -6.0 * w[0] + cal.intercept, float(np.hypot(1.0 * w[0], 1.0 * w[1]))
+    for level, target in SECURITY_LEVELS.items():
+        for n in (10, 100, 1000):
+            far = norm.sf(identification_threshold(cal, level, n), loc=mean, scale=sd)
+            assert n * far <= 2 * target.random_far, (level, n, n * far)
+
+
+def _population(rng: np.random.Generator, people: int = 30) -> tuple[np.ndarray, list]:
+    """Random attempts of ``people`` x ``people`` (owner, writer) pairs, 4 each: score =
+    owner effect (lambs) + writer effect (wolves) + noise, as (scores, clusters)."""
+    owner, writer = rng.normal(0, 1.0, people), rng.normal(0, 1.0, people)
+    o, w = np.meshgrid(np.arange(people), np.arange(people), indexing="ij")
+    keep = o != w
+    o, w = np.repeat(o[keep], 4), np.repeat(w[keep], 4)
+    return owner[o] + writer[w] + rng.normal(0, 1.0, o.size), [o, w]
+
+
+def test_people_threshold_keeps_the_target_on_other_populations() -> None:
+    """Thresholds from one population, FAR on fresh ones (same kind of people): the plain
+    empirical threshold overshoots its target on about half of them; the people-resampled
+    one on few, and it is never below the plain one."""
+    from models.calibration import threshold_for_far
+    from models.score_calibration import people_threshold_for_far
+
+    rng = np.random.default_rng(0)
+    over_plain = over_people = 0
+    trials = 12
+    for _ in range(trials):
+        scores, clusters = _population(rng)
+        plain = threshold_for_far(scores, 0.01)
+        safe = people_threshold_for_far(scores, 0.01, clusters, n_boot=100)
+        assert safe >= plain
+        fresh = np.concatenate([_population(rng)[0] for _ in range(5)])
+        over_plain += np.mean(fresh >= plain) > 0.01
+        over_people += np.mean(fresh >= safe) > 0.01
+    assert over_plain >= trials // 3
+    assert over_people <= trials // 6
+    # deterministic, and without clusters it is the plain threshold
+    assert people_threshold_for_far(scores, 0.01, clusters, n_boot=50) == \
+        people_threshold_for_far(scores, 0.01, clusters, n_boot=50)
+    assert people_threshold_for_far(scores, 0.01, []) == threshold_for_far(scores, 0.01)
+
+
+def test_development_scores_know_who_is_who() -> None:
+    dev = DevelopmentScores()
+    dev.add(np.zeros((2, 1)), np.zeros((3, 1)), np.zeros((0, 1)), None, person="p1",
+            random_people=["p2", "p3", "p2"])
+    dev.add(np.zeros((2, 1)), np.zeros((2, 1)), np.zeros((0, 1)), None, person="p1",
+            random_people=["p3", "p4"])
+    dev.add(np.zeros((2, 1)), np.zeros((1, 1)), np.zeros((0, 1)), None)  # unknown people
+    owners, writers = dev.random_clusters(1)
+    assert owners.tolist()[:5] == [owners[0]] * 5 and owners[5] != owners[0]
+    assert writers[0] == writers[2] and writers[1] == writers[3] and writers[4] != writers[1]
+    assert len(set(writers.tolist())) == 4

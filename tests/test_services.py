@@ -21,6 +21,7 @@ from authapp.store import DuplicateUserError, EnrollmentStore, UnknownUserError
 from capture.errors import AirAuthError, TrajectoryError
 from capture.formats import load_recording
 from capture.trajectory import Trajectory
+from models.background import shipped_background
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,11 @@ def test_verify_accepts_genuine_and_rejects_other_word(svc: AuthService) -> None
 def test_identify_best_match_and_rejection(svc: AuthService, fmkit_dir: Path) -> None:
     r = svc.identify(fmkit("luduo")[7])
     assert r.identified and r.user == "luduo" and r.candidates[0][0] == "luduo"
-    assert svc.identify(fmkit("jisuanji")[9]).user == "jisuanji"
+    # among 2 users a stranger must clear FAR / 2: a genuine attempt with a thin login
+    # margin may be rejected, never named as the other user
+    r = svc.identify(fmkit("jisuanji")[9])
+    assert r.candidates[0][0] == "jisuanji" and r.user in ("jisuanji", None)
+    assert svc.identify(fmkit("jisuanji")[5]).user == "jisuanji"
     for name in ("fmcode_fmcode_01.txt", "fmhash_fmhash_01.txt", "English_client0_word0"):
         r = svc.identify(load_recording(fmkit_dir / name))
         assert not r.identified and "no enrolled user accepts" in r.reason, name
@@ -202,7 +207,9 @@ def test_background_negatives_from_other_users(tmp_path: Path) -> None:
         plain.enroll("ji", fmkit("jisuanji")[:5])
         plain.enroll("luduo", fmkit("luduo")[:5])
         meta = store.get_user("luduo").metadata
-        assert meta["background_negatives"] == 0 and meta["cohort_recordings"] == 5
+        # one other user: the package's public people join the cohort (models.background)
+        assert meta["background_negatives"] == 0
+        assert meta["cohort_recordings"] == 5 + len(shipped_background(3))
         with_bg = AuthService(store, Settings(verifier="svm", background=True,
                                               calibration="none"))
         with_bg.enroll("luduo", fmkit("luduo")[:5], re_enroll=True)
@@ -268,3 +275,36 @@ def test_enrolling_with_a_single_research_verifier_says_so(tmp_path: Path) -> No
         assert any("meant for experiments" in line for line in svm.lines())
         dtw = AuthService(store, Settings(verifier="dtw")).enroll("other", fmkit("luduo")[5:10])
         assert not any("meant for experiments" in n for n in dtw.notes)
+
+
+def test_identify_raises_each_threshold_for_the_number_of_users(
+        svc: AuthService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """identify asks each account for its 1:N margin among the users it searches, and names
+    someone only past it; a login (1:1) is unchanged."""
+    from models.calibrated import CalibratedVerifier
+    from models.score_calibration import identification_threshold
+
+    rec = fmkit("luduo")[8]
+    n = len(svc.users())
+    login = svc.verify("luduo", rec, record_attempt=False)
+    assert login.decision and login.score > 0
+    # the real offset: the calibration's threshold for FAR / 2 over the level's
+    _, verifier = svc.store.load_verifier("luduo")
+    cal = verifier.calibration_
+    assert verifier.identification_offset(1) == 0.0
+    assert n >= 2 and verifier.identification_offset(n) > 0.0
+    named = svc.identify(rec)
+    assert dict(named.candidates)["luduo"] == pytest.approx(
+        login.score - verifier.identification_offset(n))
+    assert named.identified == (login.score >= verifier.identification_offset(n))
+    assert verifier.identification_offset(n) == pytest.approx(
+        identification_threshold(cal, verifier.security, n) - cal.threshold(verifier.security))
+    asked: list[int] = []
+
+    def offset(self: CalibratedVerifier, n: int) -> float:
+        asked.append(n)
+        return login.score + 0.1  # just past luduo's margin
+
+    monkeypatch.setattr(CalibratedVerifier, "identification_offset", offset)
+    r = svc.identify(rec)
+    assert asked == [n] * n and not r.identified and "no enrolled user accepts" in r.reason

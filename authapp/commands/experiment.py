@@ -105,6 +105,11 @@ def register(subparsers: Any) -> None:
                    help="security level of the calibrated thresholds (default normal: "
                         "FAR 0.1 %% against other people, 5 %% against forgers on the "
                         "development data)")
+    p.add_argument("--shipped-background", choices=("off", "on", "left-out"), default="off",
+                   help="the package's background people (models/background.py): on = they "
+                        "join each account's cohort while it has fewer than 20 people, as in a "
+                        "young store; left-out = only leave the data set's own shipped people "
+                        "out of the run (the baseline for on); default off")
     p.add_argument("--no-cohort", action="store_true",
                    help="calibrated models get no cohort of other people (like a store's "
                         "first user)")
@@ -224,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         calibration=args.calibration,
         security=args.security,
-        cohort=not args.no_cohort,
+        cohort=not args.no_cohort, shipped_background=args.shipped_background,
         forgery_far=args.forgery_far,
         adaptation=not args.no_adaptation,
         adapt_margin=args.adapt_margin,
