@@ -76,11 +76,16 @@ __all__ = [
 
 
 def assemble_results(described: dict[str, Any], scored: dict[str, Any],
-                     timing: dict[str, Any], calibration: dict[str, Any]) -> dict[str, Any]:
-    """results.json from what was run, the figures, the timings and the calibrations used."""
+                     timing: dict[str, Any], calibration: dict[str, Any],
+                     adaptation: dict[str, Any] | None = None) -> dict[str, Any]:
+    """results.json from what was run, the figures, the timings, the calibrations used and
+    (adaptive runs) the operating points with and without template adaptation."""
     scored = dict(scored)
     timing = {**timing, "per_method": scored.pop("timing_per_method")}
-    return {**described, **scored, "timing": timing, "calibration": calibration}
+    out = {**described, **scored, "timing": timing, "calibration": calibration}
+    if adaptation is not None:
+        out["adaptation"] = adaptation
+    return out
 
 
 def run_experiment(cfg: ExperimentConfig, progress: bool = True,
@@ -111,9 +116,8 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True,
                        bool(getattr(plan.dataset, "has_forgeries", False)), cfg.calibrated)
     timing = {"wall_s": time.perf_counter() - t_start, "jobs": cfg.jobs,
               "generator_fit_s": dict(gen_fit_s), "generate_s": dict(gen_s)}
-    results = assemble_results(describe(plan), evaluate(trials, facts), timing, calibration)
-    if adaptation is not None:
-        results["adaptation"] = adaptation
+    results = assemble_results(describe(plan), evaluate(trials, facts), timing, calibration,
+                               adaptation)
     return ExperimentResult(results, trials, variants, facts)
 
 
@@ -150,6 +154,7 @@ def evaluate_scores(path: Path) -> ExperimentResult:
     run = dict(result.results)
     timing = {k: v for k, v in run.pop("timing", {}).items() if k != "per_method"}
     calibration = run.pop("calibration", {})
+    adaptation = run.pop("adaptation", None)
     result.results = assemble_results(run, evaluate(result.trials, result.facts), timing,
-                                      calibration)
+                                      calibration, adaptation)
     return result
