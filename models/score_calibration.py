@@ -195,9 +195,10 @@ def identification_threshold(cal: ScoreCalibration | Mapping[str, float], level:
     development impostors' tail: each level's threshold is that of its random-FAR target
     (1 %, 0.1 %, 0.01 %; on pen data the skilled target may raise it, which only makes what
     follows stricter). Between them the threshold is interpolated linearly in log FAR; below
-    the strictest level it is extrapolated along the last segment -- an exponential tail of
-    the impostor scores, the shape a logistic calibration's log-odds have far from the
-    genuine class -- never below the level's own threshold (``n_enrolled`` <= 1 gives it).
+    the strictest level it is extrapolated along the last segment -- an assumption: the
+    impostor scores' tail is exponential there (measured on Leap with N = 12: no
+    never-enrolled attempt named at level normal, README "Identification among N") --
+    never below the level's own threshold (``n_enrolled`` <= 1 gives it).
     ``cal``: a calibration or its ``thresholds`` mapping.
     """
     thresholds = cal.thresholds if isinstance(cal, ScoreCalibration) else cal
