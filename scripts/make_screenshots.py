@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import subprocess
 import sys
 import tempfile
 import time
@@ -75,8 +76,16 @@ def write_on_pad(pad, traj) -> None:
                                                 Qt.LeftButton, Qt.NoButton, Qt.NoModifier))
 
 
+def measured_time() -> str:
+    """How long this script takes, as README measured it (``scripts/usage.sh``: one source)."""
+    usage = Path(__file__).with_name("usage.sh")
+    proc = subprocess.run(["bash", str(usage), "--time", Path(__file__).name],
+                          capture_output=True, text=True, check=False)
+    return "Time: " + (proc.stdout.strip() or "see README.md")
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=measured_time())
     ap.add_argument("out", nargs="?", type=Path, default=REPO / "docs" / "screenshots")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--no-experiment", action="store_true")

@@ -20,6 +20,7 @@ from PyQt5.QtWidgets import (
 
 from authapp.gui.host import TabHost
 from authapp.gui.widgets import Banner, MessageLabel
+from authapp.service_results import score_rows
 from authapp.services import IdentifyResult, VerifyResult
 from capture.trajectory import Trajectory
 
@@ -190,18 +191,3 @@ class LoginTab(QWidget):
         self.login_button.setEnabled(not busy)
         self.identify_button.setEnabled(not busy)
 
-
-def score_rows(r: VerifyResult) -> list[tuple[str, str]]:
-    """The score table of a login, in the reason line's own numbers: the deciding verifier's
-    score and threshold (the same 4 digits), its margin, then a fusion's members.
-
-    The service lists the deciding verifier last in ``per_verifier``, under its kind, with
-    the margin as its value: shown once, as the margin, not again as a member.
-    """
-    if r.score is None or r.raw_score is None or r.threshold is None:
-        return []
-    *members, (kind, _) = r.per_verifier.items() or [("verifier", r.score)]
-    rows = [(f"{kind} score", f"{r.raw_score:.4g}"), ("threshold", f"{r.threshold:.4g}"),
-            ("margin (>= 0 accepts)", f"{r.score:+.4g}")]
-    rows += [(f"{name} (member, normalised)", f"{value:+.4f}") for name, value in members]
-    return rows
