@@ -5,7 +5,7 @@
 #   bash scripts/main_job.sh [OUT_DIR]      (default: experiment_out/; --help: this text)
 # Environment: AIRAUTH_SHARED_DATA (data folder, default ../shared/data);
 #   AIRAUTH_PSEUDO=off|on|both (default off; "both" also reports <method>+pseudo / +vae,
-#   which trains the pseudo-data generators per fold and takes several minutes more).
+#   which trains the pseudo-data generators per fold and takes longer).
 # Protocol (see `authapp experiment --help`): 5 references per identity, seeds 0, 1, 2
 # (--seed 0 --seeds 3), identities spread over 2 processes. Folds are chosen automatically:
 # 2 disjoint folds (background from one, impostors from the other) for SVC2004 and the Leap

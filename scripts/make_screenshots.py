@@ -6,7 +6,7 @@
 Drives the real window over a temporary store, as a person would: enrolls "luduo" from five
 replayed FMKit recordings, logs in with another, lists the users, writes an SVC2004
 signature on the drawing pad with mouse events, and runs the Experiments tab on SVC2004 Task1 (DTW and
-subspace, one seed: about a minute; ``--no-experiment`` leaves it out).
+subspace, one seed; ``--no-experiment`` leaves it out).
 """
 
 from __future__ import annotations
