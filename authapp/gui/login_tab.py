@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -39,6 +40,7 @@ class LoginTab(QWidget):
 
         self.user = QComboBox()
         self.user.setEditable(True)
+        self.user.setInsertPolicy(QComboBox.NoInsert)  # Enter logs in, adds no list entry
         self.user.setObjectName("loginUser")
         self.user.lineEdit().setPlaceholderText("user id")
         self.check_only = QCheckBox("administrator check: not a login, nothing recorded "
@@ -70,9 +72,18 @@ class LoginTab(QWidget):
         layout.addWidget(self.scores, 1)
         layout.addWidget(self.message)
 
+        self.user.lineEdit().returnPressed.connect(self.login)
         self.login_button.clicked.connect(self.login)
         self.identify_button.clicked.connect(self.identify)
         self.user.currentTextChanged.connect(self._show_lock_state)
+
+    def first_input(self) -> QWidget:
+        return self.user
+
+    def _ready_for_next(self) -> None:
+        """After a verdict the next person types their id: focus there, old id selected."""
+        self.user.setFocus(Qt.OtherFocusReason)
+        self.user.lineEdit().selectAll()
 
     def set_users(self, names: Sequence[str]) -> None:
         current = self.user.currentText()
@@ -145,7 +156,8 @@ class LoginTab(QWidget):
                                   ("attempt recorded" if not self.check_only.isChecked()
                                    else "administrator check: nothing recorded (audited)"),
                                   "warn" if extra else "info")
-        self.host.set_status(f"login {r.user!r}: {r.outcome}")
+        self.host.set_status(f"login {r.user!r}: {r.outcome}", self)
+        self._ready_for_next()
 
     def _identified(self, r: IdentifyResult) -> None:
         self.result = r
@@ -156,13 +168,14 @@ class LoginTab(QWidget):
         self.reason.show_message(r.reason, "ok" if r.identified else "bad")
         self._fill(list(r.candidates))
         self.message.show_message("identification records no attempt")
-        self.host.set_status(r.reason)
+        self.host.set_status(r.reason, self)
+        self._ready_for_next()
 
     def _failed(self, message: str, exc: BaseException) -> None:
         self.banner.show_result("ERROR", "bad")
         self.reason.show_message(message, "bad")
         self.message.clear_message()
-        self.host.set_status("login failed: " + message)
+        self.host.set_status("login failed: " + message, self)
 
     def _fill(self, rows: Sequence[tuple[str, float | str | None]]) -> None:
         self.scores.setRowCount(len(rows))

@@ -3,18 +3,27 @@
 The raw frame stream is drawn thin and grey as it arrives; a segmented gesture is drawn on
 top, thick and coloured by depth (z, towards the writer; time for 2-D recordings), so the
 user sees what the segmenter kept. Coordinates are the device's millimetres.
+
+Frames arrive in bursts at the device's rate (a Leap Motion: up to about 120 per second);
+redrawing on every burst would queue more paint work than the screen can show. Frames go
+into a buffer, and a timer redraws the latest buffer at most ``REDRAW_HZ`` times a second
+(the screen's rate), so the trace stays smooth and the window responsive. An empty view
+shows no axes (no made-up 0-1 "mm" scale) until there is something to draw.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from capture.trajectory import Trajectory
 
 STREAM_POINTS = 1500
 """Frames of the raw stream kept on screen (about 10 s of Leap data)."""
+REDRAW_HZ = 60
+"""Most redraws of the live stream per second (a screen's refresh rate)."""
 
 _CMAP = pg.colormap.get("viridis")
 
@@ -44,7 +53,6 @@ class TrajectoryView(QWidget):
             plot.setTitle(title, color="#333", size="10pt")
             plot.setLabel("bottom", "x", units="mm")
             plot.setLabel("left", ylabel, units="mm")
-            plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setAspectLocked(True)
             plot.setMinimumSize(240, 180)
         self.top.getPlotItem().invertY(True)  # z grows towards the writer: draw it downwards
@@ -67,22 +75,50 @@ class TrajectoryView(QWidget):
         layout.addWidget(self.caption)
         self._buffer = np.empty((0, 4))
         self.gesture: Trajectory | None = None
+        self.redraws = 0  # how often the stream was drawn (the throttle's test reads it)
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setInterval(1000 // REDRAW_HZ)
+        self._redraw_timer.timeout.connect(self._redraw_stream)
+        self._show_axes(False)
 
     # -- the raw stream -------------------------------------------------------------------
+    def _show_axes(self, on: bool) -> None:
+        """Axes and grid only around something drawn."""
+        if getattr(self, "_axes_on", None) == on:
+            return
+        self._axes_on = on
+        for plot in (self.front, self.top):
+            item = plot.getPlotItem()
+            for side in ("left", "bottom"):
+                item.showAxis(side, on)
+            item.showGrid(x=on, y=on, alpha=0.25)
+
     def clear(self, caption: str = "") -> None:
+        self._redraw_timer.stop()
         self._buffer = np.empty((0, 4))
         self.gesture = None
         for item in self._stream + self._gesture:
             item.setData([], [])
         for dots in self._dots:
             dots.clear()
+        self._show_axes(False)
         self.caption.setText(caption)
 
     def append_frames(self, rows: np.ndarray) -> None:
-        """Add (t, x, y, z) rows of newly tracked frames to the stream."""
+        """Add (t, x, y, z) rows of newly tracked frames to the stream; drawn by the timer."""
         rows = np.asarray(rows, dtype=float).reshape(-1, 4)
         self._buffer = np.concatenate([self._buffer, rows])[-STREAM_POINTS:]
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
+
+    def _redraw_stream(self) -> None:
+        """Draw the latest buffer once; the timer stops until more frames come."""
+        self._redraw_timer.stop()
         b = self._buffer
+        if not len(b):
+            return
+        self.redraws += 1
+        self._show_axes(True)
         self._stream[0].setData(b[:, 1], b[:, 2])
         self._stream[1].setData(b[:, 1], b[:, 3])
         if self.gesture is None:  # colour the stream while nothing is segmented yet
@@ -100,6 +136,9 @@ class TrajectoryView(QWidget):
         """Draw ``traj`` highlighted (on top of the stream unless ``keep_stream`` is False)."""
         if not keep_stream:
             self.clear()
+        elif self._redraw_timer.isActive():  # frames not drawn yet: first the stream
+            self._redraw_stream()
+        self._show_axes(True)
         self.gesture = traj
         p = np.asarray(traj.positions, dtype=float)
         x, y = p[:, 0], p[:, 1]

@@ -162,7 +162,7 @@ class UsersTab(QWidget):
 
     def _deleted(self, name: str) -> None:
         self.message.show_message(f"deleted user {name!r}", "ok")
-        self.host.set_status(f"deleted user {name!r}")
+        self.host.set_status(f"deleted user {name!r}", self)
         self.host.users_changed.emit()
 
     def change_selected_setting(self) -> None:
