@@ -43,8 +43,9 @@ class LoginTab(QWidget):
         self.user.setInsertPolicy(QComboBox.NoInsert)  # Enter logs in, adds no list entry
         self.user.setObjectName("loginUser")
         self.user.lineEdit().setPlaceholderText("user id")
-        self.check_only = QCheckBox("administrator check: not a login, nothing recorded "
-                                    "(audited; lockout and replay rules still apply)")
+        self.check_only = QCheckBox("administrator check (not a login)")
+        self.check_only.setToolTip("score the sample without recording an attempt; audited, "
+                                   "and the lockout and replay rules still apply")
         self.login_button = QPushButton("Capture && log in")
         self.login_button.setDefault(True)
         self.identify_button = QPushButton("Capture && identify (1:N)")

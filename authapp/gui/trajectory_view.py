@@ -28,15 +28,24 @@ REDRAW_HZ = 60
 _CMAP = pg.colormap.get("viridis")
 
 
+LEVELS = 64
+"""Colours of the depth scale: brushes are made once per level, not once per point."""
+_BRUSHES: list = []
+
+
 def depth_brushes(values: np.ndarray) -> list:
-    """One brush per point, coloured by ``values`` scaled to the colour map."""
+    """One brush per point, coloured by ``values`` scaled to the colour map (shared brushes
+    of ``LEVELS`` colours: making a brush per point cost more than drawing)."""
     v = np.asarray(values, dtype=float)
     if v.size == 0:
         return []
+    if not _BRUSHES:
+        rgba = _CMAP.map(np.linspace(0.0, 1.0, LEVELS), mode="byte")
+        _BRUSHES.extend(pg.mkBrush(int(r), int(g), int(b), 230) for r, g, b, _ in rgba)
     lo, hi = float(np.min(v)), float(np.max(v))
     norm = (v - lo) / (hi - lo) if hi > lo else np.full_like(v, 0.5)
-    rgba = _CMAP.map(norm, mode="byte")
-    return [pg.mkBrush(int(r), int(g), int(b), 230) for r, g, b, _ in rgba]
+    index = np.clip(np.rint(norm * (LEVELS - 1)).astype(int), 0, LEVELS - 1)
+    return [_BRUSHES[i] for i in index]
 
 
 class TrajectoryView(QWidget):
@@ -56,7 +65,7 @@ class TrajectoryView(QWidget):
             plot.setAspectLocked(True)
             plot.setMinimumSize(240, 180)
         self.top.getPlotItem().invertY(True)  # z grows towards the writer: draw it downwards
-        grey = pg.mkPen(150, 150, 150, 160, width=1)
+        grey = pg.mkPen(110, 110, 110, 200, width=1.5)
         accent = pg.mkPen(230, 100, 20, 220, width=2.5)
         self._stream = [p.plot(pen=grey) for p in (self.front, self.top)]
         self._gesture = [p.plot(pen=accent) for p in (self.front, self.top)]
@@ -121,10 +130,10 @@ class TrajectoryView(QWidget):
         self._show_axes(True)
         self._stream[0].setData(b[:, 1], b[:, 2])
         self._stream[1].setData(b[:, 1], b[:, 3])
-        if self.gesture is None:  # colour the stream while nothing is segmented yet
-            brushes = depth_brushes(b[:, 3])
-            self._dots[0].setData(b[:, 1], b[:, 2], brush=brushes)
-            self._dots[1].setData(b[:, 1], b[:, 3], brush=brushes)
+        if self.gesture is None:  # the fingertip now, coloured by its depth in the stream
+            brush = depth_brushes(b[:, 3])[-1]
+            self._dots[0].setData(b[-1:, 1], b[-1:, 2], brush=[brush], size=10)
+            self._dots[1].setData(b[-1:, 1], b[-1:, 3], brush=[brush], size=10)
 
     @property
     def n_stream_points(self) -> int:
@@ -152,7 +161,7 @@ class TrajectoryView(QWidget):
         brushes = depth_brushes(colour_by)
         self._gesture[0].setData(x, y)
         self._gesture[1].setData(x, z)
-        self._dots[0].setData(x, y, brush=brushes)
-        self._dots[1].setData(x, z, brush=brushes)
+        self._dots[0].setData(x, y, brush=brushes, size=5)
+        self._dots[1].setData(x, z, brush=brushes, size=5)
         info = f"{len(traj)} frames, {traj.duration:.2f} s, {depth}"
         self.caption.setText(f"{caption}: {info}" if caption else info)
