@@ -16,8 +16,8 @@ from capture.trajectory import Trajectory
 from models.base import Verifier
 from models.quality import QualityReport
 
-__all__ = ["EnrollmentReport", "IdentifyResult", "VerifyResult", "per_verifier_scores",
-           "score_rows"]
+__all__ = ["EnrollmentReport", "IdentifyResult", "VerifyResult", "accepting_candidates",
+           "per_verifier_scores", "score_rows"]
 
 PART = "part of the score"
 """How a term of the score is labelled wherever it is shown (CLI, GUI)."""
@@ -100,6 +100,14 @@ class IdentifyResult:
     @property
     def identified(self) -> bool:
         return self.user is not None
+
+
+def accepting_candidates(result: IdentifyResult) -> list[str]:
+    """The accounts that accept the recording, best first: names only, and only when one is
+    named (a rejection tells nothing about other accounts). What the CLI and the GUI list."""
+    if not result.identified:
+        return []
+    return [name for name, value in result.candidates if value >= 0] or [str(result.user)]
 
 
 def per_verifier_scores(verifier: Verifier, rec: Trajectory, kind: str) -> dict[str, float]:

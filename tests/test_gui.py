@@ -141,10 +141,12 @@ def test_enroll_login_and_delete_a_real_user(qtbot, window, fmkit_dir, tmp_path,
     qtbot.waitUntil(lambda: idle(win) and lt.banner.text() != "", timeout=WAIT_MS)
     assert lt.banner.text() == "IDENTIFIED: luduo", lt.reason.text()
     assert lt.scores.item(0, 0).text() == "luduo"
+    assert lt.scores.item(0, 1).text() == "accepts"  # names, as `authapp identify` lists them
 
     login(qtbot, win, "luduo", genuine[0])  # an enrollment sample again: a replay attack
     assert lt.banner.text() == "REJECTED: REPLAY ATTACK"
     assert "replay attack suspected" in lt.reason.text()
+    assert "write it again: a recording can log in only once" in lt.reason.text()
 
     win.tabs.setCurrentWidget(win.users_tab)
     win.users_tab.select("luduo")

@@ -89,3 +89,6 @@ def test_report_header_and_protocol_name_the_same_calibration(fmkit_dir: Path,
     assert "(calibration: shipped)" in results["protocol"]["thresholds"]
     html = (out / "report.html").read_text()
     assert "shipped with the package" in html and "(calibration: dev)" not in html
+    # the report names scores as the CLI and the GUI do: margin = score - threshold
+    assert "margin: score minus the account&#x27;s threshold" in html or \
+        "margin: score minus the account's threshold" in html

@@ -12,7 +12,7 @@ import argparse
 
 from authapp.cli import printable
 from authapp.cli_store import add_store_argument, open_service, read_recording, verbose
-from authapp.service_results import IdentifyResult
+from authapp.service_results import IdentifyResult, accepting_candidates
 from capture.errors import AirAuthError
 
 
@@ -54,11 +54,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def candidate_lines(result: IdentifyResult, top: int) -> list[str]:
-    """The accounts that accept the recording, best first, at most ``top``: names only, and
-    only when someone is named (a rejection tells nothing about other accounts)."""
-    if not result.identified:
+    """``accepting_candidates``, at most ``top`` of them, as lines."""
+    accepting = accepting_candidates(result)
+    if not accepting:
         return []
-    accepting = [name for name, value in result.candidates if value >= 0] or [result.user]
     shown = accepting[:top]
     head = (f"candidates that accept it, best first ({len(shown)} of {len(accepting)}):"
             if len(accepting) > len(shown) else "candidates that accept it, best first:")

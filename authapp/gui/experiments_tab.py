@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PyQt5.QtCore import Qt, QThread, pyqtSignal
-from PyQt5.QtGui import QPixmap
+from PyQt5.QtCore import QSize, Qt, QThread, pyqtSignal
+from PyQt5.QtGui import QPixmap, QResizeEvent
 from PyQt5.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,7 +43,8 @@ from authapp.gui.workers import error_message
 from capture.formats import FORMATS
 
 PLOTS = ("det", "roc")
-PLOT_WIDTH = 560
+"""Shown one under the other, each as large as the tab shows whole (never enlarged): side by
+side at half size their axis labels were too small to read."""
 
 
 class ExperimentThread(QThread):
@@ -149,13 +150,13 @@ class ExperimentsTab(QWidget):
         results = QWidget()
         results_layout = QVBoxLayout(results)
         results_layout.addWidget(self.table)
-        plots = QHBoxLayout()
         for label in self.plots.values():
-            plots.addWidget(label, 1)
-        results_layout.addLayout(plots)
+            results_layout.addWidget(label, 1)
+        self._pixmaps: dict[str, QPixmap] = {}
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(results)
+        self.scroll = scroll
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(_row(self.run_button, self.cancel_button, self.progress, stretch=2))
@@ -268,12 +269,10 @@ class ExperimentsTab(QWidget):
         self.table.setFixedHeight(self.table.horizontalHeader().height()
                                   + sum(self.table.rowHeight(i) for i in range(len(rows)))
                                   + self.table.horizontalScrollBar().sizeHint().height() + 6)
+        self._pixmaps = {kind: QPixmap(str(paths[kind])) for kind in self.plots}
         for kind, label in self.plots.items():
-            pixmap = QPixmap(str(paths[kind]))
-            pixmap = pixmap.scaledToWidth(PLOT_WIDTH, Qt.SmoothTransformation)
-            label.setPixmap(pixmap)
-            label.setMinimumSize(pixmap.size())  # scroll rather than crop the plot
-            label.setToolTip(str(paths[kind]))
+            label.setToolTip(display_path(paths[kind]))
+        self._fit_plots()
         wall = results.get("timing", {}).get("wall_s")
         took = f" in {wall:.1f} s" if isinstance(wall, (int, float)) else ""
         self.message.show_message(f"done{took}: {len(results.get('identities', []))} "
@@ -292,8 +291,26 @@ class ExperimentsTab(QWidget):
             thread.deleteLater()
         self._update_buttons()
 
+    def _fit_plots(self) -> None:
+        """Each plot as large as the scroll area shows whole (never enlarged)."""
+        view = self.scroll.viewport().size()
+        box = QSize(max(view.width() - 30, 200), max(view.height() - 10, 150))
+        for kind, label in self.plots.items():
+            pixmap = self._pixmaps.get(kind)
+            if pixmap is None or pixmap.isNull():
+                continue
+            if pixmap.width() > box.width() or pixmap.height() > box.height():
+                pixmap = pixmap.scaled(box, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+            label.setPixmap(pixmap)
+            label.setMinimumSize(pixmap.size())  # scroll rather than crop the plot
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_plots()
+
     def _clear_results(self) -> None:
         self.results, self.paths = None, {}
+        self._pixmaps = {}
         self.table.setRowCount(0)
         for kind, label in self.plots.items():
             label.clear()

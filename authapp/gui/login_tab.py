@@ -21,7 +21,7 @@ from PyQt5.QtWidgets import (
 
 from authapp.gui.host import TabHost
 from authapp.gui.widgets import Banner, MessageLabel
-from authapp.service_results import score_rows
+from authapp.service_results import accepting_candidates, score_rows
 from authapp.services import IdentifyResult, VerifyResult
 from capture.trajectory import Trajectory
 
@@ -167,7 +167,7 @@ class LoginTab(QWidget):
         else:
             self.banner.show_result("NOT IDENTIFIED", "bad")
         self.reason.show_message(r.reason, "ok" if r.identified else "bad")
-        self._fill(list(r.candidates))
+        self._fill([(name, "accepts") for name in accepting_candidates(r)])
         self.message.show_message("identification records no attempt")
         self.host.set_status(r.reason, self)
         self._ready_for_next()
