@@ -27,13 +27,15 @@ def lock_status(service: AuthService, name: str) -> str:
 
 
 def current(service: AuthService) -> dict[str, Any]:
-    """Every setting's effective value (also for the GUI)."""
+    """Every setting's effective value (also for the GUI): one entry per ``SPECS`` key."""
     s = service.settings
     return {
         "verifier": s.verifier or f"{_kind()} (default)",
         "verifier_params": json.dumps(dict(s.verifier_params)),
         "pseudo": s.pseudo or "off",
         "background": str(s.background).lower(),
+        "security": s.security_level,
+        "calibration": s.calibration,
         "max_failures": s.lockout.max_failures,
         "window_s": f"{s.lockout.window_s:g}",
         "lockout_s": f"{s.lockout.lockout_s:g}",

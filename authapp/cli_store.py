@@ -6,6 +6,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from authapp.service_results import VerifyResult, score_rows
 from authapp.services import AuthService, Settings
 from authapp.store import EnrollmentStore, default_store_path
 from capture.formats import load_recording
@@ -56,3 +57,17 @@ def authorize(service: AuthService, args: argparse.Namespace, user: str, action:
 
 def verbose(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "verbose", False))
+
+
+def score_lines(r: VerifyResult) -> list[str]:
+    """A scored login's table (``service_results.score_rows``, as the GUI shows it) as
+    aligned text lines; none for a login that was not scored (locked, replay)."""
+    rows = score_rows(r)
+    if not rows:
+        return []
+    width = max(len(label) for label, _ in rows)
+    lines = [f"  {label:<{width}}  {value:>9}" for label, value in rows[:3]]
+    if rows[3:]:
+        lines.append("the score is the sum of these parts (on the threshold's scale):")
+        lines += [f"  {label:<{width}}  {value:>9}" for label, value in rows[3:]]
+    return ["scores (higher = more genuine):"] + lines

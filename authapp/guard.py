@@ -68,9 +68,18 @@ class Decision:
         return self.outcome == "accept"
 
 
+REPLAY_ADVICE = "write it again: a recording can log in only once"
+"""What a person told "replay" does next (the rule they met, in one sentence)."""
+
+
+def unlock_advice(name: str) -> str:
+    """What a locked-out person (or their administrator) does next."""
+    return f"an administrator can unlock it now: authapp unlock {name} --admin"
+
+
 def locked_decision(name: str, state: LockState, policy: LockoutPolicy) -> Decision:
     reason = (f"account {name!r} is locked after {policy.max_failures} failed attempts; "
-              f"try again after {fmt_time(state.until)}")
+              f"try again after {fmt_time(state.until)}, or {unlock_advice(name)}")
     return Decision("locked", reason, reason, locked_until=state.until,
                     events=[("login_locked", {"until": state.until})])
 
@@ -86,8 +95,9 @@ def score_decision(name: str, fp: np.ndarray, refs: list[tuple[str, Any, int]], 
     if match is not None:
         return Decision(
             "replay",
-            f"rejected: replay attack suspected (near-copy: {match.describe()})",
-            "rejected: replay attack suspected", replay_of=match,
+            f"rejected: replay attack suspected (near-copy: {match.describe()}); "
+            f"{REPLAY_ADVICE}",
+            f"rejected: replay attack suspected; {REPLAY_ADVICE}", replay_of=match,
             events=[("replay_detected", {"ref": match.ref,
                                          "residual": round(match.residual, 5)})])
     ok = value >= 0
@@ -120,7 +130,8 @@ def with_lockout(decision: Decision, store: EnrollmentStore, policy: LockoutPoli
     state = lock_state(store, policy, name, now, extra_failure=True)
     if not state.locked:
         return decision
-    note = f"; too many failed attempts: account locked until {fmt_time(state.until)}"
+    note = (f"; too many failed attempts: account locked until {fmt_time(state.until)} "
+            f"({unlock_advice(name)})")
     return Decision(decision.outcome, decision.reason + note, decision.public_reason + note,
                     decision.replay_of, state.until,
                     decision.events + [("lockout", {"until": state.until,

@@ -46,6 +46,9 @@ def dataset_fingerprint(data_dir: Path) -> str:
 def load(data_dir: Path, fmt: str | None, fingerprint: str | None = None) -> Any:
     """``capture.datasets.load_dataset`` with a clear error and a per-process cache."""
     data_dir = Path(data_dir)
+    if data_dir.exists() and not data_dir.is_dir():
+        raise ExperimentError(f"{data_dir} is a file, not a directory: an experiment runs on a "
+                              "folder of recordings (authapp info FILE shows one recording)")
     if not data_dir.is_dir():
         raise ExperimentError(f"data directory not found: {data_dir}")
     fingerprint = fingerprint or dataset_fingerprint(data_dir)

@@ -192,7 +192,7 @@ def plot_histograms(result: ExperimentResult, path: Path) -> None:
                         color=style[kind], label=f"{kind} ({values.size})")
         ax.axvline(0.0, color="k", lw=0.8, ls="--")
         ax.set_title(name, fontsize=10)
-        ax.set_xlabel("score - user threshold")
+        ax.set_xlabel("margin = score - account's threshold (>= 0 accepts)")
         ax.set_ylabel("density", fontsize=8)
         ax.legend(fontsize=7)
     for ax in axes.ravel()[len(result.variants):]:

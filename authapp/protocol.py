@@ -88,6 +88,9 @@ SVC2004_RANDOM_FORGERIES = 20
 
 
 DEFAULT_METHODS = ("dtw", "subspace", "svm", "ss-svm", "fusion")
+NOT_A_METHOD = ("calibrated",)
+"""Registered verifiers that ``--methods`` does not take: ``calibrated`` is what every method
+becomes under a calibration (the product's thresholds), not a method of its own."""
 
 
 DEFAULT_GENERATORS = ("pseudo", "vae", "gan")
@@ -306,11 +309,14 @@ class IdentityJob:
 
 
 def _check_methods(cfg: ExperimentConfig) -> None:
-    from models.registry import UnknownVerifierError, verifier_class
+    from models.registry import VERIFIERS, UnknownVerifierError, verifier_class
 
     if not cfg.methods:
         raise ExperimentError("no methods to evaluate")
+    known = [n for n in sorted(VERIFIERS) if n not in NOT_A_METHOD]
     for m in cfg.methods:
+        if m not in known:
+            raise ExperimentError(f"unknown method {m!r}; known: {', '.join(known)}")
         try:
             verifier_class(m)
         except UnknownVerifierError as exc:

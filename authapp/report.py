@@ -255,7 +255,7 @@ def write_report(result: ExperimentResult, out_dir: Path, scores: bool = True
     plot_histograms(result, paths["histograms"])
     images = {"DET curves (normal-deviate axes)": _data_uri(paths["det"]),
               "ROC curves": _data_uri(paths["roc"]),
-              "Score distributions (score minus the account's threshold; accepted right of 0)":
+              "Score distributions (margin: score minus the account's threshold; >= 0 accepts)":
                   _data_uri(paths["histograms"])}
     write_results_json(result.results, paths["results"])
     atomic_write(paths["html"], render_html(result.results, images))

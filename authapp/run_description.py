@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from authapp.calibration_pass import calibration_source
 from authapp.harness_data import skipped_file
 from authapp.protocol import BOOTSTRAP_RESAMPLES, SVC2004_RANDOM_FORGERIES, Plan
 
@@ -73,7 +74,8 @@ def describe(plan: Plan) -> dict[str, Any]:
                 "FAR/FRR/recognition rate and the operating point at each account's own "
                 "threshold (score minus threshold >= 0 accepts): the product's calibrated "
                 f"threshold at security level '{cfg.security}' (calibration: "
-                f"{cfg.calibration}), raised by the account's cohort guard"
+                f"{calibration_source(cfg.calibration, cfg.folds or 1)}), raised by the "
+                "account's cohort guard"
                 if cfg.calibrated else
                 "FAR/FRR/recognition rate at each verifier's own per-user threshold (a research "
                 "configuration, not what the product ships)"),

@@ -16,7 +16,11 @@ from capture.trajectory import Trajectory
 from models.base import Verifier
 from models.quality import QualityReport
 
-__all__ = ["EnrollmentReport", "IdentifyResult", "VerifyResult", "per_verifier_scores"]
+__all__ = ["EnrollmentReport", "IdentifyResult", "VerifyResult", "accepting_candidates",
+           "per_verifier_scores", "score_rows"]
+
+PART = "part of the score"
+"""How a term of the score is labelled wherever it is shown (CLI, GUI)."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +58,10 @@ class VerifyResult:
 
     ``decision``: True = accepted as genuine. ``score``: the verifier's decision value
     (score minus its threshold; >= 0 accepts), None when no scoring happened (locked out,
-    replay). ``raw_score``/``threshold``: before subtracting. ``per_verifier``: for a fusion,
-    each member's normalised score (higher = more genuine) plus the fusion's margin under its
-    own name; for a single verifier, its margin. ``outcome``: "accept", "reject",
+    replay). ``raw_score``/``threshold``: before subtracting. ``per_verifier``: for a model
+    made of several verifiers, each term's part of ``raw_score`` (members x weights, the
+    constant; they add up to it, on the threshold's scale) plus the model's margin under its
+    own name, listed last; for a single verifier, its margin. ``outcome``: "accept", "reject",
     "replay" or "locked". ``reason``: one sentence for the user.
     """
 
@@ -99,14 +104,45 @@ class IdentifyResult:
         return self.user is not None
 
 
+def accepting_candidates(result: IdentifyResult) -> list[str]:
+    """The accounts that accept the recording, best first: names only, and only when one is
+    named (a rejection tells nothing about other accounts). What the CLI and the GUI list."""
+    if not result.identified:
+        return []
+    return [name for name, value in result.candidates if value >= 0] or [str(result.user)]
+
+
 def per_verifier_scores(verifier: Verifier, rec: Trajectory, kind: str) -> dict[str, float]:
-    """Per-verifier scores: the members' own scores (higher = more genuine) of a model made
-    of several verifiers, next to the model's margin under its own name; for a single
-    verifier just its margin."""
+    """The score's parts and the margin, all on the scale of the score and its threshold.
+
+    A model made of several verifiers (``score_terms``: the fusion, the calibrated product
+    verifier) gives each term's part of its score (member x weight, the cohort feature, the
+    constant: they add up to the score), next to the model's margin under its own name; a
+    single verifier just its margin. Members' own scores are not shown beside the score:
+    they are on scales of their own (DTW's is minus a distance, negative for every sample),
+    so "accept" beside all-negative members would read as a contradiction.
+    """
     out: dict[str, float] = {}
-    members = getattr(verifier, "member_scores", None)
-    if callable(members) and len(getattr(verifier, "members", ())) > 1:
-        out = {str(k): float(np.asarray(v).ravel()[0]) for k, v in members([rec]).items()}
+    terms = getattr(verifier, "score_terms", None)
+    if callable(terms):
+        out = {t.name: float(np.asarray(t.part).ravel()[0]) for t in terms([rec])}
     out[kind] = float(verifier.decision_function([rec])[0])
     return out
 
+
+def score_rows(r: VerifyResult) -> list[tuple[str, str]]:
+    """(label, value) rows of a scored login in the reason line's own numbers: the deciding
+    verifier's score and threshold (the same 4 digits), its margin, then the parts the score
+    is the sum of, on the same scale. Used by the GUI's table and the CLI (``replay``,
+    ``login -v``), so that every place shows scores one way.
+
+    The service lists the deciding verifier last in ``per_verifier``, under its kind, with
+    the margin as its value: shown once, as the margin, not again as a part.
+    """
+    if r.score is None or r.raw_score is None or r.threshold is None:
+        return []
+    *parts, (kind, _) = r.per_verifier.items() or [("verifier", r.score)]
+    rows = [(f"{kind} score", f"{r.raw_score:.4g}"), ("threshold", f"{r.threshold:.4g}"),
+            ("margin (>= 0 accepts)", f"{r.score:+.4g}")]
+    rows += [(f"{name} ({PART})", f"{value + 0.0:+.4g}") for name, value in parts]
+    return rows

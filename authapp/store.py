@@ -122,10 +122,11 @@ class EnrollmentStore(StoreOpening, StoreTransactions, KeyedRows, UserRecords,
         self._lock_fd: int | None = None
         db = self.path / DB_NAME
         if not db.exists():
+            if self.path.exists() and not self.path.is_dir():
+                raise StoreError(f"store path {self.path} is not a directory: --store names "
+                                 "the enrollment store's folder")
             if not create:
                 raise StoreError(f"no enrollment store at {self.path} (enroll a user first)")
-            if self.path.exists() and not self.path.is_dir():
-                raise StoreError(f"store path {self.path} is not a directory")
         try:
             self._open(db)
         except BaseException:

@@ -32,7 +32,7 @@ import numpy as np
 from capture.trajectory import Trajectory
 from models import calibration as loo_calibration
 from models.base import NotFittedError, ParameterError
-from models.ensemble import EnsembleVerifier, Members
+from models.ensemble import EnsembleVerifier, Members, ScoreTerm
 from models.fixed_features import check_dims
 from models.score_calibration import (
     DEFAULT_LEVEL,
@@ -190,6 +190,17 @@ class CalibratedVerifier(EnsembleVerifier):
         """Each member's own score (higher = more genuine), for reports and the GUI."""
         raw = self.raw_scores(trajectories)
         return {n: raw[:, k] for k, n in enumerate(self.member_names())}
+
+    def score_terms(self, trajectories: Sequence[Trajectory]) -> list[ScoreTerm]:
+        """The calibrated score as a sum: each member's (clipped) own score times its
+        calibration weight, the cohort feature's, and the constant (``ScoreTerm``)."""
+        self._check_fitted()
+        cal = self.calibration_
+        x = cal.features(self.raw_scores(trajectories), self.cohort_raw_)
+        names = self.member_names() + ([f"{self.member_names()[0]} vs cohort"]
+                                       if x.shape[1] > len(self.member_names()) else [])
+        terms = [ScoreTerm(n, x[:, k], float(cal.coef[k])) for k, n in enumerate(names)]
+        return terms + [ScoreTerm("constant", np.full(len(x), float(cal.intercept)))]
 
     # -- state ------------------------------------------------------------------------------
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -17,6 +17,7 @@ defaults).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
@@ -29,6 +30,23 @@ FUSION_MEMBERS = ("dtw", "subspace", "svm", "ss-svm")
 """The members of the product's default verifier ("fusion"): DP matching, CLAFIC, two SVMs."""
 
 Members = Sequence[tuple[str, Verifier]]
+
+
+@dataclass(frozen=True)
+class ScoreTerm:
+    """One term of a linear combination's score: ``weight * value`` per trajectory; the
+    constant term has ``weight`` None. A model's terms add up to its ``score_samples``, so a
+    user interface can show members and the combined score on one scale (the score's own,
+    the one its threshold is on) instead of members' own scores beside it."""
+
+    name: str
+    value: np.ndarray
+    weight: float | None = None
+
+    @property
+    def part(self) -> np.ndarray:
+        """What this term adds to the score (the score's units)."""
+        return self.value if self.weight is None else self.weight * self.value
 
 
 def default_members() -> list[tuple[str, Verifier]]:

@@ -32,7 +32,7 @@ from sklearn.base import clone
 from capture.trajectory import Trajectory
 from models import calibration
 from models.base import ParameterError, Verifier
-from models.ensemble import EnsembleVerifier, Members
+from models.ensemble import EnsembleVerifier, Members, ScoreTerm
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {"dtw": 6.0}
 """Weights used when ``weights`` is None (missing names weigh 1).
@@ -268,6 +268,15 @@ class FusionVerifier(EnsembleVerifier):
         self._check_fitted()
         z = (self._raw(list(trajectories)) - self.mu_) / self.sd_
         return {n: z[:, k] for k, n in enumerate(self.member_names())}
+
+    def score_terms(self, trajectories: Sequence[Trajectory]) -> list[ScoreTerm]:
+        """The fusion's score as a sum: each member's normalised score times its weight, and
+        the constant (``ScoreTerm``)."""
+        z = self.member_scores(trajectories)
+        terms = [ScoreTerm(n, z[n], float(self.coef_[k]))
+                 for k, n in enumerate(self.member_names())]
+        n = len(terms[0].value) if terms else 0
+        return terms + [ScoreTerm("constant", np.full(n, float(self.intercept_)))]
 
     # -- state ------------------------------------------------------------------------------
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

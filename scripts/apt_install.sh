@@ -5,6 +5,7 @@
 # that every failure reads the same: one clear message with the command to run, and apt's
 # own output only on failure (its last lines, the whole of it in a log file).
 set -euo pipefail
+case "${1:-}" in -h|--help) exec bash "$(dirname "$0")/usage.sh" "$0" ;; esac
 what="$1"; shift
 missing=()
 for pkg in "$@"; do
@@ -34,7 +35,7 @@ if [ "$(id -u)" -ne 0 ]; then
     fi
 fi
 log="$(mktemp "${TMPDIR:-/tmp}/airauth-apt.XXXXXX.log")"
-echo "[setup] $what: installing ${missing[*]} with apt (about 1 minute)..."
+echo "[setup] $what: installing ${missing[*]} with apt..."
 export DEBIAN_FRONTEND=noninteractive
 if ! { "${SUDO[@]}" apt-get update -q && "${SUDO[@]}" apt-get install -y -q \
         --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then

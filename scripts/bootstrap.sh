@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Create (or reuse) a virtualenv and install AirAuth with its test and GUI extras.
-# Usage: bash scripts/bootstrap.sh [VENV_DIR]   (default .venv)
+# Usage: bash scripts/bootstrap.sh [VENV_DIR]   (default .venv; --help: this text)
 # Python packages only (no root needed): the Debian packages the tests need are installed by
 # scripts/test.sh (install_chromium.sh, install_gui_deps.sh), not here, so the main job
 # never needs apt. torch is installed first, pinned to the CPU build (2.13.0), so that
-# nothing pulls CUDA. About 3 minutes the first time, 15 s when everything is there.
+# nothing pulls CUDA.
 set -euo pipefail
+case "${1:-}" in -h|--help) exec bash "$(dirname "$0")/usage.sh" "$0" ;; esac
 cd "$(dirname "$0")/.."
 VENV="${1:-.venv}"
 PY="${PYTHON:-python3}"
@@ -26,9 +27,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     fi
 fi
 pip=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
-say "pip: torch 2.13.0, CPU build (about 750 MB; 1-2 minutes the first time)"
+say "set-up takes $(bash scripts/usage.sh --time bootstrap.sh)"
+say "pip: torch 2.13.0, CPU build (about 750 MB)"
 "${pip[@]}" "torch==2.13.0"
 say "pip: AirAuth (editable) with its dependencies and the dev + gui extras" \
-    "(numpy, scipy, scikit-learn, numba, PyQt5, pyqtgraph, pytest...; about 1 minute the first time)"
+    "(numpy, scipy, scikit-learn, numba, PyQt5, pyqtgraph, pytest...)"
 "${pip[@]}" -e ".[dev,gui]"
 say "Python environment ready in $VENV ($((SECONDS - start)) s); run commands as $VENV/bin/authapp"

@@ -7,6 +7,7 @@
 # libqxcb.so and the Qt libraries load, checked with QT_DEBUG_PLUGINS=1 under Xvfb.
 # Idempotent; needs root (or password-less sudo) when something is missing.
 set -euo pipefail
+case "${1:-}" in -h|--help) exec bash "$(dirname "$0")/usage.sh" "$0" ;; esac
 cd "$(dirname "$0")/.."
 bash scripts/apt_install.sh "the GUI on an X display (Qt's xcb plugin) and its Xvfb test" \
     xvfb x11-utils fonts-dejavu-core \

@@ -2,10 +2,10 @@
 # The main job: set everything up (idempotent) and run the impersonation experiments on the
 # real recordings in ../shared/data, printing the tables and wall times and writing plots +
 # HTML reports.
-#   bash scripts/main_job.sh [OUT_DIR]      (default: experiment_out/)
+#   bash scripts/main_job.sh [OUT_DIR]      (default: experiment_out/; --help: this text)
 # Environment: AIRAUTH_SHARED_DATA (data folder, default ../shared/data);
 #   AIRAUTH_PSEUDO=off|on|both (default off; "both" also reports <method>+pseudo / +vae,
-#   which trains the pseudo-data generators per fold and takes several minutes more).
+#   which trains the pseudo-data generators per fold and takes longer).
 # Protocol (see `authapp experiment --help`): 5 references per identity, seeds 0, 1, 2
 # (--seed 0 --seeds 3), identities spread over 2 processes. Folds are chosen automatically:
 # 2 disjoint folds (background from one, impostors from the other) for SVC2004 and the Leap
@@ -14,7 +14,13 @@
 # protocol, and with the competition's own (--split svc2004: references from S1-S10, S11-S20
 # as genuine attempts, 10 trials), whose per-trial average EER is what SVC2004 published.
 set -euo pipefail
+case "${1:-}" in -h|--help) exec bash "$(dirname "$0")/usage.sh" "$0" ;; esac
+if [ $# -gt 1 ] || [[ "${1:-}" == -* ]]; then
+    echo "usage: bash scripts/main_job.sh [OUT_DIR]   (--help for more)" >&2
+    exit 2
+fi
 cd "$(dirname "$0")/.."
+echo "[main job] takes $(bash scripts/usage.sh --time main_job.sh)"
 bash scripts/bootstrap.sh .venv
 export MPLBACKEND=Agg
 DATA="${AIRAUTH_SHARED_DATA:-../shared/data}"

@@ -87,8 +87,16 @@ def columns(dev: DevelopmentScores, cols: list[int]) -> DevelopmentScores:
     return sub
 
 
+def measured_time() -> str:
+    """How long this script takes, as README measured it (``scripts/usage.sh``: one source)."""
+    usage = Path(__file__).with_name("usage.sh")
+    proc = subprocess.run(["bash", str(usage), "--time", Path(__file__).name],
+                          capture_output=True, text=True, check=False)
+    return "Time: " + (proc.stdout.strip() or "see README.md")
+
+
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=measured_time())
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=SHIPPED_CALIBRATION)

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Set up everything needed (idempotent) and run the whole test suite (arguments go to pytest).
+# Set up everything needed (idempotent) and run the whole test suite (arguments go to pytest;
+# --help or -h alone: this text).
 # Besides the virtualenv, the tests need Debian packages: headless Chromium (report test)
 # and Xvfb + Qt's X libraries (the GUI under a real X server); installing the missing ones
 # needs root, and the scripts say so clearly when it is not available.
 set -euo pipefail
+if [ $# -eq 1 ]; then
+    case "${1:-}" in -h|--help) exec bash "$(dirname "$0")/usage.sh" "$0" ;; esac
+fi
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh .venv
 bash scripts/install_chromium.sh
 bash scripts/install_gui_deps.sh
 export QT_QPA_PLATFORM=offscreen MPLBACKEND=Agg
-echo "[setup] running the test suite (6-7 minutes on 2 cores)"
+echo "[setup] running the test suite: $(bash scripts/usage.sh --time test.sh)"
 exec .venv/bin/python -m pytest -q "$@"

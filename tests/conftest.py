@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,3 +25,18 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def fmkit_dir(shared_data: Path) -> Path:
     return shared_data / "fmkit_leap"
+
+
+@pytest.fixture(autouse=True)
+def gui_preferences_in_tmp(tmp_path_factory, monkeypatch) -> Path:
+    """The GUI's remembered window size and last store (QSettings) and its experiment
+    output folder go to a temporary folder, never the developer's own (and no test sees
+    another's)."""
+    folder = tmp_path_factory.mktemp("gui-prefs")
+    monkeypatch.setenv("XDG_DATA_HOME", str(folder / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder / "config"))
+    if "PyQt5.QtCore" in sys.modules:  # (tests without Qt stay without it)
+        from PyQt5.QtCore import QSettings
+
+        QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(folder / "config"))
+    return folder

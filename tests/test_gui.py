@@ -111,10 +111,13 @@ def test_enroll_login_and_delete_a_real_user(qtbot, window, fmkit_dir, tmp_path,
     assert f"score {rows[0][1]} >= threshold {rows[1][1]}" in lt.reason.text()
     assert rows[2][0].startswith("margin") and float(rows[2][1]) == pytest.approx(r.score,
                                                                                    rel=1e-3)
-    # the fusion's margin is shown once (as the margin), not again as a "fusion" member
+    # the fusion's margin is shown once (as the margin), not again as a "fusion" part; the
+    # parts below it are on the score's own scale and add up to the score
     assert r.per_verifier["fusion"] == pytest.approx(r.score)
-    members = [name.split(" ")[0] for name, _ in rows[3:]]
-    assert members and sorted(members) == sorted(set(r.per_verifier) - {"fusion"})
+    parts = [name.rsplit(" (", 1)[0] for name, _ in rows[3:]]
+    assert parts and sorted(parts) == sorted(set(r.per_verifier) - {"fusion"})
+    assert all(name.endswith("(part of the score)") for name, _ in rows[3:])
+    assert sum(float(v) for _, v in rows[3:]) == pytest.approx(r.raw_score, rel=1e-3, abs=1e-2)
     screenshot(qtbot, win, tmp_path / "gui_login_accepted.png")
 
     # a new error clears the old verdict instead of leaving ACCEPTED above it
@@ -138,10 +141,12 @@ def test_enroll_login_and_delete_a_real_user(qtbot, window, fmkit_dir, tmp_path,
     qtbot.waitUntil(lambda: idle(win) and lt.banner.text() != "", timeout=WAIT_MS)
     assert lt.banner.text() == "IDENTIFIED: luduo", lt.reason.text()
     assert lt.scores.item(0, 0).text() == "luduo"
+    assert lt.scores.item(0, 1).text() == "accepts"  # names, as `authapp identify` lists them
 
     login(qtbot, win, "luduo", genuine[0])  # an enrollment sample again: a replay attack
     assert lt.banner.text() == "REJECTED: REPLAY ATTACK"
     assert "replay attack suspected" in lt.reason.text()
+    assert "write it again: a recording can log in only once" in lt.reason.text()
 
     win.tabs.setCurrentWidget(win.users_tab)
     win.users_tab.select("luduo")

@@ -230,19 +230,46 @@ def run_example(line: str, data: Path, tmp_path: Path, capsys) -> tuple[int, str
     assert argv[0] not in CHEAP or "--store" in argv or argv[0] in ("info", "convert"), (
         f"README example {line!r} would use the default store: give it --store")
     code = cli_main(words)
-    return code, capsys.readouterr().err
+    out = capsys.readouterr()
+    return code, out.out + out.err
 
 
-def test_first_session_runs_with_the_exit_codes_it_states(shared_data, tmp_path,
-                                                          capsys) -> None:
+def test_first_session_runs_twice_in_a_row_with_the_exit_codes_it_states(
+        shared_data, tmp_path, capsys) -> None:
+    """A newcomer repeats the walk-through on the same store: every line exits as its
+    comment says both times, and nothing is ever locked."""
     lines = example_lines()
     assert len(lines) >= 5 and any(" enroll " in f" {x} " for x in lines)
-    for line in lines:
-        stated = re.search(r"#.*\bexit (\d)", line)
-        code, err = run_example(line, shared_data, tmp_path, capsys)
-        assert code == (int(stated.group(1)) if stated else 0), (
-            f"README's `{line.split('#')[0].strip()}` exited {code}: {err}")
+    for round_ in (1, 2):
+        for line in lines:
+            stated = re.search(r"#.*\bexit (\d)", line)
+            code, said = run_example(line, shared_data, tmp_path, capsys)
+            assert code == (int(stated.group(1)) if stated else 0), (
+                f"round {round_}: README's `{line.split('#')[0].strip()}` exited {code}: {said}")
+            assert "locked" not in said, f"round {round_}: {line}: {said}"
+            if "replay" in line.split("#", 1)[-1]:
+                assert "a recording can log in only once" in said, said
     assert (tmp_path / "demo_store").is_dir()
+
+
+def test_replay_and_lock_messages_say_what_to_do_next(shared_data, tmp_path, capsys) -> None:
+    fmkit = shared_data / "fmkit_leap"
+    store = ["--store", str(tmp_path / "s")]
+    luduo = [str(fmkit / f"luduo_luduo_{i:02d}.txt") for i in range(1, 11)]
+    assert cli_main(["enroll", "luduo", *luduo[:5], *store]) == 0
+    assert cli_main(["settings", "max_failures", "2", *store]) == 0
+    assert cli_main(["login", "luduo", luduo[6], *store]) == 0
+    capsys.readouterr()
+    assert cli_main(["login", "luduo", luduo[6], *store]) == 1  # the same file again
+    said = capsys.readouterr().out
+    assert "replay attack suspected" in said
+    assert "write it again: a recording can log in only once" in said
+    assert cli_main(["login", "luduo", str(fmkit / "luduo_jisuanji_01.txt"), *store]) == 1
+    said = capsys.readouterr().out
+    assert "locked until" in said and "authapp unlock luduo --admin" in said
+    assert cli_main(["login", "luduo", luduo[8], *store]) == 1  # while locked
+    said = capsys.readouterr().out
+    assert "is locked" in said and "authapp unlock luduo --admin" in said
 
 
 def test_authapp_lines_elsewhere_parse(capsys) -> None:

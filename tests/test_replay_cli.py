@@ -40,7 +40,7 @@ def test_genuine_accepted_impostor_rejected(store: Path, fmkit_dir: Path,
                              "--user", "luduo", "--admin", "--store", str(store))
         assert code == 0, (k, out, err)
         assert "decision:  accept" in out and "user:      luduo" in out
-        assert "threshold" in out and "per verifier" in out
+        assert "threshold" in out and "the score is the sum of these parts" in out
     for k in (1, 7):  # the same hand writing another word: a different identity
         code, out, err = run(capsys, "replay", str(fmkit_dir / f"luduo_jisuanji_{k:02d}.txt"),
                              "--user", "luduo", "--admin", "--store", str(store))
@@ -53,6 +53,43 @@ def test_genuine_accepted_impostor_rejected(store: Path, fmkit_dir: Path,
     assert after["tables"]["attempts"] == before["tables"]["attempts"] == []
     assert [r[2] for r in after["tables"]["audit"][len(before["tables"]["audit"]):]] == \
         ["offline_check"] * 6
+
+
+def _value(out: str, label: str) -> float:
+    return float(next(line for line in out.splitlines()
+                      if line.strip().startswith(label)).split()[-1])
+
+
+def test_one_score_convention_accept_never_beside_unexplained_negatives(
+        store: Path, fmkit_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    """The issue's case (luduo_09 accepted while every member's own score is negative):
+    replay and login -v show the score, its threshold and margin, and parts on the same
+    scale that add up to the score, so the verdict follows from the numbers shown."""
+    capsys.readouterr()
+    code, out, _ = run(capsys, "replay", str(fmkit_dir / "luduo_luduo_09.txt"), "--user",
+                       "luduo", "--admin", "--store", str(store))
+    assert code == 0 and "decision:  accept" in out
+    score, threshold = _value(out, "fusion score"), _value(out, "threshold")
+    margin = _value(out, "margin")
+    assert margin == pytest.approx(score - threshold, abs=2e-3) and margin >= 0
+    parts = [float(line.split()[-1]) for line in out.splitlines() if "(part of the score)" in line]
+    assert len(parts) >= 2 and sum(parts) == pytest.approx(score, abs=0.02)  # 4 digits each
+    from authapp.services import AuthService
+    from authapp.store import EnrollmentStore
+    from capture.formats import load_recording
+
+    with EnrollmentStore(store) as st:  # exactly, before rounding
+        r = AuthService(st).verify("luduo", load_recording(fmkit_dir / "luduo_luduo_09.txt"),
+                                   record_attempt=False)
+    *exact, (kind, margin) = r.per_verifier.items()
+    assert kind == "fusion" and margin == pytest.approx(r.score)
+    assert sum(v for _, v in exact) == pytest.approx(r.raw_score, rel=1e-9)
+    assert "normalised" not in out and "per verifier" not in out
+    code, verbose, _ = run(capsys, "-v", "login", "luduo",
+                           str(fmkit_dir / "luduo_jisuanji_02.txt"), "--store", str(store))
+    assert code == 1 and "rejected: score" in verbose
+    assert verbose.count("(part of the score)") == len(parts)  # the same table as replay
+    assert _value(verbose, "margin") < 0
 
 
 def test_unknown_user_and_bad_file_exit_2(store: Path, fmkit_dir: Path, tmp_path: Path,

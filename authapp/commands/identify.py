@@ -2,7 +2,8 @@
 
 An identification is a login without a typed user id: the user it would name must pass the
 same lockout and replay rules, and the attempt is recorded against them (a failed one
-against the closest user), so it is no unlimited oracle. Margins are shown with ``-v``.
+against the closest user), so it is no unlimited oracle. When it names someone it lists the
+accounts that accept the recording (``--top N`` of them, names only); margins with ``-v``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 
 from authapp.cli import printable
 from authapp.cli_store import add_store_argument, open_service, read_recording, verbose
+from authapp.service_results import IdentifyResult, accepting_candidates
 from capture.errors import AirAuthError
 
 
@@ -29,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                "(exit 0 identified, 1 no match)")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--top", type=_top, default=5, metavar="N",
-                   help="with -v: candidates to list with their margins (default 5)")
+                   help="how many of the accounts that accept FILE to list, best first, "
+                        "when one is named (default 5; -v adds margins)")
     add_store_argument(p)
     p.set_defaults(func=run)
 
@@ -44,4 +47,18 @@ def run(args: argparse.Namespace) -> int:
         for name, value in result.candidates[: args.top]:
             print(printable(f"  {name:<24} margin {value:+.4g} "
                             f"{'(accepts)' if value >= 0 else ''}".rstrip()))
+    elif result.identified:
+        for line in candidate_lines(result, args.top):
+            print(printable(line))
     return 0 if result.identified else 1
+
+
+def candidate_lines(result: IdentifyResult, top: int) -> list[str]:
+    """``accepting_candidates``, at most ``top`` of them, as lines."""
+    accepting = accepting_candidates(result)
+    if not accepting:
+        return []
+    shown = accepting[:top]
+    head = (f"candidates that accept it, best first ({len(shown)} of {len(accepting)}):"
+            if len(accepting) > len(shown) else "candidates that accept it, best first:")
+    return [head] + [f"  {i}. {name}" for i, name in enumerate(shown, 1)]

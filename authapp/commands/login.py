@@ -2,7 +2,7 @@
 
 A login is recorded (attempt, fingerprint, audit log), counts towards the lockout and is
 checked for replay attacks. A rejection says why without the score, threshold or replay
-residual (they tell an attacker how far to go); ``-v`` shows them.
+residual (they tell an attacker how far to go); ``-v`` shows them, and the score's parts.
 """
 
 from __future__ import annotations
@@ -10,7 +10,13 @@ from __future__ import annotations
 import argparse
 
 from authapp.cli import printable
-from authapp.cli_store import add_store_argument, open_service, read_recording, verbose
+from authapp.cli_store import (
+    add_store_argument,
+    open_service,
+    read_recording,
+    score_lines,
+    verbose,
+)
 
 EXIT_ACCEPT, EXIT_REJECT = 0, 1
 
@@ -29,4 +35,7 @@ def run(args: argparse.Namespace) -> int:
     service = open_service(args)
     result = service.verify(args.user, recording, record_attempt=True)
     print(printable(result.reason if verbose(args) else result.message))
+    if verbose(args):  # the scores in the one form every command and the GUI show
+        for line in score_lines(result):
+            print(printable(line))
     return EXIT_ACCEPT if result.decision else EXIT_REJECT

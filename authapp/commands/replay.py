@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 from authapp.cli import printable
-from authapp.cli_store import add_store_argument, open_service, read_recording
+from authapp.cli_store import add_store_argument, open_service, read_recording, score_lines
 from authapp.guard import AuthorizationError
 
 
@@ -45,10 +45,7 @@ def run(args: argparse.Namespace) -> int:
     print(printable(f"user:      {r.user}"))
     print(f"decision:  {'accept' if r.decision else 'reject'} ({r.outcome})")
     print(printable(f"reason:    {r.reason}"))
-    if r.raw_score is not None:
-        print(f"score:     {r.raw_score:.6g} (threshold {r.threshold:.6g}, margin {r.score:+.6g})")
-        print("per verifier (fusion members: normalised score, higher = more genuine; "
-              "the verifier itself: margin, >= 0 accepts):")
-        for name, value in r.per_verifier.items():
-            print(f"  {name:<10} {value:+.6g}")
+    for line in score_lines(r):
+        print(printable(line))
     return 0 if r.decision else 1
+

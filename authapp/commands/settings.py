@@ -18,7 +18,8 @@ from authapp.settings_schema import SPECS, SettingError
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "settings", help="show or change store-wide settings (lockout policy, verifier, "
-                         "replay threshold); changes are checked and audited",
+                         "security level, calibration, replay threshold); changes are checked "
+                         "and audited",
         epilog="settings: " + "; ".join(f"{k}: {s.help}" for k, s in SPECS.items()))
     p.add_argument("key", metavar="KEY", nargs="?", help="a setting (see below)")
     p.add_argument("value", metavar="VALUE", nargs="?",
@@ -37,8 +38,7 @@ def run(args: argparse.Namespace) -> int:
         print(printable(f"{args.key} = {current(service)[args.key]} (recorded in the audit "
                         "log)"))
         return 0
-    values = current(service)
-    for key, value in values.items():
+    for key, value in current(service).items():
         if args.key is None or key == args.key:
             print(printable(f"{key:<17} {value}"))
     return 0

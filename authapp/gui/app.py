@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
+from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import QApplication, QMessageBox
 
 from authapp.gui.main_window import MainWindow
@@ -36,15 +38,43 @@ def _excepthook(kind: type[BaseException], exc: BaseException,
         QMessageBox.critical(None, "AirAuth error", error_message(exc))
 
 
+EXIT_INTERRUPTED = 130
+SIGNAL_POLL_MS = 200
+"""How often Qt's event loop lets Python run its signal handlers (Ctrl-C's latency)."""
+
+
+def close_on_interrupt(window: MainWindow) -> QTimer:
+    """Ctrl-C in the terminal closes ``window`` as its close button would (running work
+    finishes or is cancelled, the window's size is remembered). Python handles signals only
+    between bytecodes, and Qt's C++ event loop runs none while idle: the returned timer wakes
+    the interpreter every ``SIGNAL_POLL_MS`` so the handler runs. Restore the previous
+    handler when the window is gone (``run_gui`` does)."""
+
+    def interrupted(_signum: int, _frame: object) -> None:
+        window.interrupted = True
+        window.close()
+
+    signal.signal(signal.SIGINT, interrupted)
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(SIGNAL_POLL_MS)
+    return timer
+
+
 def run_gui(service: AuthService, replay_files: Sequence[str | Path] = ()) -> int:
-    """Show the main window over ``service`` until it is closed; the exit status."""
+    """Show the main window over ``service`` until it is closed; the exit status (130 when
+    Ctrl-C closed it, as for the other commands)."""
     check_display()
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "authapp"])
     app.setApplicationName("AirAuth")
     sys.excepthook = _excepthook
     window = MainWindow(service, replay_files)
+    previous = signal.getsignal(signal.SIGINT)
+    close_on_interrupt(window)
     window.show()
     try:
-        return int(app.exec_())
+        code = int(app.exec_())
+        return EXIT_INTERRUPTED if window.interrupted else code
     finally:
+        signal.signal(signal.SIGINT, previous)
         window.shutdown()

@@ -11,6 +11,7 @@ from PyQt5.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -34,6 +35,13 @@ from authapp.services import (
 from capture.trajectory import Trajectory
 
 STORE_DEFAULT = "store setting"
+GUIDE = ("<b>Welcome: nobody is enrolled in this store yet.</b> "
+         "1. Pick a source on the left: <i>Draw with the mouse</i> needs no device; "
+         "replay files or the Leap Motion work too. "
+         "2. Type a user id here and press Enter: that captures the samples (write your "
+         "name the same way each time). "
+         "3. Press Enroll. Then log in on the <i>Login</i> tab with a new sample: a "
+         "recording can log in only once, so write it again each time.")
 
 
 class EnrollTab(QWidget):
@@ -76,6 +84,13 @@ class EnrollTab(QWidget):
         self.details.setPlaceholderText("The enrollment report (quality check, verifier, "
                                         "threshold, timings) appears here.")
 
+        self.guide = QLabel(GUIDE)
+        self.guide.setObjectName("firstRunGuide")
+        self.guide.setWordWrap(True)
+        self.guide.setStyleSheet("background: #eef4fb; border: 1px solid #9bbbe0; "
+                                 "border-radius: 6px; padding: 8px;")
+        self.guide.setVisible(False)
+
         form = QFormLayout()
         form.addRow("User id", self.user)
         form.addRow("Samples to capture", self.n_samples)
@@ -86,6 +101,7 @@ class EnrollTab(QWidget):
         for b in (self.capture_button, self.remove_button, self.clear_button):
             row.addWidget(b)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.guide)
         layout.addLayout(form)
         layout.addLayout(row)
         layout.addWidget(self.sample_list, 1)
@@ -94,6 +110,7 @@ class EnrollTab(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.details, 1)
 
+        self.user.returnPressed.connect(self._user_entered)
         self.capture_button.clicked.connect(self.capture)
         self.remove_button.clicked.connect(self.remove_sample)
         self.clear_button.clicked.connect(self.clear_samples)
@@ -101,6 +118,20 @@ class EnrollTab(QWidget):
         self.sample_list.currentRowChanged.connect(self._show_sample)
         self.n_samples.valueChanged.connect(self._update_buttons)
         self._update_buttons()
+
+    def first_input(self) -> QWidget:
+        return self.user
+
+    def show_guide(self, empty_store: bool) -> None:
+        """The first-run guide, while the store has no users."""
+        self.guide.setVisible(empty_store)
+
+    def _user_entered(self) -> None:
+        """Enter in the user id: capture the samples, or enroll once they are there."""
+        if self.samples and self.enroll_button.isEnabled():
+            self.enroll()
+        elif self.capture_button.isEnabled():
+            self.capture()
 
     def _store_kind(self) -> str:
         try:
@@ -134,8 +165,11 @@ class EnrollTab(QWidget):
         if error:
             self._show_error(f"capture stopped: {error}")
         else:
-            self.message.show_message(f"{len(self.samples)} sample(s) ready", "info")
+            self.message.show_message(f"{len(self.samples)} sample(s) ready: press Enter "
+                                      "or Enroll", "info")
         self._update_buttons()
+        (self.enroll_button if self.enroll_button.isEnabled() else self.capture_button
+         ).setFocus()
 
     def remove_sample(self) -> None:
         row = self.sample_list.currentRow()
@@ -180,7 +214,7 @@ class EnrollTab(QWidget):
         def start(_actor: str = "") -> None:
             self.message.show_message(f"fitting the verifier for {user!r} on {len(samples)} "
                                       "samples...", "info")
-            self.host.set_status(f"enrolling {user!r}...")
+            self.host.set_status(f"enrolling {user!r}...", self)
             self.host.runner.submit(
                 lambda: service.enroll(user, samples, re_enroll=re_enroll, add=add),
                 self._enrolled, self._enroll_failed)
@@ -211,8 +245,9 @@ class EnrollTab(QWidget):
                              f"{s.size_mm:.0f} mm  - {notes}")
         self.details.setPlainText("\n".join(lines))
         self._mark_samples(set(), {})
-        self.host.set_status(f"enrolled {report.user!r}")
+        self.host.set_status(f"enrolled {report.user!r}", self)
         self.host.users_changed.emit()
+        self.host.user_enrolled(report.user)
 
     def _enroll_failed(self, message: str, exc: BaseException | None) -> None:
         self.banner.show_result("Enrollment rejected", "bad")
@@ -232,7 +267,7 @@ class EnrollTab(QWidget):
             self._mark_samples(set(bad), bad)
         else:
             self.details.setPlainText(message)
-        self.host.set_status("enrollment failed")
+        self.host.set_status("enrollment failed", self)
 
     def _mark_samples(self, rejected: set[int], reasons: dict[int, list[str]]) -> None:
         for i in range(self.sample_list.count()):

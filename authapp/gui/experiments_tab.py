@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PyQt5.QtCore import Qt, QThread, pyqtSignal
-from PyQt5.QtGui import QPixmap
+from PyQt5.QtCore import QSize, Qt, QThread, pyqtSignal
+from PyQt5.QtGui import QPixmap, QResizeEvent
 from PyQt5.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -37,13 +37,14 @@ from authapp.experiment import (
     run_experiment,
 )
 from authapp.gui.host import TabHost
+from authapp.gui.preferences import display_path, experiments_dir, output_path
 from authapp.gui.widgets import MessageLabel
 from authapp.gui.workers import error_message
 from capture.formats import FORMATS
 
-DEFAULT_OUT = "experiment_out/gui"
 PLOTS = ("det", "roc")
-PLOT_WIDTH = 560
+"""Shown one under the other, each as large as the tab shows whole (never enlarged): side by
+side at half size their axis labels were too small to read."""
 
 
 class ExperimentThread(QThread):
@@ -115,14 +116,17 @@ class ExperimentsTab(QWidget):
         self.methods = {m: QCheckBox(m) for m in methods}
         for box in self.methods.values():
             box.setChecked(True)
-        self.out_dir = QLineEdit(DEFAULT_OUT)
+        self.out_dir = QLineEdit()
+        self.out_dir.setPlaceholderText(display_path(experiments_dir()) + "/<data folder name>")
+        self.out_dir.setToolTip("where results.json, the plots and report.html go; empty: "
+                                "your data folder's experiments/<data folder name>")
         self.browse_out = QPushButton("Browse...")
         self.run_button = QPushButton("Run experiment")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.progress = QProgressBar()
-        self.progress.setFormat("%v of %m identities")
-        self.progress.setValue(0)
+        self.progress.setObjectName("experimentProgress")
+        self._idle_progress()
         self.message = MessageLabel("experimentMessage")
         self.table = QTableWidget(0, 0)
         self.table.setObjectName("experimentTable")
@@ -130,7 +134,8 @@ class ExperimentsTab(QWidget):
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setFixedHeight(120)
         self.plots = {k: QLabel(f"{k.upper()} curves appear here after a run") for k in PLOTS}
-        for label in self.plots.values():
+        for kind, label in self.plots.items():
+            label.setObjectName(f"{kind}Plot")
             label.setAlignment(Qt.AlignCenter)
             label.setMinimumHeight(120)
 
@@ -145,13 +150,13 @@ class ExperimentsTab(QWidget):
         results = QWidget()
         results_layout = QVBoxLayout(results)
         results_layout.addWidget(self.table)
-        plots = QHBoxLayout()
         for label in self.plots.values():
-            plots.addWidget(label, 1)
-        results_layout.addLayout(plots)
+            results_layout.addWidget(label, 1)
+        self._pixmaps: dict[str, QPixmap] = {}
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(results)
+        self.scroll = scroll
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(_row(self.run_button, self.cancel_button, self.progress, stretch=2))
@@ -160,8 +165,27 @@ class ExperimentsTab(QWidget):
 
         self.browse_data.clicked.connect(lambda: self._choose_folder(self.data_dir))
         self.browse_out.clicked.connect(lambda: self._choose_folder(self.out_dir))
+        self.data_dir.returnPressed.connect(self.run)
+        self.out_dir.returnPressed.connect(self.run)
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
+
+    def first_input(self) -> QWidget:
+        return self.data_dir if not self.data_dir.text().strip() else self.run_button
+
+    def _idle_progress(self) -> None:
+        """An empty bar with no text until a run starts (not "0 of 100 identities")."""
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(False)
+
+    def output_folder(self) -> Path:
+        """Where the run writes: the folder typed (``~`` expanded; a relative one under the
+        user's data folder), or ``experiments/<data folder name>`` there."""
+        text = self.out_dir.text().strip()
+        if text:
+            return output_path(text)
+        return experiments_dir() / (Path(self.data_dir.text().strip()).name or "experiment")
 
     # -- settings -------------------------------------------------------------------------
     def _choose_folder(self, edit: QLineEdit) -> None:
@@ -195,11 +219,14 @@ class ExperimentsTab(QWidget):
         if not cfg.methods:
             self.message.show_message("tick at least one method", "bad")
             return
-        out = Path(self.out_dir.text().strip() or DEFAULT_OUT).resolve()
+        out = self.output_folder()
+        self.out_dir.setText(display_path(out))
         self._clear_results()
+        self.progress.setFormat("%v of %m identities")
+        self.progress.setTextVisible(True)
         self.progress.setRange(0, 0)  # busy until the data set is loaded and counted
-        self.message.show_message(f"loading {cfg.data_dir} and running "
-                                  f"{', '.join(cfg.methods)}...")
+        self.message.show_message(f"loading {display_path(cfg.data_dir)} and running "
+                                  f"{', '.join(cfg.methods)} into {display_path(out)}...")
         thread = ExperimentThread(cfg, out, self)
         thread.progress.connect(self._progress)
         thread.succeeded.connect(self._succeeded)
@@ -207,7 +234,7 @@ class ExperimentsTab(QWidget):
         thread.finished.connect(self._finished)
         self.thread = thread
         self._update_buttons()
-        self.host.set_status(f"experiment on {cfg.data_dir} running")
+        self.host.set_status(f"experiment on {display_path(cfg.data_dir)} running", self)
         thread.start()
 
     def cancel(self) -> None:
@@ -242,23 +269,21 @@ class ExperimentsTab(QWidget):
         self.table.setFixedHeight(self.table.horizontalHeader().height()
                                   + sum(self.table.rowHeight(i) for i in range(len(rows)))
                                   + self.table.horizontalScrollBar().sizeHint().height() + 6)
+        self._pixmaps = {kind: QPixmap(str(paths[kind])) for kind in self.plots}
         for kind, label in self.plots.items():
-            pixmap = QPixmap(str(paths[kind]))
-            pixmap = pixmap.scaledToWidth(PLOT_WIDTH, Qt.SmoothTransformation)
-            label.setPixmap(pixmap)
-            label.setMinimumSize(pixmap.size())  # scroll rather than crop the plot
-            label.setToolTip(str(paths[kind]))
+            label.setToolTip(display_path(paths[kind]))
+        self._fit_plots()
         wall = results.get("timing", {}).get("wall_s")
         took = f" in {wall:.1f} s" if isinstance(wall, (int, float)) else ""
         self.message.show_message(f"done{took}: {len(results.get('identities', []))} "
-                                  f"identities; report: {paths['html']}", "ok")
-        self.host.set_status("experiment finished")
+                                  f"identities; report: {display_path(paths['html'])}", "ok")
+        self.host.set_status("experiment finished", self)
 
     def _failed(self, message: str) -> None:
         cancelled = self.thread is not None and self.thread.cancelled
         self.progress.setRange(0, max(self.progress.maximum(), 1))
         self.message.show_message(message, "warn" if cancelled else "bad")
-        self.host.set_status("experiment cancelled" if cancelled else "experiment failed")
+        self.host.set_status("experiment cancelled" if cancelled else "experiment failed", self)
 
     def _finished(self) -> None:
         thread, self.thread = self.thread, None
@@ -266,8 +291,26 @@ class ExperimentsTab(QWidget):
             thread.deleteLater()
         self._update_buttons()
 
+    def _fit_plots(self) -> None:
+        """Each plot as large as the scroll area shows whole (never enlarged)."""
+        view = self.scroll.viewport().size()
+        box = QSize(max(view.width() - 30, 200), max(view.height() - 10, 150))
+        for kind, label in self.plots.items():
+            pixmap = self._pixmaps.get(kind)
+            if pixmap is None or pixmap.isNull():
+                continue
+            if pixmap.width() > box.width() or pixmap.height() > box.height():
+                pixmap = pixmap.scaled(box, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+            label.setPixmap(pixmap)
+            label.setMinimumSize(pixmap.size())  # scroll rather than crop the plot
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_plots()
+
     def _clear_results(self) -> None:
         self.results, self.paths = None, {}
+        self._pixmaps = {}
         self.table.setRowCount(0)
         for kind, label in self.plots.items():
             label.clear()

@@ -49,8 +49,13 @@ class TabHost(Protocol):
         """Show a recording in the window's plot."""
         ...
 
-    def set_status(self, text: str) -> None:
-        """Show one line in the window's status bar."""
+    def set_status(self, text: str, tab: QWidget | None = None) -> None:
+        """Show one line in the window's status bar: ``tab``'s (default: the current tab's),
+        shown while that tab is current."""
+        ...
+
+    def user_enrolled(self, name: str) -> None:
+        """A user was just enrolled (the Login tab gets their id)."""
         ...
 
     def window(self) -> QWidget:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -20,6 +21,7 @@ from PyQt5.QtWidgets import (
 
 from authapp.gui.host import TabHost
 from authapp.gui.widgets import Banner, MessageLabel
+from authapp.service_results import accepting_candidates, score_rows
 from authapp.services import IdentifyResult, VerifyResult
 from capture.trajectory import Trajectory
 
@@ -38,10 +40,12 @@ class LoginTab(QWidget):
 
         self.user = QComboBox()
         self.user.setEditable(True)
+        self.user.setInsertPolicy(QComboBox.NoInsert)  # Enter logs in, adds no list entry
         self.user.setObjectName("loginUser")
         self.user.lineEdit().setPlaceholderText("user id")
-        self.check_only = QCheckBox("administrator check: not a login, nothing recorded "
-                                    "(audited; lockout and replay rules still apply)")
+        self.check_only = QCheckBox("administrator check (not a login)")
+        self.check_only.setToolTip("score the sample without recording an attempt; audited, "
+                                   "and the lockout and replay rules still apply")
         self.login_button = QPushButton("Capture && log in")
         self.login_button.setDefault(True)
         self.identify_button = QPushButton("Capture && identify (1:N)")
@@ -69,9 +73,18 @@ class LoginTab(QWidget):
         layout.addWidget(self.scores, 1)
         layout.addWidget(self.message)
 
+        self.user.lineEdit().returnPressed.connect(self.login)
         self.login_button.clicked.connect(self.login)
         self.identify_button.clicked.connect(self.identify)
         self.user.currentTextChanged.connect(self._show_lock_state)
+
+    def first_input(self) -> QWidget:
+        return self.user
+
+    def _ready_for_next(self) -> None:
+        """After a verdict the next person types their id: focus there, old id selected."""
+        self.user.setFocus(Qt.OtherFocusReason)
+        self.user.lineEdit().selectAll()
 
     def set_users(self, names: Sequence[str]) -> None:
         current = self.user.currentText()
@@ -144,7 +157,8 @@ class LoginTab(QWidget):
                                   ("attempt recorded" if not self.check_only.isChecked()
                                    else "administrator check: nothing recorded (audited)"),
                                   "warn" if extra else "info")
-        self.host.set_status(f"login {r.user!r}: {r.outcome}")
+        self.host.set_status(f"login {r.user!r}: {r.outcome}", self)
+        self._ready_for_next()
 
     def _identified(self, r: IdentifyResult) -> None:
         self.result = r
@@ -153,15 +167,16 @@ class LoginTab(QWidget):
         else:
             self.banner.show_result("NOT IDENTIFIED", "bad")
         self.reason.show_message(r.reason, "ok" if r.identified else "bad")
-        self._fill(list(r.candidates))
+        self._fill([(name, "accepts") for name in accepting_candidates(r)])
         self.message.show_message("identification records no attempt")
-        self.host.set_status(r.reason)
+        self.host.set_status(r.reason, self)
+        self._ready_for_next()
 
     def _failed(self, message: str, exc: BaseException) -> None:
         self.banner.show_result("ERROR", "bad")
         self.reason.show_message(message, "bad")
         self.message.clear_message()
-        self.host.set_status("login failed: " + message)
+        self.host.set_status("login failed: " + message, self)
 
     def _fill(self, rows: Sequence[tuple[str, float | str | None]]) -> None:
         self.scores.setRowCount(len(rows))
@@ -190,18 +205,3 @@ class LoginTab(QWidget):
         self.login_button.setEnabled(not busy)
         self.identify_button.setEnabled(not busy)
 
-
-def score_rows(r: VerifyResult) -> list[tuple[str, str]]:
-    """The score table of a login, in the reason line's own numbers: the deciding verifier's
-    score and threshold (the same 4 digits), its margin, then a fusion's members.
-
-    The service lists the deciding verifier last in ``per_verifier``, under its kind, with
-    the margin as its value: shown once, as the margin, not again as a member.
-    """
-    if r.score is None or r.raw_score is None or r.threshold is None:
-        return []
-    *members, (kind, _) = r.per_verifier.items() or [("verifier", r.score)]
-    rows = [(f"{kind} score", f"{r.raw_score:.4g}"), ("threshold", f"{r.threshold:.4g}"),
-            ("margin (>= 0 accepts)", f"{r.score:+.4g}")]
-    rows += [(f"{name} (member, normalised)", f"{value:+.4f}") for name, value in members]
-    return rows

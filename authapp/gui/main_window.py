@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PyQt5.QtCore import Qt, pyqtSignal
-from PyQt5.QtGui import QCloseEvent
+from PyQt5.QtGui import QCloseEvent, QKeySequence
 from PyQt5.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QPushButton,
+    QShortcut,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -27,6 +28,7 @@ from authapp.gui.enroll_tab import EnrollTab
 from authapp.gui.experiments_tab import ExperimentsTab
 from authapp.gui.host import DoneHandler, SampleHandler
 from authapp.gui.login_tab import LoginTab
+from authapp.gui.preferences import display_path, remember, window_geometry
 from authapp.gui.source_panel import SourcePanel
 from authapp.gui.trajectory_view import TrajectoryView
 from authapp.gui.users_tab import UsersTab
@@ -48,8 +50,12 @@ class MainWindow(QMainWindow):
         self.service = service
         self.runner = TaskRunner(self)
         self.capture_thread: CaptureThread | DrawCapture | None = None
-        self.setWindowTitle(f"AirAuth - {service.store.path}")
-        self.resize(1280, 760)
+        self.setWindowTitle(f"AirAuth - {display_path(service.store.path)}")
+        self.interrupted = False  # closed by Ctrl-C in the terminal (authapp.gui.app)
+        self._status: dict[int, str] = {}  # each tab's last status message
+        geometry = window_geometry()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1280, 760)
 
         self.source = SourcePanel()
         self.view = TrajectoryView()
@@ -89,7 +95,8 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 2)
         self.setCentralWidget(splitter)
         self.tabs.currentChanged.connect(self._tab_changed)
-        self.statusBar().showMessage(f"store: {service.store.path}")
+        self.statusBar().showMessage(self._default_status())
+        QShortcut(QKeySequence("Ctrl+Q"), self, activated=self.close)
 
         self.runner.busy_changed.connect(lambda _: self._update_busy())
         self.users_changed.connect(self.refresh_users)
@@ -156,8 +163,16 @@ class MainWindow(QMainWindow):
         return True
 
     def _tab_changed(self) -> None:
-        """The Experiments tab works on folders, not on gestures: it gets the whole window."""
-        self.left.setVisible(self.tabs.currentWidget() is not self.experiments_tab)
+        """The Experiments tab works on folders, not on gestures: it gets the whole window.
+        Each tab has its own status line (a login's verdict is not the Experiments tab's),
+        and the keyboard focus goes to the tab's first input."""
+        tab = self.tabs.currentWidget()
+        self.left.setVisible(tab is not self.experiments_tab)
+        self.statusBar().showMessage(self._status.get(self.tabs.currentIndex(),
+                                                      self._default_status()))
+        first = getattr(tab, "first_input", None)
+        if first is not None:
+            first().setFocus(Qt.TabFocusReason)
 
     def cancel_capture(self) -> None:
         if self.capture_thread is not None:
@@ -190,12 +205,24 @@ class MainWindow(QMainWindow):
     def show_trajectory(self, traj: Trajectory, caption: str) -> None:
         self.view.show_gesture(traj, caption, keep_stream=False)
 
-    def set_status(self, text: str) -> None:
-        self.statusBar().showMessage(text)
+    def set_status(self, text: str, tab: QWidget | None = None) -> None:
+        """``tab``'s status line (default: the current tab's); shown while it is current."""
+        index = self.tabs.currentIndex() if tab is None else self.tabs.indexOf(tab)
+        self._status[index] = text
+        if index == self.tabs.currentIndex():
+            self.statusBar().showMessage(text)
+
+    def _default_status(self) -> str:
+        return f"store: {display_path(self.service.store.path)}"
+
+    def user_enrolled(self, name: str) -> None:
+        """The next thing after an enrollment is usually that user's login: pre-fill it."""
+        self.login_tab.user.setEditText(name)
 
     def refresh_users(self) -> None:
         names = self.users_tab.refresh()
         self.login_tab.set_users(names)
+        self.enroll_tab.show_guide(not names)
 
     def _update_busy(self) -> None:
         busy = self.capturing or self.runner.busy
@@ -217,6 +244,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
+        remember(self.service.store.path, self.saveGeometry())
         super().closeEvent(event)
 
 

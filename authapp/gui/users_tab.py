@@ -45,7 +45,9 @@ class UsersTab(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("usersTable")
         self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        header = self.table.horizontalHeader()  # dates and states whole, names get the rest
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.Stretch)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectRows)
@@ -76,7 +78,7 @@ class UsersTab(QWidget):
         settings_row.addStretch(1)
         settings_row.addWidget(self.change_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.table, 2)
+        layout.addWidget(self.table, 1)
         layout.addLayout(row)
         layout.addWidget(QLabel("Store settings"))
         layout.addWidget(self.settings, 1)
@@ -162,7 +164,7 @@ class UsersTab(QWidget):
 
     def _deleted(self, name: str) -> None:
         self.message.show_message(f"deleted user {name!r}", "ok")
-        self.host.set_status(f"deleted user {name!r}")
+        self.host.set_status(f"deleted user {name!r}", self)
         self.host.users_changed.emit()
 
     def change_selected_setting(self) -> None:

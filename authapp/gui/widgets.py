@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PyQt5.QtCore import Qt
-from PyQt5.QtGui import QResizeEvent
+from PyQt5.QtGui import QFontMetrics, QResizeEvent
 from PyQt5.QtWidgets import QLabel, QSizePolicy, QWidget
 
 COLOURS = {"ok": "#1b7a1b", "bad": "#b00020", "warn": "#a15c00", "info": "#333333"}
@@ -40,20 +40,30 @@ class MessageLabel(QLabel):
         self.show_message("", "info")
 
 
+BANNER_POINTS = 30
+"""The verdict's type size: readable from across a desk (about 1 cm tall on a laptop)."""
+
+
 class Banner(QLabel):
-    """A large result line (ACCEPTED / REJECTED ...) on a coloured background."""
+    """A large result line (ACCEPTED / REJECTED ...) in white on a coloured background,
+    readable from across a desk; it keeps its height when empty so nothing jumps."""
 
     def __init__(self, name: str, parent: QWidget | None = None) -> None:
         super().__init__("", parent)
         self.setObjectName(name)
         self.setAlignment(Qt.AlignCenter)
-        self.setMinimumHeight(44)
+        self.setWordWrap(True)
+        font = self.font()
+        font.setPointSize(BANNER_POINTS)
+        font.setBold(True)
+        self.setFont(font)
+        self.setMinimumHeight(int(1.6 * QFontMetrics(font).height()))
         self.kind = "info"
         self.show_result("", "info")
 
     def show_result(self, text: str, kind: str) -> None:
         self.kind = kind
         bg = COLOURS[kind] if text else "transparent"
-        self.setStyleSheet(f"background: {bg}; color: white; font-size: 18pt; "
-                           "font-weight: bold; border-radius: 6px; padding: 4px;")
+        self.setStyleSheet(f"background: {bg}; color: white; border-radius: 8px; "
+                           "padding: 6px;")
         self.setText(text)
