@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 import numpy as np
-from sklearn.base import clone
 
 from models.base import ParameterError, Verifier
 from models.registry import VERIFIERS
@@ -85,6 +84,8 @@ class EnsembleVerifier(Verifier):
 
     def fresh_members(self) -> list[Verifier]:
         """Unfitted clones of the members, in order (fit them; the originals stay as given)."""
+        from sklearn.base import clone  # (when fitting: a login only loads and scores)
+
         return [clone(est) for _, est in self.member_list()]
 
     # -- nested parameters (scikit-learn's "name__param") ------------------------------------
