@@ -98,7 +98,8 @@ def placeholders(data: Path, tmp: Path, command: str) -> dict[str, list[str]]:
             "K": ["5"], "S": ["0"], "N": ["2"], "LIST": ["0,1"],
             "DATA_DIR": [str(fmkit)], "OUT_DIR": [str(tmp / "experiment")],
             "NAME.PARAM=JSON": ["dtw.window=0.1"], "FAR": ["0.05"], "KEY": ["max_failures"], "VALUE": ["5"],
-            "SCORES": [str(tmp / "experiment" / "scores.csv")]}
+            "SCORES": [str(tmp / "experiment" / "scores.csv")],
+            "ADDRESS": ["tcp://127.0.0.1:8786"]}
 
 
 def is_placeholder(token: str) -> bool:

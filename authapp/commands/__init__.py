@@ -10,6 +10,7 @@ COMMANDS: dict[str, str] = {
     "convert": "import a recording (fmkit, leapcsv, svc2004) into the native format",
     "delete": "delete an enrolled user and their data (needs --proof FILE or --admin)",
     "enroll": "enroll USER from recordings (at least 2; 5 recommended)",
+    "enroll-batch": "enroll every user of a folder (one subfolder of recordings per user)",
     "evaluate": "results.json and report.html from an experiment's scores.csv alone",
     "experiment": "impersonation test over recorded data: FAR/FRR/EER/AUC, DET/ROC plots, "
                   "report",
