@@ -1,10 +1,10 @@
 """Identification by index: a shortlist of enrolled users for ``AuthService.identify``.
 
 Scoring every enrolled user's verifier costs tens of ms a user (about six minutes at
-10,000). Instead each user is represented by one vector (``models.embedding``: the
-writer-independent embedding of their enrollment recordings), kept in an approximate
-nearest-neighbour index (hnswlib's HNSW graph), and a query is scored only by the
-verifiers of the ``SHORTLIST`` users nearest to it. The decision itself is not taken here:
+10,000). Instead each enrollment recording is represented by one vector (``models.embedding``:
+a writer-independent embedding), kept in an approximate nearest-neighbour index (hnswlib's
+HNSW graph), and a query is scored only by the verifiers of the ``SHORTLIST`` users whose
+nearest recording is nearest to it (measured: better than one mean vector per user). The decision itself is not taken here:
 ``AuthService.identify`` applies the same open-set rule to the shortlist as to every user.
 
 The index lives inside the store (``index/``) and is derived data: ``sync`` brings it up to
@@ -48,7 +48,7 @@ HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 128
 EMBEDDING_KEY = "embedding"
-"""Where an enrollment's metadata keeps its vector ({"version", "vector"})."""
+"""Where an enrollment's metadata keeps its recordings' vectors ({"version", "vectors"})."""
 
 
 class UserIndexError(RuntimeError):
@@ -70,9 +70,11 @@ def embedding_version() -> str:
 
 
 def enrollment_vector(recordings: list[Trajectory]) -> dict[str, Any]:
-    """What ``AuthService.enroll`` stores in the model's metadata: the user's vector."""
+    """What ``AuthService.enroll`` stores in the model's metadata: the vectors of the user's
+    enrollment recordings."""
+    vecs = _embedding().transform(recordings)
     return {"version": embedding_version(),
-            "vector": [float(v) for v in _embedding().centroid(recordings)]}
+            "vectors": [[float(v) for v in row] for row in vecs]}
 
 
 def query_vector(recording: Trajectory) -> np.ndarray:
@@ -85,7 +87,7 @@ class UserIndex:
     def __init__(self, store: Any) -> None:
         self.store = store
         self.folder = Path(store.path) / INDEX_DIR
-        self.keys: list[str] = []       # label -> user key ("" for a removed label)
+        self.keys: list[str] = []       # label (one recording) -> user key ("" removed)
         self.updated: list[float] = []  # label -> enrollment time it was made from
         self.dims: list[int] = []       # label -> the user's data dimensionality
         self.vectors = np.zeros((0, 0), dtype=np.float32)
@@ -176,40 +178,44 @@ class UserIndex:
                      mode=0o600)
 
     # -- keeping it up to date ----------------------------------------------------------------
-    def _vector_of(self, key: str) -> tuple[np.ndarray, int]:
+    def _vectors_of(self, key: str) -> tuple[np.ndarray, int]:
+        """(vectors of the user's enrollment recordings, dimensionality of their data)."""
         info = self.store.get_user(key)
         stored = info.metadata.get(EMBEDDING_KEY)
         dims = int(info.metadata.get("dims") or 0)
         if isinstance(stored, dict) and stored.get("version") == self._version:
-            vec = np.asarray(stored.get("vector"), dtype=np.float32)
-            if vec.ndim == 1 and vec.size and np.all(np.isfinite(vec)):
-                return vec, dims
-        recs = self.store.load_recordings(key)  # enrolled before this version: compute it
-        return _embedding().centroid(recs), dims or (recs[0].dims if recs else 0)
+            vecs = np.asarray(stored.get("vectors"), dtype=np.float32)
+            if vecs.ndim == 2 and vecs.size and np.all(np.isfinite(vecs)):
+                return vecs, dims
+        recs = self.store.load_recordings(key)  # enrolled before this version: compute them
+        return _embedding().transform(recs), dims or (recs[0].dims if recs else 0)
 
     def sync(self) -> UserIndex:
         """Bring the index up to date with the store's enrollments (and save it if changed)."""
         if self.graph is None and not self.keys:
             self._load()
         current = self.store.user_versions()
-        label_of = {k: i for i, k in enumerate(self.keys) if k}
-        stale = [k for k, i in label_of.items() if current.get(k) != self.updated[i]]
-        new = [k for k, t in current.items() if k not in label_of or k in stale]
+        labels_of: dict[str, list[int]] = {}
+        for i, k in enumerate(self.keys):
+            if k:
+                labels_of.setdefault(k, []).append(i)
+        stale = [k for k, ls in labels_of.items() if current.get(k) != self.updated[ls[0]]]
+        new = [k for k in current if k not in labels_of or k in stale]
         if not stale and not new:
             return self
         for k in stale:
-            i = label_of.pop(k)
-            self.keys[i] = ""
-            if self.graph is not None:
-                self.graph.mark_deleted(i)
+            for i in labels_of.pop(k):
+                self.keys[i] = ""
+                if self.graph is not None:
+                    self.graph.mark_deleted(i)
         added = []
         for k in sorted(new):
             try:
-                vec, dims = self._vector_of(k)
+                vecs, dims = self._vectors_of(k)
             except Exception as exc:  # noqa: BLE001 - a user deleted meanwhile, a bad file
                 log.warning("identification index: user %r left out (%s)", k, exc)
                 continue
-            added.append((k, vec, dims))
+            added += [(k, v, dims) for v in vecs]
         if added:
             d = added[0][1].size
             if self.vectors.size == 0:
@@ -241,23 +247,27 @@ class UserIndex:
 
     # -- the query ----------------------------------------------------------------------------
     def __len__(self) -> int:
-        return sum(1 for k in self.keys if k)
+        """Users in the index."""
+        return len({k for k in self.keys if k})
 
     def shortlist(self, recording: Trajectory, k: int | None = None) -> list[str]:
         """Keys of the (up to) ``k`` (default ``SHORTLIST``) users nearest to ``recording``
         with its dimensionality, nearest first."""
         k = SHORTLIST if k is None else int(k)
-        n = len(self)
-        if n == 0 or self.graph is None:
+        live = sum(1 for key in self.keys if key)
+        if live == 0 or self.graph is None:
             return []
-        vec = query_vector(recording)
-        want = min(n, max(k * 4, k + 8))
-        labels, _ = self.graph.knn_query(vec[None, :], k=want)
-        out = []
-        for i in labels[0]:
-            key = self.keys[int(i)]
-            if key and self.dims[int(i)] in (0, recording.dims):
-                out.append(key)
-                if len(out) == k:
-                    break
-        return out
+        vec = query_vector(recording)[None, :]
+        want = min(live, 8 * k)
+        while True:  # nearest recordings until k distinct users (each has several)
+            labels, _ = self.graph.knn_query(vec, k=want)
+            out: list[str] = []
+            for i in labels[0]:
+                key = self.keys[int(i)]
+                if key and key not in out and self.dims[int(i)] in (0, recording.dims):
+                    out.append(key)
+                    if len(out) == k:
+                        return out
+            if want >= live:
+                return out
+            want = min(live, 4 * want)

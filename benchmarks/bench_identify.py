@@ -4,8 +4,8 @@ SYNTHETIC POPULATION, for latency and memory only (accuracy on real people:
 ``benchmarks/identify_accuracy.py``). ``--real`` people of the Leap in-air data set enroll
 through the product (``AuthService.enroll``, default settings: calibrated fusion); every
 synthetic account is a copy of one of them (its model file and recordings, saved through
-``EnrollmentStore.save_enrollment``) whose index vector is that person's vector plus noise, so
-that the index holds N distinct points. Queries are held-out real recordings of the real
+``EnrollmentStore.save_enrollment``) whose index vectors are that person's plus noise, so
+that the index holds N distinct users. Queries are held-out real recordings of the real
 people; each runs ``AuthService.identify`` end to end (index sync check, shortlist, loading and
 scoring the shortlisted models, the login rules and the attempt record), lockout off.
 
@@ -93,10 +93,10 @@ def main() -> int:
         while count < size:
             info, blob, recs = templates[count % len(templates)]
             meta = dict(info.metadata)
-            vec = np.asarray(meta[EMBEDDING_KEY]["vector"], dtype=np.float64)
-            vec = vec + rng.normal(0.0, 0.02, vec.shape)
-            meta[EMBEDDING_KEY] = {**meta[EMBEDDING_KEY],
-                                   "vector": [float(v) for v in vec / np.linalg.norm(vec)]}
+            vecs = np.asarray(meta[EMBEDDING_KEY]["vectors"], dtype=np.float64)
+            vecs = vecs + rng.normal(0.0, 0.02, vecs.shape)
+            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+            meta[EMBEDDING_KEY] = {**meta[EMBEDDING_KEY], "vectors": vecs.tolist()}
             store.save_enrollment(f"synthetic-{count:05d}", recs, blob, info.verifier_kind,
                                   meta)
             count += 1

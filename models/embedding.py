@@ -3,8 +3,9 @@
 Identification among N enrolled people cannot score every user's verifier (tens of ms
 each). Instead each recording becomes one short unit vector, the same function for every
 person (nothing is learned per user, nothing from the query's writer): recordings of one
-person's writing lie close together, and a nearest-neighbour index over the users' mean
-vectors gives a shortlist that the calibrated verifiers then score (``authapp.identify_index``).
+person's writing lie close together, and a nearest-neighbour index over the vectors of the
+users' enrollment recordings gives a shortlist (the users whose nearest sample is nearest)
+that the calibrated verifiers then score (``authapp.identify_index``).
 
 The vector is the preprocessed feature sequence (``capture.preprocess``: trimmed, low-passed,
 each axis z-scored; by default the position alone) resampled to ``length`` points,
@@ -27,7 +28,7 @@ from models.fixed_features import cached_feature_sequence, fixed_vector
 
 MAX_AXES = 3
 """Vectors of 2-D (pen) recordings are padded to the length of 3-D ones."""
-EMBEDDING_VERSION = 1
+EMBEDDING_VERSION = 2
 """Changes whenever the vectors of the same recording would change (stored vectors of another
 version are recomputed)."""
 
@@ -72,8 +73,3 @@ class RecordingEmbedding(Estimator):
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return (out / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
-    def centroid(self, trajectories: Sequence[Trajectory]) -> np.ndarray:
-        """One user's vector: the unit-length mean of their recordings' vectors."""
-        mean = self.transform(trajectories).astype(np.float64).mean(axis=0)
-        norm = float(np.linalg.norm(mean))
-        return (mean / norm if norm > 0 else mean).astype(np.float32)
