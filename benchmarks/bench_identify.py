@@ -120,7 +120,9 @@ def main() -> int:
         open_s = time.perf_counter() - t0
         store_mb = sum(f.stat().st_size for f in store.path.rglob("*") if f.is_file()) / 2**20
         rows.append((f"{size} index", lat))
-        print(f"N={size}: store {store_mb:.0f} MiB on disk (filled in {fill_s:.0f} s), "
+        print(f"N={size}: identify p50 {statistics.median(lat) * 1000:.1f} ms, p95 "
+              f"{_p95(lat) * 1000:.1f} ms (reference p50 "
+              f"{statistics.median(rows[0][1]) * 1000:.1f} ms); store {store_mb:.0f} MiB on disk (filled in {fill_s:.0f} s), "
               f"opens in {open_s * 1000:.0f} ms ({n_users} users); index {index_bytes / 2**20:.2f}"
               f" MiB, first sync {sync_s:.1f} s; peak RSS so far {_rss_mb():.0f} MiB",
               flush=True)
