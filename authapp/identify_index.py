@@ -40,8 +40,9 @@ GRAPH_FILE = "hnsw.bin"
 FORMAT = "airauth-user-index"
 VERSION = 1
 SHORTLIST = 8
-"""Users whose verifiers score a query. Chosen by measurement (README, "Scale"): with the
-default embedding the right person is among the 8 nearest in (see README) of queries."""
+"""Users whose verifiers score a query. Measured (README, "Scale"): on the 25 enrolled Leap
+people the writer of 97 % of the queries is among the 8; top-1 and outsider rejection stay
+within the bootstrap interval of exhaustive search."""
 EXHAUSTIVE_UP_TO = 2 * SHORTLIST
 """Up to this many users every verifier scores the query (as before: no index needed)."""
 HNSW_M = 16
