@@ -20,7 +20,6 @@ import contextlib
 import importlib
 import logging
 import os
-import pkgutil
 import sys
 import time
 import traceback
@@ -41,9 +40,29 @@ EPILOG = ("exit status: 0 success, 1 rejected / not identified, 2 error (bad inp
           "~/.cache/airauth/authapp.log; -v prints them)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from authapp import commands
+def command_of(argv: Sequence[str] | None) -> str | None:
+    """The subcommand ``argv`` names: its first argument that is not an option (the top-level
+    options ``-v`` / ``-q`` / ``-h`` take no value), or None."""
+    for arg in sys.argv[1:] if argv is None else argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
 
+
+def build_parser(argv: Sequence[str] | None = None, *, full: bool | None = None
+                 ) -> argparse.ArgumentParser:
+    """The ``authapp`` parser. Every command appears in it, but only the one ``argv`` names
+    is imported and given its real arguments (start-up time: a login must not import the
+    experiment harness, torch or matplotlib); the others are placeholders with their help
+    line from ``authapp.commands.COMMANDS``. ``full`` (default: when no ``argv`` is given)
+    imports and registers every command, for tools that inspect the whole parser."""
+    from authapp.commands import COMMANDS, module_name
+
+    if full is None:
+        full = argv is None
+    chosen = None if full else command_of(argv)
     parser = argparse.ArgumentParser(
         prog="authapp", description="AirAuth: in-air handwriting biometric authentication",
         epilog=EPILOG,
@@ -55,9 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     loudness.add_argument("-q", "--quiet", action="store_true",
                           help="say less: no warnings (errors only) on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"authapp.commands.{info.name}")
-        module.register(sub)
+    for name in sorted(COMMANDS):
+        if full or name == chosen:
+            importlib.import_module(module_name(name)).register(sub)
+        else:
+            sub.add_parser(name, help=COMMANDS[name])
     for p in sub.choices.values():  # -v/-q also after the command; SUPPRESS keeps a leading one
         group = p.add_mutually_exclusive_group()
         group.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
@@ -136,7 +157,7 @@ def _log_crash(argv: Sequence[str] | None) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv, full=False)
     args = parser.parse_args(argv)
     verbose = bool(getattr(args, "verbose", False))
     if verbose and getattr(args, "quiet", False):  # one before the command, one after it

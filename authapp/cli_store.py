@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from authapp.service_results import VerifyResult, score_rows
-from authapp.services import AuthService, Settings
-from authapp.store import EnrollmentStore, default_store_path
-from capture.formats import load_recording
-from capture.trajectory import Trajectory
+if TYPE_CHECKING:  # imported when used: the CLI's start-up loads only what a command needs
+    from authapp.service_results import VerifyResult
+    from authapp.services import AuthService
+    from capture.trajectory import Trajectory
 
 
 def add_store_argument(p: argparse.ArgumentParser) -> None:
@@ -34,6 +34,9 @@ def open_service(args: argparse.Namespace, *, create: bool = False,
                  **changes: object) -> AuthService:
     """The service over ``--store`` (must exist unless ``create``): the store's settings with
     ``changes`` applied."""
+    from authapp.services import AuthService, Settings
+    from authapp.store import EnrollmentStore, default_store_path
+
     path = Path(args.store) if args.store else default_store_path()
     store = EnrollmentStore(path, create=create)
     try:
@@ -45,6 +48,8 @@ def open_service(args: argparse.Namespace, *, create: bool = False,
 
 def read_recording(path: str) -> Trajectory:
     """A recording file in any supported format (``RecordingFormatError`` if unreadable)."""
+    from capture.formats import load_recording
+
     return load_recording(path)
 
 
@@ -62,6 +67,8 @@ def verbose(args: argparse.Namespace) -> bool:
 def score_lines(r: VerifyResult) -> list[str]:
     """A scored login's table (``service_results.score_rows``, as the GUI shows it) as
     aligned text lines; none for a login that was not scored (locked, replay)."""
+    from authapp.service_results import score_rows
+
     rows = score_rows(r)
     if not rows:
         return []

@@ -90,18 +90,22 @@ def assemble_results(described: dict[str, Any], scored: dict[str, Any],
 
 def run_experiment(cfg: ExperimentConfig, progress: bool = True,
                    on_progress: Callable[[int, int], None] | None = None,
-                   cancel: threading.Event | None = None) -> ExperimentResult:
+                   cancel: threading.Event | None = None, checkpoint: Any = None,
+                   cluster: str | None = None) -> ExperimentResult:
     """Run the protocol (``authapp.protocol``) and compute every figure.
 
     For a front end (the GUI's Experiments tab): ``on_progress(done, total)`` is called as
     identities finish, and setting ``cancel`` stops the run between identities with
-    ``ExperimentCancelled``.
+    ``ExperimentCancelled``. ``checkpoint`` (``authapp.checkpoint.Checkpoint``) saves each
+    finished identity and, resuming, skips those it holds; ``cluster`` runs the identities
+    on a Dask cluster (``authapp.cluster``). Neither changes a score.
     """
     t_start = time.perf_counter()
     plan = plan_experiment(cfg)
     cfg = plan.config
     generators, gen_fit_s = fit_generators(cfg, plan.dataset, plan.fold_of)
-    trials, gen_s = run_jobs(plan, generators, progress, on_progress, cancel)
+    trials, gen_s = run_jobs(plan, generators, progress, on_progress, cancel,
+                             checkpoint=checkpoint, cluster=cluster)
     dims = plan.dataset.genuine(plan.eligible[0])[0].dims
     calibration = calibrate_trials(cfg, dims, trials)
     adaptation = None
@@ -114,7 +118,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True,
     variants = [variant_name(m, g) for m, g in cfg.variants()]
     facts = ScoreFacts(variants, dict(plan.fold_of),
                        bool(getattr(plan.dataset, "has_forgeries", False)), cfg.calibrated)
-    timing = {"wall_s": time.perf_counter() - t_start, "jobs": cfg.jobs,
+    timing = {"wall_s": time.perf_counter() - t_start, "jobs": cfg.jobs, "cluster": cluster,
               "generator_fit_s": dict(gen_fit_s), "generate_s": dict(gen_s)}
     results = assemble_results(describe(plan), evaluate(trials, facts), timing, calibration,
                                adaptation)

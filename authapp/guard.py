@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from authapp import security
+from authapp import replay_prefilter, security
 from authapp.security import LockoutPolicy, LockState, ReplayMatch
 from authapp.store import FAILED_OUTCOMES, RESET_OUTCOMES, EnrollmentStore, UserInfo
 from capture.errors import AirAuthError
@@ -91,7 +91,9 @@ def score_decision(name: str, fp: np.ndarray, refs: list[tuple[str, Any, int]], 
 
     ``legacy_fp``: the recording's ``security.legacy_fingerprint``, for stored fingerprints
     of stores before schema 3."""
-    match = security.find_replay(fp, refs, threshold_override, legacy_fp)
+    # the exact check aligns only the stored fingerprints the prefilter finds worth it
+    match = security.find_replay(fp, replay_prefilter.candidates(fp, refs), threshold_override,
+                                 legacy_fp)
     if match is not None:
         return Decision(
             "replay",

@@ -22,8 +22,8 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
+from capture.filtering import butter_lowpass, sosfiltfilt
 from capture.trajectory import Trajectory
 
 SHAPE_POINTS = 512
@@ -128,14 +128,14 @@ def fingerprint(traj: Trajectory) -> np.ndarray:
 @functools.lru_cache(maxsize=32)
 def _butter(cycles: float, n: int) -> np.ndarray:
     """4th-order Butterworth low-pass at ``cycles`` per ``n`` samples (designs are slow)."""
-    return butter(4, min(cycles, 0.45 * n), btype="low", fs=n, output="sos")
+    return butter_lowpass(4, min(cycles, 0.45 * n), n)
 
 
 def _lowpass_rows(x: np.ndarray, cycles: float) -> np.ndarray:
     """Zero-phase low-pass along the rows of ``x`` at ``cycles`` per all its rows."""
     n = x.shape[0]
     sos = _butter(float(cycles), n)
-    return sosfiltfilt(sos, x, axis=0, padlen=min(3 * (2 * len(sos) + 1), n - 1))
+    return sosfiltfilt(sos, x, min(3 * (2 * len(sos) + 1), n - 1))
 
 
 def shapes(fp: np.ndarray) -> list[np.ndarray]:

@@ -373,39 +373,64 @@ def _evaluate_pair(job: IdentityJob) -> tuple[str, tuple[list[Trial], dict[str, 
 
 def run_jobs(plan: Plan, generators: Mapping[int, Mapping[str, Any]], progress: bool = True,
              on_progress: Callable[[int, int], None] | None = None,
-             cancel: threading.Event | None = None
+             cancel: threading.Event | None = None, checkpoint: Any = None,
+             cluster: str | None = None
              ) -> tuple[dict[str, list[Trial]], dict[str, float]]:
     """Every identity's trials (in the plan's order, whatever finished first) and the seconds
     spent generating pseudo data per generator. ``on_progress(done, total)`` is called as
-    identities finish; setting ``cancel`` stops between identities (``ExperimentCancelled``)."""
+    identities finish; setting ``cancel`` stops between identities (``ExperimentCancelled``).
+
+    ``checkpoint`` (an ``authapp.checkpoint.Checkpoint``): identities it already holds are
+    not run again, and each one that finishes is saved to it at once. ``cluster``: run the
+    identities on that Dask cluster (``authapp.cluster``) instead of ``cfg.jobs`` local
+    processes."""
     from tqdm import tqdm
 
     cfg = plan.config
-    jobs = [replace(job, generators=generators.get(job.fold, {})) for job in plan.jobs]
-    bar = tqdm(total=len(jobs), desc="experiment", unit="identity", file=sys.stderr,
-               disable=not progress, leave=False)
-    trials: dict[str, list[Trial]] = {}
+    done = checkpoint.start(plan) if checkpoint is not None else {}
+    jobs = [replace(job, generators=generators.get(job.fold, {})) for job in plan.jobs
+            if job.identity not in done]
+    total = len(jobs) + len(done)
+    bar = tqdm(total=total, initial=len(done), desc="experiment", unit="identity",
+               file=sys.stderr, disable=not progress, leave=False)
+    trials: dict[str, list[Trial]] = {ident: out[0] for ident, out in done.items()}
     gen_s: dict[str, float] = {}
+    for out in done.values():
+        for name, sec in out[1].items():
+            gen_s[name] = gen_s.get(name, 0.0) + sec
 
     def check_cancel() -> None:  # leaving the joblib generator early cancels its queue
         if cancel is not None and cancel.is_set():
             raise ExperimentCancelled(f"experiment cancelled after {len(trials)} of "
-                                      f"{len(jobs)} identities")
+                                      f"{total} identities")
 
     def collect(identity: str, out: tuple[list[Trial], dict[str, float]]) -> None:
         trials[identity] = out[0]
         for name, sec in out[1].items():
             gen_s[name] = gen_s.get(name, 0.0) + sec
+        if checkpoint is not None:
+            checkpoint.save(identity, out[0], out[1])
         bar.update()
         if on_progress is not None:
-            on_progress(len(trials), len(jobs))
+            on_progress(len(trials), total)
         check_cancel()
 
     if on_progress is not None:
-        on_progress(0, len(jobs))
+        on_progress(len(trials), total)
     try:
         check_cancel()
-        if cfg.jobs == 1 or len(jobs) == 1:
+        if not jobs:
+            pass
+        elif cluster is not None:
+            from joblib import Parallel, delayed, parallel_config
+
+            from authapp.cluster import dask_client
+
+            with dask_client(cluster), parallel_config(backend="dask"):
+                par = Parallel(n_jobs=-1, return_as="generator_unordered")
+                for identity, out in par(delayed(_evaluate_pair)(job) for job in jobs):
+                    collect(identity, out)
+        elif cfg.jobs == 1 or len(jobs) == 1:
             for job in jobs:
                 collect(job.identity, evaluate_identity(job))
         else:

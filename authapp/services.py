@@ -15,13 +15,14 @@ both are importable from here too.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from authapp import adapt, guard, security
+from authapp import adapt, guard, identify_index, security
 from authapp.guard import AuthorizationError
 from authapp.service_results import (
     EnrollmentReport,
@@ -35,7 +36,7 @@ from authapp.service_settings import (
     default_verifier_kind,
     pseudo_available,
 )
-from authapp.store import DuplicateUserError, EnrollmentStore, UserInfo
+from authapp.store import DuplicateUserError, EnrollmentStore, UnknownUserError, UserInfo
 from authapp.userid import normalize_user_id, user_key
 from capture.errors import AirAuthError, TrajectoryError
 from capture.preprocess import FeatureConfig, normalized_positions
@@ -48,6 +49,8 @@ from models.serialization import dump_verifier
 __all__ = ["AuthService", "EnrollmentQualityError", "EnrollmentReport", "IdentifyResult",
            "Settings", "VerificationError", "VerifyResult", "available_verifiers",
            "default_verifier_kind", "pseudo_available"]
+
+log = logging.getLogger(__name__)
 
 MAX_DURATION_S = 120.0
 """Longest recording accepted: nobody writes a name for two minutes; bounds scoring time."""
@@ -105,13 +108,16 @@ class AuthService:
 
     # -- enrollment ---------------------------------------------------------------------------
     def enroll(self, user: str, recordings: Sequence[Trajectory],
-               re_enroll: bool = False, add: bool = False) -> EnrollmentReport:
+               re_enroll: bool = False, add: bool = False,
+               update_index: bool = True) -> EnrollmentReport:
         """Check, (optionally) expand with pseudo data, fit and store a user's enrollment.
 
         ``add``: the recordings join the user's stored enrollment samples (e.g. written at a
         later sitting) and the model is refitted on all of them; samples adapted from logins
         are dropped, as the new enrollment supersedes them. Callers check authority first,
-        as for a re-enrollment (``authorize``).
+        as for a re-enrollment (``authorize``). ``update_index``: bring the identification
+        index up to date now (a batch of enrollments passes False and calls
+        ``update_index`` once at the end).
         """
         t_start = time.perf_counter()
         name = normalize_user_id(user)
@@ -184,10 +190,13 @@ class AuthService:
             "quality": model.quality.to_dict() if model.quality is not None else None,
             "sources": [r.meta.source for r in recs],
             "n_enrollment": len(recs),
+            identify_index.EMBEDDING_KEY: identify_index.enrollment_vector(recs),
         }
         self.store.save_enrollment(name, recs, blob, es.verifier, metadata,
                                    re_enroll=re_enroll, fingerprints=fps,
                                    event="add_samples" if add else None)
+        if update_index:
+            self.update_index()
         timings["store"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - t_start
         return EnrollmentReport(
@@ -225,16 +234,17 @@ class AuthService:
         return gen.fit(background, seed=self.settings.seed)
 
     # -- verification -------------------------------------------------------------------------
-    def _score(self, info: UserInfo, verifier: Verifier, rec: Trajectory
+    def _score(self, info: UserInfo, verifier: Verifier, rec: Trajectory, detail: bool = True
                ) -> tuple[float, float, dict[str, float]]:
-        """(decision value, raw score, per-verifier decision values) of one recording."""
+        """(decision value, raw score, per-verifier decision values) of one recording; the
+        last only with ``detail`` (it scores the members again: identification skips it)."""
         dims = info.metadata.get("dims")
         if dims is not None and rec.dims != dims:
             raise VerificationError(
                 f"recording is {rec.dims}-D but user {info.name!r} enrolled with {dims}-D data")
         with np.errstate(all="ignore"):
             raw = float(verifier.score_samples([rec])[0])
-            per = per_verifier_scores(verifier, rec, info.verifier_kind)
+            per = per_verifier_scores(verifier, rec, info.verifier_kind) if detail else {}
         value = raw - float(verifier.threshold_)
         if not np.isfinite(value):
             raise VerificationError("this recording cannot be scored (degenerate data)")
@@ -331,12 +341,13 @@ class AuthService:
         """
         rec = self.check_recording(recording)
         candidates: list[tuple[str, float]] = []
-        users = [info for info in self.store.users()
+        users = [info for info in self._identify_candidates(rec)
                  if info.metadata.get("dims") in (None, rec.dims)]
+        n_enrolled = self.store.count_users()
         for info in users:
             _, verifier = self.store.load_verifier(info.key)
-            value, _, _ = self._score(info, verifier, rec)
-            candidates.append((info.name, value - identification_offset(verifier, len(users))))
+            value, _, _ = self._score(info, verifier, rec, detail=False)
+            candidates.append((info.name, value - identification_offset(verifier, n_enrolled)))
         candidates.sort(key=lambda c: -c[1])
         if not candidates:
             return IdentifyResult(None, None, [], "rejected: no enrolled user to compare with")
@@ -356,6 +367,31 @@ class AuthService:
             reason += f"; {others} other user(s) also accept it"
         return IdentifyResult(best, value, candidates, reason)
 
+    def _identify_candidates(self, rec: Trajectory) -> list[UserInfo]:
+        """The users whose verifiers score an identification: all of them in a small store,
+        else the shortlist of the identification index (``authapp.identify_index``)."""
+        if self.store.count_users() <= identify_index.EXHAUSTIVE_UP_TO:
+            return self.store.users()
+        out = []
+        for key in identify_index.UserIndex(self.store).sync().shortlist(rec):
+            try:
+                out.append(self.store.get_user(key))
+            except UnknownUserError:  # deleted since the index was synchronised
+                continue
+        return out
+
+    def update_index(self) -> None:
+        """Bring the identification index up to date with the enrollments (after enroll /
+        re-enroll / delete; derived data: a failure is logged, never fails the change)."""
+        if not (self.store.path / identify_index.INDEX_DIR).exists() and \
+                self.store.count_users() <= identify_index.EXHAUSTIVE_UP_TO:
+            return  # a small store needs no index (yet): identify scores every user
+        try:
+            identify_index.UserIndex(self.store).sync()
+        except Exception as exc:  # noqa: BLE001 - derived data; rebuilt by the next identify
+            log.warning("identification index not updated (%s); the next identification "
+                        "updates it", exc)
+
     # -- listing and deletion -----------------------------------------------------------------
     def users(self) -> list:
         """Enrolled users (``store.UserInfo`` rows), for the CLI and the GUI."""
@@ -365,6 +401,7 @@ class AuthService:
         """Remove a user's enrollment, attempts and fingerprints (the audit log keeps a note,
         with ``actor``: who authorised it). Callers check authority first (``authorize``)."""
         self.store.delete_user(user, actor=actor)
+        self.update_index()
 
     # -- administration -----------------------------------------------------------------------
     def authorize(self, user: str, action: str, proof: Trajectory | None = None,

@@ -1,15 +1,33 @@
-"""Trajectory sources, recording formats, segmentation and preprocessing."""
+"""Trajectory sources, recording formats, segmentation and preprocessing.
 
-from capture.errors import AirAuthError, DeviceError, RecordingFormatError, TrajectoryError
-from capture.trajectory import MIN_FRAMES, Label, Trajectory, TrajectoryMeta
+The names below are loaded on first use (PEP 562), so that importing a light submodule such
+as ``capture.errors`` (the CLI does, to start) does not import numpy through
+``capture.trajectory``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "MIN_FRAMES": "capture.trajectory",
+    "AirAuthError": "capture.errors",
+    "DeviceError": "capture.errors",
+    "Label": "capture.trajectory",
+    "RecordingFormatError": "capture.errors",
+    "Trajectory": "capture.trajectory",
+    "TrajectoryError": "capture.errors",
+    "TrajectoryMeta": "capture.trajectory",
+}
 
 __all__ = [
-    "MIN_FRAMES",
-    "AirAuthError",
-    "DeviceError",
-    "Label",
-    "RecordingFormatError",
-    "Trajectory",
-    "TrajectoryError",
-    "TrajectoryMeta",
+    "MIN_FRAMES", "AirAuthError", "DeviceError", "Label", "RecordingFormatError", "Trajectory",
+    "TrajectoryError", "TrajectoryMeta",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'capture' has no attribute {name!r}")

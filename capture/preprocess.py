@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
 from capture.errors import TrajectoryError
+from capture.filtering import butter_lowpass, sosfiltfilt
 from capture.trajectory import Trajectory
 
 CHANNELS = ("pos", "vel", "acc", "angle", "speed", "pen")
@@ -58,11 +58,11 @@ def lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float, order: int = 4) -> 
     x = np.asarray(x, dtype=np.float64)
     if cutoff_hz <= 0 or cutoff_hz >= rate_hz / 2:
         return x.copy()
-    sos = butter(order, cutoff_hz, btype="low", fs=rate_hz, output="sos")
+    sos = butter_lowpass(order, cutoff_hz, rate_hz)
     padlen = min(3 * (2 * len(sos) + 1), x.shape[0] - 1)
     if padlen < 1:
         return x.copy()
-    return sosfiltfilt(sos, x, axis=0, padlen=padlen)
+    return sosfiltfilt(sos, x, padlen)
 
 
 def speed(x: np.ndarray, rate_hz: float) -> np.ndarray:

@@ -4,8 +4,11 @@
 negatives); ``score_samples`` gives a genuineness score (higher = more genuine);
 ``decision_function`` is the score minus the fitted threshold; ``predict`` says accept.
 
-Verifiers and pseudo-data generators are ``Estimator``s: ``sklearn.base.BaseEstimator``, so
-``get_params`` / ``set_params`` / ``sklearn.base.clone`` work as everywhere in the field. A
+Verifiers and pseudo-data generators are ``Estimator``s: they follow scikit-learn's estimator
+protocol, so ``get_params`` / ``set_params`` / ``sklearn.base.clone`` work as everywhere in the
+field. (The few lines of that protocol are written here rather than inherited from
+``sklearn.base.BaseEstimator``: importing scikit-learn costs a login 0.5-1.5 s before it
+scores anything, and loading and scoring a model needs nothing else from it.) A
 constructor only stores its arguments as given; they are checked in ``fit`` (and when a
 saved model is loaded), and an unknown or invalid parameter is a ``ParameterError`` -- the
 product's own error type, which the CLI turns into a one-line message and exit status 2.
@@ -17,12 +20,12 @@ pickle); ``authapp`` decides where the bytes go.
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Self
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from capture.errors import AirAuthError, TrajectoryError
 from capture.trajectory import Trajectory
@@ -53,12 +56,60 @@ def check_trajectories(trajs: Any, what: str = "trajectories", min_count: int = 
     return items
 
 
-class Estimator(BaseEstimator):
-    """scikit-learn's parameter handling plus the product's error type and JSON config.
+class Estimator:
+    """scikit-learn's parameter protocol plus the product's error type and JSON config.
 
     Subclasses store every ``__init__`` argument under its own name and nothing else there;
     ``_check_params`` (raising ``ParameterError``) says what is valid.
     """
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        """The constructor's parameter names, sorted (``BaseEstimator._get_param_names``)."""
+        init = cls.__init__
+        if init is object.__init__:
+            return []
+        params = [p for p in inspect.signature(init).parameters.values()
+                  if p.name != "self" and p.kind != p.VAR_KEYWORD]
+        if any(p.kind == p.VAR_POSITIONAL for p in params):
+            raise TypeError(f"{cls.__name__}: estimators take no *args in __init__")
+        return sorted(p.name for p in params)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameter name -> value; with ``deep``, nested estimators' as ``name__param``."""
+        out: dict[str, Any] = {}
+        for key in self._get_param_names():
+            value = getattr(self, key)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update((f"{key}__{k}", v) for k, v in value.get_params().items())
+            out[key] = value
+        return out
+
+    def set_params(self, **params: Any) -> Self:
+        """Set parameters (``name`` or nested ``name__param``); an unknown name is a
+        ``ParameterError``."""
+        if not params:
+            return self
+        valid = self.get_params(deep=True)
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in params.items():
+            key, delim, sub_key = key.partition("__")
+            if key not in valid:
+                raise ParameterError(
+                    f"Invalid parameter {key!r} for estimator {type(self).__name__}. Valid "
+                    f"parameters are: {sorted(self._get_param_names())!r}.")
+            if delim:
+                nested.setdefault(key, {})[sub_key] = value
+            else:
+                setattr(self, key, value)
+                valid[key] = value
+        for key, sub_params in nested.items():
+            valid[key].set_params(**sub_params)
+        return self
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
+        return f"{type(self).__name__}({params})"
 
     def _check_params(self) -> None:
         """Raise ``ParameterError`` for a parameter out of range (subclasses say which)."""
@@ -72,12 +123,6 @@ class Estimator(BaseEstimator):
             raise ParameterError(f"{type(self).__name__}: a parameter has the wrong type "
                                  f"({exc})") from None
         return self
-
-    def set_params(self, **params: Any) -> Self:
-        try:
-            return super().set_params(**params)
-        except ValueError as exc:  # scikit-learn's "Invalid parameter ..." for unknown names
-            raise ParameterError(str(exc)) from None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Self:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
-from sklearn.base import clone
 
 from models.base import ParameterError, Verifier
 from models.registry import VERIFIERS
@@ -103,6 +102,8 @@ class EnsembleVerifier(Verifier):
 
     def fresh_members(self) -> list[Verifier]:
         """Unfitted clones of the members, in order (fit them; the originals stay as given)."""
+        from sklearn.base import clone  # (when fitting: a login only loads and scores)
+
         return [clone(est) for _, est in self.member_list()]
 
     # -- nested parameters (scikit-learn's "name__param") ------------------------------------

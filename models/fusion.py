@@ -27,7 +27,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import clone
 
 from capture.trajectory import Trajectory
 from models import calibration
@@ -241,6 +240,8 @@ class FusionVerifier(EnsembleVerifier):
         half_a, half_b = split_impostors(impostors)
         pos = {id(t): k for k, t in enumerate(impostors)}
         out = np.empty((len(impostors), len(self.members_)))
+        from sklearn.base import clone  # (fitting only: a login loads and scores)
+
         for k, ((_, template), member) in enumerate(zip(self.member_list(), self.members_)):
             if not template.uses_background:
                 out[:, k] = member.score_samples(impostors)

@@ -23,16 +23,18 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from sklearn.svm import SVC, OneClassSVM
 
 from capture.trajectory import Trajectory
 from models import calibration
 from models.base import ParameterError, Verifier
 from models.fixed_features import FixedEncoder, check_dims, dtw_summary, sequences
 from models.subspace import class_subspace, unit_rows
+
+if TYPE_CHECKING:  # sklearn.svm is imported to fit only: a login scores the stored expansion
+    from sklearn.svm import SVC, OneClassSVM
 
 KERNELS = ("rbf", "linear")
 
@@ -104,6 +106,8 @@ def fit_kernel_svm(x_gen: np.ndarray, x_imp: np.ndarray, kernel: str, C: float,
     their counts: a handful of genuine samples must not be outvoted by hundreds of negatives.
     The one-class SVM is always RBF: a linear one only separates the data from the origin.
     """
+    from sklearn.svm import SVC, OneClassSVM
+
     if x_imp.shape[0] == 0:
         oc = OneClassSVM(kernel="rbf", nu=nu, gamma=gamma).fit(x_gen)
         return KernelExpansion.from_sklearn(oc, "rbf"), True

@@ -97,8 +97,10 @@ def placeholders(data: Path, tmp: Path, command: str) -> dict[str, list[str]]:
             "DIR": [str(tmp / "store")], "USER": ["luduo"], "U": ["luduo"], "F": ["fmkit"],
             "K": ["5"], "S": ["0"], "N": ["2"], "LIST": ["0,1"],
             "DATA_DIR": [str(fmkit)], "OUT_DIR": [str(tmp / "experiment")],
-            "NAME.PARAM=JSON": ["dtw.window=0.1"], "FAR": ["0.05"], "MARGIN": ["1.5"], "KEY": ["max_failures"], "VALUE": ["5"],
-            "SCORES": [str(tmp / "experiment" / "scores.csv")]}
+            "NAME.PARAM=JSON": ["dtw.window=0.1"], "FAR": ["0.05"], "MARGIN": ["1.5"],
+            "KEY": ["max_failures"], "VALUE": ["5"],
+            "SCORES": [str(tmp / "experiment" / "scores.csv")],
+            "ADDRESS": ["tcp://127.0.0.1:8786"]}
 
 
 def is_placeholder(token: str) -> bool:

@@ -122,6 +122,14 @@ def register(subparsers: Any) -> None:
                         "report.html)")
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="processes; identities are spread over them (default 1)")
+    p.add_argument("--cluster", default=None, metavar="ADDRESS|local:N",
+                   help="run the identities on a Dask cluster: a scheduler's address "
+                        "(tcp://host:8786; see README, Scale) or local:N for N worker "
+                        "processes here (instead of --jobs); the scores are the same")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the unfinished run in OUT_DIR (killed or interrupted): "
+                        "identities it finished are not run again; same data and options "
+                        "needed")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--out", "-o", type=Path, required=True, metavar="OUT_DIR",
                    help="output folder (created)")
@@ -194,7 +202,14 @@ def _generators(text: str | None, mode: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+CHECKPOINT_DIR = "checkpoint"
+"""Sub-folder of OUT_DIR with the finished identities of a run in progress (removed when the
+run's results are written; ``--resume`` continues from it)."""
+
+
 def run(args: argparse.Namespace) -> int:
+    from authapp.checkpoint import Checkpoint
+    from authapp.cluster import parse_cluster
     from authapp.experiment import run_experiment
     from authapp.report import summary_text, write_report
 
@@ -209,6 +224,8 @@ def run(args: argparse.Namespace) -> int:
         methods = tuple(methods)
     if args.out.exists() and not args.out.is_dir():
         raise ExperimentError(f"--out {args.out} exists and is not a folder")
+    if args.cluster is not None:
+        parse_cluster(args.cluster)  # a bad address is refused before any work
     generators = _generators(args.generators, args.pseudo)
     params = parse_params(args.param, methods + generators)
     gen_params = {g: params.pop(g) for g in generators if g in params and g not in methods}
@@ -237,12 +254,16 @@ def run(args: argparse.Namespace) -> int:
         method_params=params,
         generator_params=gen_params,
     )
-    result = run_experiment(cfg, progress=not args.no_progress)
+    checkpoint = Checkpoint(Path(args.out) / CHECKPOINT_DIR, resume=args.resume)
+    result = run_experiment(cfg, progress=not args.no_progress, checkpoint=checkpoint,
+                            cluster=args.cluster)
     paths = write_report(result, args.out)
+    checkpoint.finish()
     wall = time.perf_counter() - t0
     print(summary_text(result.results, wide=args.wide))
     folds = result.results["protocol"]["folds"]
+    where = f"--cluster {args.cluster}" if args.cluster else f"--jobs {cfg.jobs}"
     print(f"{len(result.trials)} identities x {len(cfg.seeds)} seeds, folds={folds}; "
-          f"wall time {wall:.1f} s with --jobs {cfg.jobs}")
+          f"wall time {wall:.1f} s with {where}")
     print(f"report: {paths['html']}")
     return 0

@@ -1,0 +1,103 @@
+"""Benchmark: ``authapp`` start-up, end to end as processes (issue 24).
+
+Goals: ``authapp --help`` <= 0.3 s over the interpreter's own start, and a login with the
+default model (fusion, calibrated) <= 0.5 s. Each round runs, one after the other,
+``python -c pass`` (the reference), ``python -m authapp.cli --help``, ``... users`` and
+``... login`` against a store with one user enrolled with the product defaults (enrolled
+once, before the rounds; the store's lockout is switched off so that repeated logins are
+all scored). Prints per-command median / p95 wall times and the median over the reference.
+
+    nice .venv/bin/python benchmarks/bench_cli.py [--rounds 10] [--store DIR] [--before DIR]
+
+``--before DIR``: a checkout of an earlier version (``git worktree add DIR COMMIT``), whose
+``--help`` and login are timed in the same rounds, for the speed-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "fmkit_leap"
+USER = "luduo"
+
+
+def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Wall seconds and exit status of one process."""
+    t0 = time.perf_counter()
+    rc = subprocess.run(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                        stderr=subprocess.PIPE, check=False).returncode
+    return time.perf_counter() - t0, rc
+
+
+def _p95(values: list[float]) -> float:
+    return sorted(values)[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--store", type=Path, default=None,
+                    help="store to use (enrolled here when it has no user yet; default: a "
+                         "temporary one)")
+    ap.add_argument("--before", type=Path, default=None,
+                    help="checkout of an earlier version to time in the same rounds")
+    args = ap.parse_args()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    env_before = {**env, "PYTHONPATH": str(args.before)} if args.before else None
+    py = sys.executable
+    cli = [py, "-m", "authapp.cli"]
+    tmp = tempfile.TemporaryDirectory(prefix="bench_cli_")
+    store = args.store or Path(tmp.name) / "store"
+    refs = [str(DATA / f"{USER}_{USER}_{i:02d}.txt") for i in range(1, 6)]
+    probe = str(DATA / f"{USER}_{USER}_07.txt")
+    if not (store / "store.sqlite3").exists() and not args.store:
+        t0 = time.perf_counter()
+        subprocess.run(cli + ["enroll", USER, *refs, "--store", str(store)], env=env,
+                       cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+        print(f"enrolled {USER!r} with the default settings in {time.perf_counter() - t0:.1f} s",
+              file=sys.stderr)
+    subprocess.run(cli + ["settings", "max_failures", "0", "--store", str(store)], env=env,
+                   cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    commands = {
+        "python -c pass": [py, "-c", "pass"],
+        "authapp --help": cli + ["--help"],
+        "authapp users": cli + ["users", "--store", str(store)],
+        "authapp login": cli + ["login", USER, probe, "--store", str(store)],
+    }
+    envs = dict.fromkeys(commands, env)
+    if env_before is not None:
+        for name in ("authapp --help", "authapp login"):
+            commands[f"{name} (before)"] = commands[name]
+            envs[f"{name} (before)"] = env_before
+    times: dict[str, list[float]] = {k: [] for k in commands}
+    for _ in range(args.rounds):
+        for name, cmd in commands.items():
+            sec, rc = _timed(cmd, envs[name])
+            if name.startswith("authapp login") and rc not in (0, 1):
+                raise SystemExit(f"login failed with exit status {rc}")
+            times[name].append(sec)
+    base = statistics.median(times["python -c pass"])
+    print(f"{'command':<25} {'median s':>9} {'p95 s':>7} {'over python -c pass':>20}")
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(f"{name:<25} {med:>9.3f} {_p95(ts):>7.3f} {med - base:>20.3f}")
+    help_over = statistics.median(times["authapp --help"]) - base
+    login = statistics.median(times["authapp login"])
+    print(f"goal --help <= 0.3 s over the interpreter: {help_over:.3f} s "
+          f"({'met' if help_over <= 0.3 else 'NOT met'}); login <= 0.5 s: {login:.3f} s "
+          f"({'met' if login <= 0.5 else 'NOT met'}); load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

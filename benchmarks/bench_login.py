@@ -1,0 +1,82 @@
+"""Benchmark: login latency with an empty replay history and with a full one (issue 24).
+
+Goal: the p95 of a login with a full history (200 stored attempt fingerprints) within 20 ms
+of the p95 with none. One user enrolls with the product's defaults (calibrated fusion, 5
+samples of a Leap in-air signature); the logins are held-out genuine recordings of that
+person, each checked by ``AuthService.verify`` with ``record_attempt=False`` (the same rules
+and the same replay check as a login, but nothing recorded, so the history stays as set).
+The history is filled with the fingerprints of 200 real recordings of other people, recorded
+as rejected attempts. Both conditions are measured in the same run, interleaved.
+
+    nice .venv/bin/python benchmarks/bench_login.py [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DATA = REPO.parent / "shared" / "data" / "leap_air_signatures"
+HISTORY = 200
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+
+    from authapp import security
+    from authapp.harness_data import load
+    from authapp.services import AuthService
+    from authapp.store import EnrollmentStore
+
+    ds = load(DATA, "leapcsv")
+    people = [p for p in ds.identities if len(ds.genuine(p)) >= 10]
+    me, others = people[0], people[1:]
+    mine = list(ds.genuine(me))
+    tmp = tempfile.TemporaryDirectory(prefix="bench_login_")
+    store = EnrollmentStore(Path(tmp.name) / "store")
+    service = AuthService(store)
+    service.enroll("empty", mine[:5])
+    service.enroll("full", mine[:5])
+    fps = [security.fingerprint(t) for p in others for t in ds.genuine(p)][:HISTORY]
+    for k, fp in enumerate(fps):
+        store.record_attempt("full", outcome="reject", score=None, reason="bench history",
+                             fingerprint=fp, when=store.clock() - 3600 + k)
+    n_hist = len(store.fingerprints("full"))
+    queries = mine[5:]
+    for user in ("empty", "full"):  # warm: numba functions loaded
+        service.verify(user, queries[0], record_attempt=False)
+    times: dict[str, list[float]] = {"empty": [], "full": []}
+    for _ in range(args.rounds):
+        for q in queries:
+            for user in ("empty", "full"):
+                t0 = time.perf_counter()
+                service.verify(user, q, record_attempt=False)
+                times[user].append(time.perf_counter() - t0)
+    p95 = {u: float(np.percentile(v, 95)) for u, v in times.items()}
+    print(f"history: empty 0 / full {n_hist} stored fingerprints (+5 enrollment samples each); "
+          f"{len(times['full'])} logins each")
+    print(f"{'history':<8} {'p50 ms':>8} {'p95 ms':>8}")
+    for user, ts in times.items():
+        print(f"{user:<8} {statistics.median(ts) * 1000:>8.1f} {p95[user] * 1000:>8.1f}")
+    gap = (p95["full"] - p95["empty"]) * 1000
+    print(f"goal p95(full) - p95(empty) <= 20 ms: {gap:+.1f} ms "
+          f"({'met' if gap <= 20 else 'NOT met'}); load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs")
+    store.close()
+    tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
