@@ -22,8 +22,8 @@ COMMANDS: dict[str, str] = {
     "record": "record one writing gesture from the Leap Motion (or --replay FILE)",
     "replay": "administrator's offline check of a recording against an enrolled user, with "
               "per-verifier scores (not a login; audited)",
-    "settings": "show or change store-wide settings (lockout policy, verifier, replay "
-                "threshold); changes are checked and audited",
+    "settings": "show or change store-wide settings (lockout policy, verifier, security "
+                "level, calibration, replay threshold); changes are checked and audited",
     "unlock": "end USER's lockout now; earlier failed logins stop counting (audited)",
     "users": "list enrolled users and who is locked out",
 }
