@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 
 from authapp.cli import main
 from capture.datasets import load_dataset
 from capture.errors import TrajectoryError
 from capture.trajectory import Trajectory
-from models.base import NotFittedError
+from models.base import NotFittedError, ParameterError
 from models.oneclass import verifiers
 from models.oneclass.fanogan import FAnoGAN
 from models.oneclass.ganomaly import GANomaly
@@ -31,10 +32,14 @@ from models.registry import make_verifier
 from models.serialization import dump_verifier, load_verifier
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "oneclass_digits.py"
-TINY = {"ganomaly": {"epochs": 25, "hidden": 8, "latent": 8},
-        "fanogan": {"gan_steps": 25, "critic_steps": 2, "encoder_steps": 40, "hidden": 8,
-                    "latent": 8}}
-DETECTORS = {"ganomaly": GANomaly, "fanogan": FAnoGAN}
+_EPOCHS = {"epochs": 25, "hidden": 8, "latent": 8}
+_WGAN = {"gan_steps": 25, "critic_steps": 2, "hidden": 8, "latent": 8}
+TINY = {"ganomaly": _EPOCHS, "fanogan": {**_WGAN, "encoder_steps": 40},
+        "anogan": {**_WGAN, "search_steps": 20}, "egbad": _EPOCHS, "alad": _EPOCHS,
+        "ocgan": _EPOCHS, "fencegan": _EPOCHS, "skip-ganomaly": {"epochs": 25, "hidden": 8},
+        "autoencoder": _EPOCHS, "berg": _WGAN}
+DETECTORS = {kind: verifiers._detector_class(kind) for kind in verifiers.DETECTORS}
+NEW = ["anogan", "egbad", "alad", "ocgan", "fencegan", "skip-ganomaly", "autoencoder", "berg"]
 
 
 # -- networks on arrays ------------------------------------------------------------------------
@@ -70,7 +75,7 @@ def _toy(n: int, rng: np.random.Generator, anomalous: bool = False) -> np.ndarra
     return (np.sin(t + phase) + 0.05 * rng.standard_normal((n, 3, 16))).astype(np.float32)
 
 
-@pytest.mark.parametrize("kind", ["ganomaly", "fanogan"])
+@pytest.mark.parametrize("kind", sorted(verifiers.DETECTORS))
 def test_detector_learns_normal_deterministic_and_round_trips(kind):
     rng = np.random.default_rng(0)
     train, normal, odd = _toy(64, rng), _toy(20, rng), _toy(20, rng, anomalous=True)
@@ -86,6 +91,30 @@ def test_detector_learns_normal_deterministic_and_round_trips(kind):
     copy.adapt(normal[:4], steps=5, seed=0)  # fine-tuning moves the copy only
     assert not np.allclose(copy.anomaly(normal), before)
     assert np.array_equal(det.anomaly(normal), a_norm)
+
+
+@pytest.mark.parametrize("kind", sorted(verifiers.DETECTORS))
+def test_detector_is_an_estimator(kind):
+    """clone, get/set_params, ParameterError for unknown names and (at fit) bad values, the
+    state refused for another kind, and every score name the class documents works."""
+    cls = DETECTORS[kind]
+    det = cls(**TINY[kind])
+    twin = clone(det)
+    assert twin is not det and twin.get_params() == det.get_params()
+    assert not hasattr(twin, "channels_")
+    with pytest.raises(ParameterError, match="no_such_param"):
+        det.set_params(no_such_param=1)
+    step = "gan_steps" if "gan_steps" in det.get_params() else "epochs"
+    with pytest.raises(ParameterError):
+        cls(**{**TINY[kind], step: 0}).fit(np.zeros((4, 3, 16)), seed=0)
+    fitted = cls(**TINY[kind]).fit(_toy(8, np.random.default_rng(0)), seed=0)
+    params, arrays = fitted.get_state()
+    assert params["kind"] == kind
+    other = next(k for k in sorted(DETECTORS) if k != kind)
+    with pytest.raises(ValueError, match="state"):
+        DETECTORS[other].from_state(params, arrays)
+    with pytest.raises(ValueError, match="score"):
+        fitted.anomaly(np.zeros((1, 3, 16)), "no-such-score")
 
 
 def test_detector_input_errors():
