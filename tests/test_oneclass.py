@@ -35,7 +35,8 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "oneclass_digits.p
 _EPOCHS = {"epochs": 25, "hidden": 8, "latent": 8}
 _WGAN = {"gan_steps": 25, "critic_steps": 2, "hidden": 8, "latent": 8}
 TINY = {"ganomaly": _EPOCHS, "fanogan": {**_WGAN, "encoder_steps": 40},
-        "anogan": {**_WGAN, "search_steps": 20}, "egbad": _EPOCHS, "alad": _EPOCHS,
+        "anogan": {**_WGAN, "search_steps": 20}, "egbad": _EPOCHS,
+        "alad": {**_EPOCHS, "epochs": 60},  # three adversaries: slower to train
         "ocgan": _EPOCHS, "fencegan": _EPOCHS, "skip-ganomaly": {"epochs": 25, "hidden": 8},
         "autoencoder": _EPOCHS, "berg": _WGAN}
 DETECTORS = {kind: verifiers._detector_class(kind) for kind in verifiers.DETECTORS}
@@ -132,21 +133,58 @@ def test_detector_input_errors():
             np.zeros((1, 3, 16)))
 
 
-@pytest.mark.timeout(240)
-def test_digits_benchmark_tiny_config():
-    """The validation script runs end to end on a tiny config, and even tiny GAN detectors
-    separate digit 0 from the other digits far above chance."""
+def _digits_module():
     spec = importlib.util.spec_from_file_location("oneclass_digits", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    table = module.evaluate([0], seed=0, quick=True, verbose=False)
+    return module
+
+
+@pytest.mark.timeout(240)
+def test_digits_benchmark_tiny_config():
+    """The validation script runs end to end on a tiny config, and even tiny GAN detectors
+    separate digit 0 from the other digits far above chance."""
+    module = _digits_module()
+    table = module.evaluate([0], seed=0, quick=True, verbose=False,
+                            detectors=("kde", "ocsvm", "ganomaly", "fanogan"))
     assert set(table) == {"KDE", "OC-SVM", "GANomaly", "f-AnoGAN izi_f",
                           "f-AnoGAN latent norm"}
     assert table["KDE"][0] > 0.95 and table["OC-SVM"][0] > 0.95
     assert table["GANomaly"][0] > 0.75 and table["f-AnoGAN izi_f"][0] > 0.75
     assert 0.0 <= table["f-AnoGAN latent norm"][0] <= 1.0
     assert "| KDE |" in module.markdown(table, [0])
+
+
+@pytest.mark.timeout(240)
+def test_digits_benchmark_new_detectors_seeds_and_contamination(tmp_path, capsys):
+    """The other detectors run in the script too (AnoGAN on f-AnoGAN's GAN), over two seeds
+    and with contaminated training data; results saved by two runs merge into one table with
+    an interval over seeds; the autoencoder (no adversary to go wrong) separates digit 0."""
+    module = _digits_module()
+    x_tr, y_tr, _, _ = module.load_split(0)
+    clean = module.training_set(x_tr, y_tr, 0, 0.0, seed=0)
+    dirty = module.training_set(x_tr, y_tr, 0, 0.02, seed=0)
+    assert len(dirty) == len(clean) + 2 and np.array_equal(dirty[:len(clean)], clean)
+    assert not any(np.array_equal(img, c) for img in dirty[len(clean):] for c in clean)
+    dets = "autoencoder,anogan,berg"
+    args = ["--quick", "--digits", "0", "--detectors", dets, "--contamination", "0,0.02"]
+    assert module.main([*args, "--seeds", "0", "--save", str(tmp_path / "a.json")]) == 0
+    assert module.main([*args, "--seeds", "1", "--save", str(tmp_path / "b.json")]) == 0
+    capsys.readouterr()
+    assert module.main(["--digits", "0", "--merge",
+                        f"{tmp_path / 'a.json'},{tmp_path / 'b.json'}"]) == 0
+    out = capsys.readouterr().out
+    for row in ("autoencoder", "AnoGAN", "Berg et al.", "Berg et al. izi_f only"):
+        assert f"| {row} | " in out
+    line = next(ln for ln in out.splitlines() if ln.startswith("| AnoGAN | ") and "[" in ln)
+    assert line.count("[") == 2 and "0.909" in line  # two intervals, the survey's figure
+    saved = json.loads((tmp_path / "a.json").read_text())
+    assert saved["auroc"]["0.0"]["autoencoder"]["0"][0] > 0.8
+    with pytest.raises(SystemExit):
+        module.main(["--detectors", "nope"])
+    m, lo, hi = module.interval([0.8, 0.9, 1.0])
+    assert lo < m == pytest.approx(0.9) < hi
 
 
 # -- verifiers ----------------------------------------------------------------------------------
@@ -202,6 +240,24 @@ def test_verifier_pretrains_adapts_scores_and_round_trips(svc, background, kind,
     assert len(list(tmp_path.glob(f"{kind}-v*.npz"))) == 3
 
 
+@pytest.mark.parametrize("kind", NEW)
+def test_new_verifiers_pretrain_adapt_score_and_round_trip(svc, background, kind, tmp_path,
+                                                           monkeypatch):
+    monkeypatch.delenv("AIRAUTH_PSEUDO_CACHE", raising=False)
+    verifiers.clear_memory()
+    refs = svc.genuine("U1")[:5]
+    v = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path))).fit(refs, background)
+    assert v.pretrained_ and v.weights_ == "trained"
+    own, others = v.score_samples(refs), v.score_samples(background)
+    assert np.all(np.isfinite(own)) and np.all(np.isfinite(others))
+    assert np.median(own) > np.median(others)
+    again = load_verifier(dump_verifier(v))
+    np.testing.assert_allclose(again.score_samples(svc.genuine("U1")[5:9]),
+                               v.score_samples(svc.genuine("U1")[5:9]), rtol=1e-5, atol=1e-6)
+    assert make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path))).fit(
+        svc.genuine("U2")[:5], background).weights_ == "memory"
+
+
 def test_verifier_without_background_and_pseudo_negatives(svc, background):
     refs = svc.genuine("U1")[:4]
     v = make_verifier("ganomaly", **_tiny("ganomaly", scratch={"epochs": 10})).fit(refs)
@@ -253,5 +309,28 @@ def test_harness_runs_the_detectors(fmkit_dir, tmp_path, capsys):
     res = json.loads((tmp_path / "results.json").read_text())
     assert list(res["methods"]) == ["ganomaly", "fanogan"]
     for m in ("ganomaly", "fanogan"):
+        s = res["methods"][m]["random"]
+        assert s["n_genuine"] == 2 * 5 and 0.0 <= s["eer"] <= 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_harness_runs_the_new_detectors(fmkit_dir, tmp_path, capsys):
+    """Every new detector is a method of the harness (scratch training, tiny budgets)."""
+    tiny_scratch = {"epochs": 5, "hidden": 8}
+    params = []
+    for kind in NEW:
+        scratch = ({"gan_steps": 5, "hidden": 8} if kind in ("anogan", "berg") else tiny_scratch)
+        if kind == "anogan":
+            scratch["search_steps"] = 5
+        params += ["--param", f"{kind}.scratch={json.dumps(scratch)}"]
+    rc = main(["experiment", str(fmkit_dir), "--format", "fmkit", "--references", "5",
+               "--seeds", "1", "--methods", ",".join(NEW), "--out", str(tmp_path), *params,
+               "--calibration", "none", "--no-progress"])
+    _, err = capsys.readouterr()
+    assert rc == 0, err
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert list(res["methods"]) == NEW
+    for m in NEW:
         s = res["methods"][m]["random"]
         assert s["n_genuine"] == 2 * 5 and 0.0 <= s["eer"] <= 1.0
