@@ -37,6 +37,9 @@ class ArrayDetector(Estimator, Persistent, ABC):
     (scikit-learn parameters and the shared ``get_state`` / ``from_state`` contract)."""
 
     kind: ClassVar[str] = "detector"
+    signed_scores: ClassVar[tuple[str, ...]] = ()
+    """Scores that can be zero or negative (a logit, a normalised sum): compared on a linear
+    scale, where the others (residuals, distances) are compared by their logarithm."""
 
     def fit(self, x: Any, seed: int = 0) -> ArrayDetector:
         import torch
@@ -76,6 +79,10 @@ class ArrayDetector(Estimator, Persistent, ABC):
         arr = check_array(x, self.channels_, self.length_)
         with torch.no_grad():
             return self._anomaly(torch.from_numpy(arr), score).numpy().astype(np.float64)
+
+    def log_scale(self) -> bool:
+        """Is the configured score positive, so that its logarithm is meaningful?"""
+        return self.score not in self.signed_scores
 
     def score_samples(self, x: Any) -> np.ndarray:
         """Higher = more normal (scikit-learn's convention)."""

@@ -25,6 +25,7 @@ class BergGAN(FAnoGAN):
     ``encoder_steps`` more as in f-AnoGAN (0 by default); score "berg"."""
 
     kind = "berg"
+    signed_scores = ("berg",)
 
     def __init__(self, latent: int = 16, hidden: int = 32, gan_steps: int = 800,
                  critic_steps: int = 4, encoder_steps: int = 0, batch_size: int = 32,

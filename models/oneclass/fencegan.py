@@ -23,6 +23,7 @@ class FenceGAN(EpochDetector):
     weight), gamma (weight of the generated samples in D's loss)."""
 
     kind = "fencegan"
+    signed_scores = ("disc",)
 
     def __init__(self, latent: int = 16, hidden: int = 32, epochs: int = 300,
                  batch_size: int = 32, lr: float = 2e-4, adapt_lr: float = 1e-4,

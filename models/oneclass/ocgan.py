@@ -25,6 +25,7 @@ class OCGAN(EpochDetector):
     reconstruction loss; mining_steps / mining_lr: informative-negative mining."""
 
     kind = "ocgan"
+    signed_scores = ("classifier",)
 
     def __init__(self, latent: int = 16, hidden: int = 32, epochs: int = 300,
                  batch_size: int = 32, lr: float = 1e-3, adapt_lr: float = 2e-4,

@@ -23,7 +23,8 @@ Score, in "gap" units: ``1 - (log a(x) - log a_gen) / (log a_bg - log a_gen)``, 
 detector's anomaly score, a_gen the median over the user's recorded enrollment samples and a_bg
 the median over the background, both after adaptation: the user's own samples score about 1,
 other people about 0; ``threshold`` (default 0.5) sits between. Without background the unit is
-``log(e)`` (a sample e times as anomalous as the user's own scores 0).
+``log(e)`` (a sample e times as anomalous as the user's own scores 0). Scores that can be zero
+or negative (FenceGAN's logit, Berg et al.'s normalised sum) are used as they are, not logged.
 """
 
 from __future__ import annotations
@@ -136,10 +137,10 @@ class _GANVerifier(Verifier):
             x_bg = None
             self.pretrained_, self.weights_ = False, "scratch"
         self.detector_ = det
-        self.ref_ = float(np.log(np.median(det.anomaly(x_gen[real])) + 1e-12))
+        self.ref_ = float(np.median(self._scale(det.anomaly(x_gen[real]))))
         unit = 1.0
         if x_bg is not None:
-            unit = float(np.log(np.median(det.anomaly(x_bg)) + 1e-12)) - self.ref_
+            unit = float(np.median(self._scale(det.anomaly(x_bg)))) - self.ref_
         self.unit_ = max(unit, MIN_UNIT)
         self.threshold_ = float(self.threshold)
 
@@ -188,7 +189,12 @@ class _GANVerifier(Verifier):
     def _score(self, trajectories: list[Trajectory]) -> np.ndarray:
         check_dims(trajectories, self.dims_)
         a = self.detector_.anomaly(self._arrays(trajectories))
-        return 1.0 - (np.log(a + 1e-12) - self.ref_) / self.unit_
+        return 1.0 - (self._scale(a) - self.ref_) / self.unit_
+
+    def _scale(self, a: np.ndarray) -> np.ndarray:
+        """The anomaly scores as compared: their log for positive scores (residuals), as they
+        are for signed ones (a logit, a normalised sum: ``ArrayDetector.signed_scores``)."""
+        return np.log(a + 1e-12) if self.detector_.log_scale() else a
 
     # -- state ------------------------------------------------------------------------------
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
