@@ -190,7 +190,7 @@ def test_digits_benchmark_new_detectors_seeds_and_contamination(tmp_path, capsys
     with pytest.raises(SystemExit):
         module.main(["--detectors", "nope"])
     m, lo, hi = module.interval([0.8, 0.9, 1.0])
-    assert lo < m == pytest.approx(0.9) < hi
+    assert m == pytest.approx(0.9) and lo < m < hi
 
 
 # -- verifiers ----------------------------------------------------------------------------------
