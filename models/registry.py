@@ -96,6 +96,14 @@ _CLASSES: dict[str, str] = {
     "calibrated": "models.calibrated:CalibratedVerifier",
     "ganomaly": "models.oneclass.verifiers:GANomalyVerifier",
     "fanogan": "models.oneclass.verifiers:FAnoGANVerifier",
+    "anogan": "models.oneclass.verifiers:AnoGANVerifier",
+    "egbad": "models.oneclass.verifiers:EGBADVerifier",
+    "alad": "models.oneclass.verifiers:ALADVerifier",
+    "ocgan": "models.oneclass.verifiers:OCGANVerifier",
+    "fencegan": "models.oneclass.verifiers:FenceGANVerifier",
+    "skip-ganomaly": "models.oneclass.verifiers:SkipGANomalyVerifier",
+    "autoencoder": "models.oneclass.verifiers:AutoEncoderVerifier",
+    "berg": "models.oneclass.verifiers:BergVerifier",
 }
 VERIFIERS = Registry("verifier", _CLASSES, UnknownVerifierError)
 

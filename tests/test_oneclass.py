@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 
 from authapp.cli import main
 from capture.datasets import load_dataset
 from capture.errors import TrajectoryError
 from capture.trajectory import Trajectory
-from models.base import NotFittedError
+from models.base import NotFittedError, ParameterError
 from models.oneclass import verifiers
 from models.oneclass.fanogan import FAnoGAN
 from models.oneclass.ganomaly import GANomaly
@@ -31,10 +32,15 @@ from models.registry import make_verifier
 from models.serialization import dump_verifier, load_verifier
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "oneclass_digits.py"
-TINY = {"ganomaly": {"epochs": 25, "hidden": 8, "latent": 8},
-        "fanogan": {"gan_steps": 25, "critic_steps": 2, "encoder_steps": 40, "hidden": 8,
-                    "latent": 8}}
-DETECTORS = {"ganomaly": GANomaly, "fanogan": FAnoGAN}
+_EPOCHS = {"epochs": 25, "hidden": 8, "latent": 8}
+_WGAN = {"gan_steps": 25, "critic_steps": 2, "hidden": 8, "latent": 8}
+TINY = {"ganomaly": _EPOCHS, "fanogan": {**_WGAN, "encoder_steps": 40},
+        "anogan": {**_WGAN, "search_steps": 20}, "egbad": _EPOCHS,
+        "alad": {**_EPOCHS, "epochs": 60},  # three adversaries: slower to train
+        "ocgan": _EPOCHS, "fencegan": _EPOCHS, "skip-ganomaly": {"epochs": 25, "hidden": 8},
+        "autoencoder": _EPOCHS, "berg": _WGAN}
+DETECTORS = {kind: verifiers._detector_class(kind) for kind in verifiers.DETECTORS}
+NEW = ["anogan", "egbad", "alad", "ocgan", "fencegan", "skip-ganomaly", "autoencoder", "berg"]
 
 
 # -- networks on arrays ------------------------------------------------------------------------
@@ -70,13 +76,15 @@ def _toy(n: int, rng: np.random.Generator, anomalous: bool = False) -> np.ndarra
     return (np.sin(t + phase) + 0.05 * rng.standard_normal((n, 3, 16))).astype(np.float32)
 
 
-@pytest.mark.parametrize("kind", ["ganomaly", "fanogan"])
+@pytest.mark.parametrize("kind", sorted(verifiers.DETECTORS))
 def test_detector_learns_normal_deterministic_and_round_trips(kind):
     rng = np.random.default_rng(0)
     train, normal, odd = _toy(64, rng), _toy(20, rng), _toy(20, rng, anomalous=True)
     det = DETECTORS[kind](**TINY[kind]).fit(train, seed=3)
     a_norm, a_odd = det.anomaly(normal), det.anomaly(odd)
     assert np.all(np.isfinite(a_norm)) and np.median(a_odd) > np.median(a_norm)
+    if det.log_scale():  # the verifiers compare these by their logarithm
+        assert np.all(a_norm > 0) and np.all(a_odd > 0)
     assert np.array_equal(det.score_samples(normal), -a_norm)
     again = DETECTORS[kind](**TINY[kind]).fit(train, seed=3)
     assert np.array_equal(again.anomaly(odd), a_odd)  # same seed, same detector
@@ -86,6 +94,30 @@ def test_detector_learns_normal_deterministic_and_round_trips(kind):
     copy.adapt(normal[:4], steps=5, seed=0)  # fine-tuning moves the copy only
     assert not np.allclose(copy.anomaly(normal), before)
     assert np.array_equal(det.anomaly(normal), a_norm)
+
+
+@pytest.mark.parametrize("kind", sorted(verifiers.DETECTORS))
+def test_detector_is_an_estimator(kind):
+    """clone, get/set_params, ParameterError for unknown names and (at fit) bad values, the
+    state refused for another kind, and every score name the class documents works."""
+    cls = DETECTORS[kind]
+    det = cls(**TINY[kind])
+    twin = clone(det)
+    assert twin is not det and twin.get_params() == det.get_params()
+    assert not hasattr(twin, "channels_")
+    with pytest.raises(ParameterError, match="no_such_param"):
+        det.set_params(no_such_param=1)
+    step = "gan_steps" if "gan_steps" in det.get_params() else "epochs"
+    with pytest.raises(ParameterError):
+        cls(**{**TINY[kind], step: 0}).fit(np.zeros((4, 3, 16)), seed=0)
+    fitted = cls(**TINY[kind]).fit(_toy(8, np.random.default_rng(0)), seed=0)
+    params, arrays = fitted.get_state()
+    assert params["kind"] == kind
+    other = next(k for k in sorted(DETECTORS) if k != kind)
+    with pytest.raises(ValueError, match="state"):
+        DETECTORS[other].from_state(params, arrays)
+    with pytest.raises(ValueError, match="score"):
+        fitted.anomaly(np.zeros((1, 3, 16)), "no-such-score")
 
 
 def test_detector_input_errors():
@@ -103,21 +135,62 @@ def test_detector_input_errors():
             np.zeros((1, 3, 16)))
 
 
-@pytest.mark.timeout(240)
-def test_digits_benchmark_tiny_config():
-    """The validation script runs end to end on a tiny config, and even tiny GAN detectors
-    separate digit 0 from the other digits far above chance."""
+def _digits_module():
     spec = importlib.util.spec_from_file_location("oneclass_digits", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    table = module.evaluate([0], seed=0, quick=True, verbose=False)
+    return module
+
+
+@pytest.mark.timeout(240)
+def test_digits_benchmark_tiny_config():
+    """The validation script runs end to end on a tiny config, and even tiny GAN detectors
+    separate digit 0 from the other digits far above chance."""
+    module = _digits_module()
+    table = module.evaluate([0], seed=0, quick=True, verbose=False,
+                            detectors=("kde", "ocsvm", "ganomaly", "fanogan"))
     assert set(table) == {"KDE", "OC-SVM", "GANomaly", "f-AnoGAN izi_f",
                           "f-AnoGAN latent norm"}
     assert table["KDE"][0] > 0.95 and table["OC-SVM"][0] > 0.95
     assert table["GANomaly"][0] > 0.75 and table["f-AnoGAN izi_f"][0] > 0.75
     assert 0.0 <= table["f-AnoGAN latent norm"][0] <= 1.0
     assert "| KDE |" in module.markdown(table, [0])
+
+
+@pytest.mark.timeout(240)
+def test_digits_benchmark_new_detectors_seeds_and_contamination(tmp_path, capsys,
+                                                                monkeypatch):
+    """The other detectors run in the script too (AnoGAN on f-AnoGAN's GAN), over two seeds
+    and with contaminated training data (tiny budgets here); results saved by two runs merge
+    into one table with an interval over seeds; the autoencoder separates digit 0."""
+    module = _digits_module()
+    tiny = {"autoencoder": {"epochs": 15}, "fanogan": TINY["fanogan"],
+            "anogan": {"search_steps": 5}}
+    monkeypatch.setattr(module, "configs", lambda quick=False: tiny)
+    x_tr, y_tr, _, _ = module.load_split(0)
+    clean = module.training_set(x_tr, y_tr, 0, 0.0, seed=0)
+    dirty = module.training_set(x_tr, y_tr, 0, 0.02, seed=0)
+    assert len(dirty) == len(clean) + 2 and np.array_equal(dirty[:len(clean)], clean)
+    assert not any(np.array_equal(img, c) for img in dirty[len(clean):] for c in clean)
+    dets = "autoencoder,anogan"
+    args = ["--quick", "--digits", "0", "--detectors", dets, "--contamination", "0,0.02"]
+    assert module.main([*args, "--seeds", "0", "--save", str(tmp_path / "a.json")]) == 0
+    assert module.main([*args, "--seeds", "1", "--save", str(tmp_path / "b.json")]) == 0
+    capsys.readouterr()
+    assert module.main(["--digits", "0", "--merge",
+                        f"{tmp_path / 'a.json'},{tmp_path / 'b.json'}"]) == 0
+    out = capsys.readouterr().out
+    for row in ("autoencoder", "AnoGAN"):
+        assert f"| {row} | " in out
+    line = next(ln for ln in out.splitlines() if ln.startswith("| AnoGAN | ") and "[" in ln)
+    assert line.count("[") == 2 and "0.909" in line  # two intervals, the survey's figure
+    saved = json.loads((tmp_path / "a.json").read_text())
+    assert saved["auroc"]["0.0"]["autoencoder"]["0"][0] > 0.8
+    with pytest.raises(SystemExit):
+        module.main(["--detectors", "nope"])
+    m, lo, hi = module.interval([0.8, 0.9, 1.0])
+    assert m == pytest.approx(0.9) and lo < m < hi
 
 
 # -- verifiers ----------------------------------------------------------------------------------
@@ -173,6 +246,27 @@ def test_verifier_pretrains_adapts_scores_and_round_trips(svc, background, kind,
     assert len(list(tmp_path.glob(f"{kind}-v*.npz"))) == 3
 
 
+@pytest.mark.parametrize("kind", NEW)
+def test_new_verifiers_pretrain_adapt_score_and_round_trip(svc, background, kind, tmp_path,
+                                                           monkeypatch):
+    monkeypatch.delenv("AIRAUTH_PSEUDO_CACHE", raising=False)
+    verifiers.clear_memory()
+    refs = svc.genuine("U1")[:5]
+    v = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path))).fit(refs, background)
+    assert v.pretrained_ and v.weights_ == "trained"
+    own, others = v.score_samples(refs), v.score_samples(background)
+    assert np.all(np.isfinite(own)) and np.all(np.isfinite(others))
+    if kind not in ("anogan", "egbad"):
+        # measured: 5 adversarial adaptation steps (AnoGAN's WGAN, EGBAD's BiGAN) leave these
+        # two pretrained on the background, which they then find more normal than the user
+        assert np.median(own) > np.median(others)
+    again = load_verifier(dump_verifier(v))
+    np.testing.assert_allclose(again.score_samples(svc.genuine("U1")[5:9]),
+                               v.score_samples(svc.genuine("U1")[5:9]), rtol=1e-5, atol=1e-6)
+    assert make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path))).fit(
+        svc.genuine("U2")[:5], background).weights_ == "memory"
+
+
 def test_verifier_without_background_and_pseudo_negatives(svc, background):
     refs = svc.genuine("U1")[:4]
     v = make_verifier("ganomaly", **_tiny("ganomaly", scratch={"epochs": 10})).fit(refs)
@@ -224,5 +318,30 @@ def test_harness_runs_the_detectors(fmkit_dir, tmp_path, capsys):
     res = json.loads((tmp_path / "results.json").read_text())
     assert list(res["methods"]) == ["ganomaly", "fanogan"]
     for m in ("ganomaly", "fanogan"):
+        s = res["methods"][m]["random"]
+        assert s["n_genuine"] == 2 * 5 and 0.0 <= s["eer"] <= 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_harness_runs_the_new_detectors(fmkit_dir, tmp_path, capsys):
+    """The new detectors are methods of the harness (scratch training, tiny budgets): the
+    latent search, a signed score, the jointly trained encoder (the others share the path)."""
+    tiny_scratch = {"epochs": 5, "hidden": 8}
+    params = []
+    methods = ["anogan", "fencegan", "berg"]
+    for kind in methods:
+        scratch = ({"gan_steps": 5, "hidden": 8} if kind in ("anogan", "berg") else tiny_scratch)
+        if kind == "anogan":
+            scratch["search_steps"] = 5
+        params += ["--param", f"{kind}.scratch={json.dumps(scratch)}"]
+    rc = main(["experiment", str(fmkit_dir), "--format", "fmkit", "--references", "5",
+               "--seeds", "1", "--methods", ",".join(methods), "--out", str(tmp_path), *params,
+               "--calibration", "none", "--no-progress"])
+    _, err = capsys.readouterr()
+    assert rc == 0, err
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert list(res["methods"]) == methods
+    for m in methods:
         s = res["methods"][m]["random"]
         assert s["n_genuine"] == 2 * 5 and 0.0 <= s["eer"] <= 1.0

@@ -37,6 +37,9 @@ class ArrayDetector(Estimator, Persistent, ABC):
     (scikit-learn parameters and the shared ``get_state`` / ``from_state`` contract)."""
 
     kind: ClassVar[str] = "detector"
+    signed_scores: ClassVar[tuple[str, ...]] = ()
+    """Scores that can be zero or negative (a logit, a normalised sum): compared on a linear
+    scale, where the others (residuals, distances) are compared by their logarithm."""
 
     def fit(self, x: Any, seed: int = 0) -> ArrayDetector:
         import torch
@@ -77,6 +80,10 @@ class ArrayDetector(Estimator, Persistent, ABC):
         with torch.no_grad():
             return self._anomaly(torch.from_numpy(arr), score).numpy().astype(np.float64)
 
+    def log_scale(self) -> bool:
+        """Is the configured score positive, so that its logarithm is meaningful?"""
+        return self.score not in self.signed_scores
+
     def score_samples(self, x: Any) -> np.ndarray:
         """Higher = more normal (scikit-learn's convention)."""
         return -self.anomaly(x)
@@ -88,6 +95,10 @@ class ArrayDetector(Estimator, Persistent, ABC):
     def _eval(self) -> None:
         for m in self._modules().values():
             m.eval()
+
+    def _train_mode(self) -> None:
+        for m in self._modules().values():
+            m.train()
 
     # -- state --------------------------------------------------------------------------------
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -128,3 +139,27 @@ class ArrayDetector(Estimator, Persistent, ABC):
 
     @abstractmethod
     def _anomaly(self, x: Any, score: str | None) -> Any: ...
+
+
+class EpochDetector(ArrayDetector):
+    """A detector trained by one loop of mini-batch steps: ``epochs`` passes over the data at
+    ``lr`` to fit, ``steps`` more at ``adapt_lr`` to adapt. Subclasses implement ``_steps``."""
+
+    def _check_params(self) -> None:
+        from models.base import ParameterError
+
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.adapt_lr <= 0:
+            raise ParameterError(f"{type(self).__name__}: epochs and batch_size must be >= 1, "
+                                 "lr and adapt_lr > 0")
+
+    def _train(self, x: np.ndarray, rng: np.random.Generator) -> None:
+        per_epoch = -(-len(x) // self.batch_size)
+        self._steps(x, self.epochs * per_epoch, self.lr, rng)
+
+    def _adapt(self, x: np.ndarray, steps: int, rng: np.random.Generator) -> None:
+        self._steps(x, steps, self.adapt_lr, rng)
+
+    @abstractmethod
+    def _steps(self, x: np.ndarray, steps: int, lr: float, rng: np.random.Generator) -> None:
+        """``steps`` optimiser steps on mini-batches of ``x`` (all networks left in train
+        mode; ``fit`` / ``adapt`` switch them back to eval)."""

@@ -51,6 +51,13 @@ class FAnoGAN(ArrayDetector):
         self.score = score
         self.threads = threads
 
+    def _check_params(self) -> None:
+        from models.base import ParameterError
+
+        if self.gan_steps < 1 or self.critic_steps < 1 or self.encoder_steps < 0:
+            raise ParameterError(f"{type(self).__name__}: gan_steps and critic_steps must be "
+                                 ">= 1, encoder_steps >= 0")
+
     def _build(self) -> None:
         from models.oneclass.nets import ConvDecoder, ConvEncoder
 
@@ -63,39 +70,31 @@ class FAnoGAN(ArrayDetector):
         return {"g": self.g_, "d": self.d_, "e": self.e_}
 
     def _train(self, x: np.ndarray, rng: np.random.Generator) -> None:
-        import torch
-
-        from models.oneclass.nets import batches, gradient_penalty, tensor
+        from models.oneclass.nets import batches, tensor, train_wgan_gp
 
         xt = tensor(x)
         it = batches(len(x), self.batch_size, rng)
-        opt_g = torch.optim.Adam(self.g_.parameters(), lr=self.lr, betas=(0.5, 0.9))
-        opt_d = torch.optim.Adam(self.d_.parameters(), lr=self.lr, betas=(0.5, 0.9))
-        self.g_.train()
-        self.d_.train()
-        for _ in range(self.gan_steps):
-            for _ in range(self.critic_steps):
-                xb = xt[next(it)]
-                fake = self.g_(torch.randn(len(xb), self.latent)).detach()
-                loss_d = (self.d_(fake).mean() - self.d_(xb).mean()
-                          + self.gp_weight * gradient_penalty(self.d_, xb, fake))
-                opt_d.zero_grad()
-                loss_d.backward()
-                opt_d.step()
-            loss_g = -self.d_(self.g_(torch.randn(self.batch_size, self.latent))).mean()
-            opt_g.zero_grad()
-            loss_g.backward()
-            opt_g.step()
-        self.g_.eval()
-        self.d_.eval()
-        self.gan_loss_ = (float(loss_g.detach()), float(loss_d.detach()))
+        self.gan_loss_ = train_wgan_gp(
+            self.g_, self.d_, xt, it, steps=self.gan_steps, critic_steps=self.critic_steps,
+            latent=self.latent, batch_size=self.batch_size, lr=self.lr,
+            gp_weight=self.gp_weight, each_step=self._joint_step(xt))
         self._fit_encoder(xt, self.encoder_steps, self.encoder_lr, [self.e_], it)
+        self._after_training(xt)
+
+    def _joint_step(self, xt: Any) -> Any:
+        """A callback run after each generator step (None: f-AnoGAN trains E afterwards)."""
+        return None
+
+    def _after_training(self, xt: Any) -> None:
+        """Hook after ``fit`` and ``adapt`` (Berg et al. record their score ranges here)."""
 
     def _adapt(self, x: np.ndarray, steps: int, rng: np.random.Generator) -> None:
         from models.oneclass.nets import batches, tensor
 
-        self._fit_encoder(tensor(x), steps, self.adapt_lr, [self.e_, self.g_],
+        xt = tensor(x)
+        self._fit_encoder(xt, steps, self.adapt_lr, [self.e_, self.g_],
                           batches(len(x), self.batch_size, rng))
+        self._after_training(xt)
 
     def _fit_encoder(self, xt: Any, steps: int, lr: float, trained: list[Any], it: Any) -> None:
         import torch
@@ -115,7 +114,8 @@ class FAnoGAN(ArrayDetector):
         finally:
             for p in self.d_.parameters():
                 p.requires_grad_(True)
-        self.encoder_loss_ = float(loss.detach()) if steps else float("nan")
+        if steps or not hasattr(self, "encoder_loss_"):
+            self.encoder_loss_ = float(loss.detach()) if steps else float("nan")
 
     def _izi_f(self, x: Any, kappa: float | None = None) -> Any:
         xh = self.g_(self.e_(x))

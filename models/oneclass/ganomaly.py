@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from models.oneclass.base import ArrayDetector
+from models.oneclass.base import EpochDetector
 
 
-class GANomaly(ArrayDetector):
+class GANomaly(EpochDetector):
     """GANomaly detector. ``epochs`` over the training data in batches of ``batch_size``.
 
     score: "latent" (the paper's ||z - z'||^2) or "recon" (the contextual |x - x_hat|), for
@@ -57,14 +57,13 @@ class GANomaly(ArrayDetector):
         import torch
         import torch.nn.functional as F
 
-        from models.oneclass.nets import batches, tensor
+        from models.oneclass.nets import batches, bce, tensor
 
         gen = [*self.ge_.parameters(), *self.gd_.parameters(), *self.e2_.parameters()]
         opt_g = torch.optim.Adam(gen, lr=lr, betas=(0.5, 0.999))
         opt_d = torch.optim.Adam(self.d_.parameters(), lr=lr, betas=(0.5, 0.999))
         xt = tensor(x)
-        for m in self._modules().values():
-            m.train()
+        self._train_mode()
         it = batches(len(x), self.batch_size, rng)
         for _ in range(steps):
             xb = xt[next(it)]
@@ -78,19 +77,11 @@ class GANomaly(ArrayDetector):
             loss_g.backward()
             opt_g.step()
             real, fake = self.d_(xb), self.d_(xh.detach())
-            loss_d = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
-                      + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+            loss_d = bce(real, True) + bce(fake, False)
             opt_d.zero_grad()
             loss_d.backward()
             opt_d.step()
         self.loss_ = (float(loss_g.detach()), float(loss_d.detach()))
-
-    def _train(self, x: np.ndarray, rng: np.random.Generator) -> None:
-        per_epoch = -(-len(x) // self.batch_size)
-        self._steps(x, self.epochs * per_epoch, self.lr, rng)
-
-    def _adapt(self, x: np.ndarray, steps: int, rng: np.random.Generator) -> None:
-        self._steps(x, steps, self.adapt_lr, rng)
 
     def _anomaly(self, x: Any, score: str | None) -> Any:
         score = score or self.score

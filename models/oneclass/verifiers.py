@@ -1,5 +1,6 @@
-"""GANomaly and f-AnoGAN as verifiers ("ganomaly", "fanogan"): a one-class GAN detector
-pretrained on other people's recordings and adapted to one user's few samples.
+"""The one-class detectors as verifiers ("ganomaly", "fanogan", "anogan", "egbad", "alad",
+"ocgan", "fencegan", "skip-ganomaly", "autoencoder", "berg"): a detector pretrained on other
+people's recordings and adapted to one user's few samples.
 
 Why pretrain: a GAN cannot learn what writing looks like from 2-5 samples. Trained on the
 background (other people: the harness's other folds, the store's other users) it learns the
@@ -22,7 +23,8 @@ Score, in "gap" units: ``1 - (log a(x) - log a_gen) / (log a_bg - log a_gen)``, 
 detector's anomaly score, a_gen the median over the user's recorded enrollment samples and a_bg
 the median over the background, both after adaptation: the user's own samples score about 1,
 other people about 0; ``threshold`` (default 0.5) sits between. Without background the unit is
-``log(e)`` (a sample e times as anomalous as the user's own scores 0).
+``log(e)`` (a sample e times as anomalous as the user's own scores 0). Scores that can be zero
+or negative (FenceGAN's logit, Berg et al.'s normalised sum) are used as they are, not logged.
 """
 
 from __future__ import annotations
@@ -51,11 +53,26 @@ def clear_memory() -> None:
     _MEMORY.clear()
 
 
-def _detector_class(kind: str) -> type[ArrayDetector]:
-    from models.oneclass.fanogan import FAnoGAN
-    from models.oneclass.ganomaly import GANomaly
+DETECTORS = {
+    "ganomaly": "models.oneclass.ganomaly:GANomaly",
+    "fanogan": "models.oneclass.fanogan:FAnoGAN",
+    "anogan": "models.oneclass.anogan:AnoGAN",
+    "egbad": "models.oneclass.bigan:EGBAD",
+    "alad": "models.oneclass.bigan:ALAD",
+    "ocgan": "models.oneclass.ocgan:OCGAN",
+    "fencegan": "models.oneclass.fencegan:FenceGAN",
+    "skip-ganomaly": "models.oneclass.skipganomaly:SkipGANomaly",
+    "autoencoder": "models.oneclass.autoencoder:AutoEncoder",
+    "berg": "models.oneclass.berg:BergGAN",
+}
+"""Array detector class of each kind (imported on use: torch loads only when needed)."""
 
-    return {"ganomaly": GANomaly, "fanogan": FAnoGAN}[kind]
+
+def _detector_class(kind: str) -> type[ArrayDetector]:
+    import importlib
+
+    module, _, name = DETECTORS[kind].partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 class _GANVerifier(Verifier):
@@ -120,10 +137,10 @@ class _GANVerifier(Verifier):
             x_bg = None
             self.pretrained_, self.weights_ = False, "scratch"
         self.detector_ = det
-        self.ref_ = float(np.log(np.median(det.anomaly(x_gen[real])) + 1e-12))
+        self.ref_ = float(np.median(self._scale(det.anomaly(x_gen[real]))))
         unit = 1.0
         if x_bg is not None:
-            unit = float(np.log(np.median(det.anomaly(x_bg)) + 1e-12)) - self.ref_
+            unit = float(np.median(self._scale(det.anomaly(x_bg)))) - self.ref_
         self.unit_ = max(unit, MIN_UNIT)
         self.threshold_ = float(self.threshold)
 
@@ -172,7 +189,12 @@ class _GANVerifier(Verifier):
     def _score(self, trajectories: list[Trajectory]) -> np.ndarray:
         check_dims(trajectories, self.dims_)
         a = self.detector_.anomaly(self._arrays(trajectories))
-        return 1.0 - (np.log(a + 1e-12) - self.ref_) / self.unit_
+        return 1.0 - (self._scale(a) - self.ref_) / self.unit_
+
+    def _scale(self, a: np.ndarray) -> np.ndarray:
+        """The anomaly scores as compared: their log for positive scores (residuals), as they
+        are for signed ones (a logit, a normalised sum: ``ArrayDetector.signed_scores``)."""
+        return np.log(a + 1e-12) if self.detector_.log_scale() else a
 
     # -- state ------------------------------------------------------------------------------
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -219,3 +241,82 @@ class FAnoGANVerifier(_GANVerifier):
     default_detector: ClassVar[Mapping[str, Any]] = {
         "hidden": 16, "gan_steps": 300, "critic_steps": 3, "encoder_steps": 300}
     default_scratch: ClassVar[Mapping[str, Any]] = {"gan_steps": 150, "encoder_steps": 150}
+
+
+_EPOCHS: Mapping[str, Any] = {"hidden": 16, "latent": 16, "epochs": 60}
+_EPOCHS_SCRATCH: Mapping[str, Any] = {"epochs": 150}
+_WGAN: Mapping[str, Any] = {"hidden": 16, "gan_steps": 300, "critic_steps": 3}
+_WGAN_SCRATCH: Mapping[str, Any] = {"gan_steps": 150}
+
+
+class AnoGANVerifier(_GANVerifier):
+    """AnoGAN (latent search at scoring time: ``search_steps`` Adam steps per login)."""
+
+    name = "anogan"
+    kind = "anogan"
+    default_detector: ClassVar[Mapping[str, Any]] = {**_WGAN, "search_steps": 50}
+    default_scratch: ClassVar[Mapping[str, Any]] = _WGAN_SCRATCH
+
+
+class EGBADVerifier(_GANVerifier):
+    """Efficient GAN-based anomaly detection (BiGAN encoder, no search)."""
+
+    name = "egbad"
+    kind = "egbad"
+    default_detector: ClassVar[Mapping[str, Any]] = _EPOCHS
+    default_scratch: ClassVar[Mapping[str, Any]] = _EPOCHS_SCRATCH
+
+
+class ALADVerifier(_GANVerifier):
+    """ALAD (BiGAN with cycle-consistency discriminators; D_xx feature score)."""
+
+    name = "alad"
+    kind = "alad"
+    default_detector: ClassVar[Mapping[str, Any]] = _EPOCHS
+    default_scratch: ClassVar[Mapping[str, Any]] = _EPOCHS_SCRATCH
+
+
+class OCGANVerifier(_GANVerifier):
+    """OCGAN (every code decodes to a normal sample; reconstruction score)."""
+
+    name = "ocgan"
+    kind = "ocgan"
+    default_detector: ClassVar[Mapping[str, Any]] = _EPOCHS
+    default_scratch: ClassVar[Mapping[str, Any]] = _EPOCHS_SCRATCH
+
+
+class FenceGANVerifier(_GANVerifier):
+    """FenceGAN (the discriminator fencing the normal data in is the score)."""
+
+    name = "fencegan"
+    kind = "fencegan"
+    default_detector: ClassVar[Mapping[str, Any]] = _EPOCHS
+    default_scratch: ClassVar[Mapping[str, Any]] = _EPOCHS_SCRATCH
+
+
+class SkipGANomalyVerifier(_GANVerifier):
+    """Skip-GANomaly (U-Net generator; residual + discriminator-feature score)."""
+
+    name = "skip-ganomaly"
+    kind = "skip-ganomaly"
+    default_detector: ClassVar[Mapping[str, Any]] = {"hidden": 16, "epochs": 60}
+    default_scratch: ClassVar[Mapping[str, Any]] = _EPOCHS_SCRATCH
+
+
+class AutoEncoderVerifier(_GANVerifier):
+    """Plain autoencoder (reconstruction error): the baseline of the GAN detectors."""
+
+    name = "autoencoder"
+    kind = "autoencoder"
+    default_detector: ClassVar[Mapping[str, Any]] = _EPOCHS
+    default_scratch: ClassVar[Mapping[str, Any]] = _EPOCHS_SCRATCH
+
+
+class BergVerifier(_GANVerifier):
+    """Berg et al. (encoder trained jointly with the GAN; min-max normalised residual plus
+    latent norm), meant to stay clean when a forgery is among the samples it learns from."""
+
+    name = "berg"
+    kind = "berg"
+    default_detector: ClassVar[Mapping[str, Any]] = _WGAN
+    default_scratch: ClassVar[Mapping[str, Any]] = _WGAN_SCRATCH
