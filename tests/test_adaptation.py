@@ -15,11 +15,14 @@ from authapp.services import AuthService, Settings
 from authapp.settings_schema import SettingError, check_value, parse_cli_value
 from authapp.store import EnrollmentStore
 from capture.datasets import load_dataset
-from models.adaptation import AdaptationPolicy
+from models.adaptation import AdaptationPolicy, mark_adapted
+from models.calibration import is_adapted
 from models.base import ParameterError
 
 SVC = SHARED_DATA / "svc2004_task1"
-USERS = ("U1", "U2", "U3", "U4", "U5", "U6")
+USERS = ("U2", "U3", "U6", "U7", "U8", "U11")
+"""SVC2004 Task1 users who are not among the package's shipped background people
+(``models.background``): a user must never be in their own cohort."""
 
 
 @cache
@@ -39,7 +42,11 @@ def test_policy_rules_and_bounds() -> None:
     assert AdaptationPolicy(anchor=False).qualifies(1.5, None)
     assert not AdaptationPolicy(enabled=False).qualifies(9.0, 9.0)
     assert not p.qualifies(float("nan"), 1.0)
-    assert p.updated(["a", "b", "c"], "d") == ["b", "c", "d"]  # oldest out
+    a, b, c, d = genuine("U3")[:4]
+    kept = p.updated(p.updated(p.updated(p.updated([], a), b), c), d)  # oldest out
+    assert [t.meta.source for t in kept] == [t.meta.source for t in (b, c, d)]
+    assert all(t.meta.extra["adapted"] for t in kept) and not a.meta.extra.get("adapted")
+    assert is_adapted(kept[0]) and mark_adapted(kept[0]) is kept[0]
     for bad in ({"margin": -1}, {"margin": float("nan")}, {"max_adapted": 0},
                 {"max_adapted": 101}):
         with pytest.raises(ParameterError):
@@ -70,7 +77,7 @@ def adapted_store(tmp_path_factory: pytest.TempPathFactory):
 
 def test_confident_logins_join_the_references_bounded_and_audited(adapted_store) -> None:
     service = adapted_store
-    user = "U4"
+    user = "U7"
     before = service.store.get_user(user)
     results = [service.verify(user, t) for t in genuine(user)[10:20]]  # a week later
     adapted = [r for r in results if r.adapted]
@@ -96,12 +103,12 @@ def test_confident_logins_join_the_references_bounded_and_audited(adapted_store)
 
 def test_offline_checks_and_rejections_never_adapt(adapted_store) -> None:
     service = adapted_store
-    info = service.store.get_user("U2")
-    r = service.verify("U2", genuine("U2")[12], record_attempt=False)
-    assert not r.adapted and service.store.get_user("U2").model_sha256 == info.model_sha256
-    r = service.verify("U2", genuine("U5")[8])  # someone else: rejected, never adapted
+    info = service.store.get_user("U3")
+    r = service.verify("U3", genuine("U3")[12], record_attempt=False)
+    assert not r.adapted and service.store.get_user("U3").model_sha256 == info.model_sha256
+    r = service.verify("U3", genuine("U8")[8])  # someone else: rejected, never adapted
     assert not r.decision and not r.adapted
-    assert service.store.get_user("U2").model_sha256 == info.model_sha256
+    assert service.store.get_user("U3").model_sha256 == info.model_sha256
 
 
 def test_an_administrator_reverts_adaptation(adapted_store) -> None:
@@ -124,9 +131,9 @@ def test_adaptation_off_leaves_the_model(tmp_path: Path) -> None:
         service = AuthService(store, Settings(adaptation=AdaptationPolicy(enabled=False)))
         for u in USERS[:5]:
             service.enroll(u, genuine(u)[:5])
-        sha = store.get_user("U1").model_sha256
-        assert not any(service.verify("U1", t).adapted for t in genuine("U1")[5:12])
-        assert store.get_user("U1").model_sha256 == sha
+        sha = store.get_user("U2").model_sha256
+        assert not any(service.verify("U2", t).adapted for t in genuine("U2")[5:12])
+        assert store.get_user("U2").model_sha256 == sha
 
 
 def test_enroll_add_needs_authority_and_keeps_the_samples(tmp_path: Path, capsys) -> None:
@@ -134,38 +141,38 @@ def test_enroll_add_needs_authority_and_keeps_the_samples(tmp_path: Path, capsys
     from capture.formats.native import save_native
 
     files = []
-    for t in genuine("U3")[:5] + genuine("U3")[10:13]:
+    for t in genuine("U6")[:5] + genuine("U6")[10:13]:
         f = tmp_path / f"{Path(t.meta.source).stem}.npz"
         save_native(t, f)
         files.append(str(f))
     store = str(tmp_path / "store")
     for u in USERS[:5]:
-        if u != "U3":
+        if u != "U6":
             ff = []
             for t in genuine(u)[:5]:
                 f = tmp_path / f"{u}_{Path(t.meta.source).stem}.npz"
                 save_native(t, f)
                 ff.append(str(f))
             assert main(["enroll", u, *ff, "--store", store]) == 0
-    assert main(["enroll", "U3", *files[:5], "--store", store]) == 0
+    assert main(["enroll", "U6", *files[:5], "--store", store]) == 0
     capsys.readouterr()
-    assert main(["enroll", "U3", *files[5:], "--add", "--store", store]) == 2
+    assert main(["enroll", "U6", *files[5:], "--add", "--store", store]) == 2
     assert "--proof" in capsys.readouterr().err
-    assert main(["enroll", "U3", *files[5:], "--add", "--re-enroll", "--admin",
+    assert main(["enroll", "U6", *files[5:], "--add", "--re-enroll", "--admin",
                  "--store", store]) == 2
-    assert main(["enroll", "U3", *files[5:], "--add", "--admin", "--store", store]) == 0
+    assert main(["enroll", "U6", *files[5:], "--add", "--admin", "--store", store]) == 0
     out = capsys.readouterr().out
-    assert "adding samples of 'U3' authorised by the administrator" in out
+    assert "adding samples of 'U6' authorised by the administrator" in out
     with EnrollmentStore(tmp_path / "store") as s:
-        info = s.get_user("U3")
+        info = s.get_user("U6")
         assert info.n_recordings == 8 and info.metadata["n_enrollment"] == 8
-    assert main(["adaptation", "U3", "--store", store]) == 0
+    assert main(["adaptation", "U6", "--store", store]) == 0
     assert "8 enrollment sample(s), 0 adapted" in capsys.readouterr().out
-    assert main(["adaptation", "U3", "--revert", "--store", store]) == 2
+    assert main(["adaptation", "U6", "--revert", "--store", store]) == 2
     assert "--admin" in capsys.readouterr().err
     service = AuthService(EnrollmentStore(tmp_path / "store"))
     with pytest.raises(AuthorizationError):
-        service.authorize("U3", "add samples")
+        service.authorize("U6", "add samples")
 
 
 def poisoning_rounds(service: AuthService, user: str, rounds: int = 20
