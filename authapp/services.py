@@ -240,9 +240,10 @@ class AuthService:
                 value, raw, per = self._score(info, verifier, rec)
                 threshold = float(verifier.threshold_)
                 refs = guard.replay_references(self.store, info)
-                decision = guard.score_decision(name, fp, refs, value, raw, threshold,
-                                                self.settings.replay_threshold,
-                                                security.legacy_fingerprint(rec))
+                decision = guard.score_decision(
+                    name, fp, refs, value, raw, threshold, self.settings.replay_threshold,
+                    security.legacy_fingerprint(rec),
+                    derived=lambda: guard.derived_replay(self.store, info, rec))
                 if record_attempt:
                     decision = guard.with_lockout(decision, self.store, policy, name, now)
             if record_attempt:
@@ -276,7 +277,8 @@ class AuthService:
                 info = self.store.get_user(name)
                 decision = guard.score_decision(
                     name, fp, guard.replay_references(self.store, info), value, value, 0.0,
-                    self.settings.replay_threshold, security.legacy_fingerprint(rec))
+                    self.settings.replay_threshold, security.legacy_fingerprint(rec),
+                    derived=lambda: guard.derived_replay(self.store, info, rec))
                 decision = guard.with_lockout(decision, self.store, policy, name, now)
             self.store.record_attempt(
                 name, outcome=decision.outcome,
