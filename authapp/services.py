@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from authapp import guard, security
+from authapp import guard, identification, security
 from authapp.guard import AuthorizationError
 from authapp.service_results import (
     EnrollmentReport,
@@ -261,66 +261,12 @@ class AuthService:
         return guard.lock_state(self.store, self.settings.lockout,
                                 self.store.get_user(user).name, self.clock())
 
-    def _guard_identified(self, name: str, rec: Trajectory, value: float
-                          ) -> guard.Decision:
-        """The login rules for the user identification would name (lockout, replay), with
-        the attempt recorded against that user like a login: an identification is a login
-        without a typed user id, and must not be an unlimited oracle either."""
-        fp = security.fingerprint(rec)
-        with self.store.user_lock(name):
-            now = self.clock()
-            policy = self.settings.lockout
-            state = guard.lock_state(self.store, policy, name, now)
-            if state.locked:
-                decision = guard.locked_decision(name, state, policy)
-            else:
-                info = self.store.get_user(name)
-                decision = guard.score_decision(
-                    name, fp, guard.replay_references(self.store, info), value, value, 0.0,
-                    self.settings.replay_threshold, security.legacy_fingerprint(rec),
-                    derived=lambda: guard.derived_replay(self.store, info, rec))
-                decision = guard.with_lockout(decision, self.store, policy, name, now)
-            self.store.record_attempt(
-                name, outcome=decision.outcome,
-                score=value if decision.outcome in ("accept", "reject") else None,
-                reason="identification: " + decision.reason, fingerprint=fp,
-                audit=[(ev, {**d, "via": "identify"}) for ev, d in decision.events], when=now)
-        return decision
-
     # -- identification -----------------------------------------------------------------------
     def identify(self, recording: Trajectory) -> IdentifyResult:
-        """1:N: the enrolled user whose verifier accepts ``recording`` with the largest margin.
-
-        Rejects (``user=None``) when no verifier accepts, or when the best match's stored data
-        contain a near-exact copy of the recording (replay). No attempt is recorded.
-        """
-        rec = self.check_recording(recording)
-        candidates: list[tuple[str, float]] = []
-        for info in self.store.users():
-            dims = info.metadata.get("dims")
-            if dims is not None and dims != rec.dims:
-                continue
-            _, verifier = self.store.load_verifier(info.key)
-            value, _, _ = self._score(info, verifier, rec)
-            candidates.append((info.name, value))
-        candidates.sort(key=lambda c: -c[1])
-        if not candidates:
-            return IdentifyResult(None, None, [], "rejected: no enrolled user to compare with")
-        best, value = candidates[0]
-        if value < 0:
-            self._guard_identified(best, rec, value)  # a failed attempt on the closest user
-            return IdentifyResult(None, None, candidates,
-                                  "rejected: no enrolled user accepts this recording")
-        decision = self._guard_identified(best, rec, value)
-        if not decision.accepted:  # locked or a replay: the user is not named
-            what = ("the matching account is locked" if decision.outcome == "locked"
-                    else "replay attack suspected")
-            return IdentifyResult(None, None, candidates, f"rejected: {what}")
-        others = sum(1 for _, v in candidates[1:] if v >= 0)
-        reason = f"identified as {best!r} (margin {value:.4g})"
-        if others:
-            reason += f"; {others} other user(s) also accept it"
-        return IdentifyResult(best, value, candidates, reason)
+        """1:N: the enrolled user whose verifier accepts ``recording`` with the largest margin
+        and whose login rules pass; otherwise one neutral answer. Rate-limited per store,
+        never charged to a bystander (``authapp.identification``)."""
+        return identification.identify(self, recording)
 
     # -- listing and deletion -----------------------------------------------------------------
     def users(self) -> list:

@@ -117,6 +117,7 @@ class EnrollmentStore(StoreOpening, StoreTransactions, KeyedRows, UserRecords,
         self.clock = clock
         self._mutex = threading.RLock()
         self._user_mutex = threading.RLock()  # threads of this process take turns too
+        self._identify_mutex = threading.RLock()
         self._key = b""
         self._conn: sqlite3.Connection | None = None
         self._lock_fd: int | None = None

@@ -1,8 +1,10 @@
 """``authapp identify FILE``: who wrote this? (1:N over enrolled users, with rejection).
 
 An identification is a login without a typed user id: the user it would name must pass the
-same lockout and replay rules, and the attempt is recorded against them (a failed one
-against the closest user), so it is no unlimited oracle. Margins are shown with ``-v``.
+same lockout and replay rules. When it names nobody the answer is one neutral line (no
+"locked", no margins), the failure counts against the store's own identification limit and
+never against the closest user (``authapp.identification``). ``-v`` shows the margin of
+the user it names, and nobody else's.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                "(exit 0 identified, 1 no match)")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--top", type=_top, default=5, metavar="N",
-                   help="with -v: candidates to list with their margins (default 5)")
+                   help="with -v: candidates to list with their margins (default 5; only "
+                        "the user it names is ever listed)")
     add_store_argument(p)
     p.set_defaults(func=run)
 

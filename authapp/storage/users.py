@@ -198,7 +198,8 @@ class UserRecords:
         ``actor``: who authorised it (for the audit log)."""
         name = normalize_user_id(user)
         key = user_key(name)
-        with self._writer_lock():
+        # the user's lock first: a login in progress finishes (and records) before the rows go
+        with self.user_lock(name), self._writer_lock():
             with self._write() as c:
                 row = c.execute("SELECT id, name, dirname FROM users WHERE key = ?",
                                 (key,)).fetchone()

@@ -56,14 +56,18 @@ def _lock(capsys, st: list[str], fmkit_dir: Path) -> None:
 # -- item 2: every path that says accept / identified ----------------------------------------
 def test_identify_names_no_locked_user_and_no_rotated_replay(st, capsys, fmkit_dir: Path,
                                                              tmp_path: Path) -> None:
+    """(Issue 22: the answer is the neutral one in both cases, and the locked user's attempts
+    are not touched by the identification.)"""
     code, out, _ = _run(capsys, "identify", _rotated_copy(tmp_path), *st)
-    assert code == 1 and "replay attack" in out and "luduo" not in out
+    assert code == 1 and "no enrolled user accepts" in out and "luduo" not in out
     _lock(capsys, st, fmkit_dir)
-    code, out, _ = _run(capsys, "identify", _file(fmkit_dir, "luduo", 8), *st)
-    assert code == 1 and "locked" in out and "'luduo'" not in out
-    assert "''s" not in out  # (issue 15: "'u01''s" in a message)
     with EnrollmentStore(st[1]) as store:
-        assert [a.outcome for a in store.attempts("luduo")][-1] == "locked"
+        before = store.attempts("luduo")
+    code, out, _ = _run(capsys, "identify", _file(fmkit_dir, "luduo", 8), *st)
+    assert code == 1 and "no enrolled user accepts" in out and "locked" not in out
+    assert "luduo" not in out and "''s" not in out  # (issue 15: "'u01''s" in a message)
+    with EnrollmentStore(st[1]) as store:
+        assert store.attempts("luduo") == before
 
 
 def test_replay_command_is_for_administrators_and_applies_the_rules(st, capsys,
