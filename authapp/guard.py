@@ -61,6 +61,11 @@ def derived_replay(store: EnrollmentStore, info: UserInfo, rec: Any) -> DerivedM
     """Whether ``rec`` is derived from the user's stored enrollment samples (cropped,
     projected, blended, warped, resampled: ``authapp.replay_derived``), compared with the
     checksum-verified files themselves."""
+    return replay_derived.find_derived_replay(rec, stored_samples(store, info))
+
+
+def stored_samples(store: EnrollmentStore, info: UserInfo) -> replay_derived.StoredSet:
+    """The user's enrollment samples prepared for the derived-replay check (cached)."""
     key = (str(store.path), info.key, info.model_id, info.model_sha256, info.n_recordings)
     stored = _STORED_SETS.get(key)
     if stored is None:
@@ -70,7 +75,7 @@ def derived_replay(store: EnrollmentStore, info: UserInfo, rec: Any) -> DerivedM
         if len(_STORED_SETS) >= 16:
             _STORED_SETS.pop(next(iter(_STORED_SETS)))
         _STORED_SETS[key] = stored
-    return replay_derived.find_derived_replay(rec, stored)
+    return stored
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from models.dtw_verifier import DEFAULT_FEATURES
 from models.fixed_features import make_config, sequences
 
 __all__ = ["CROPS", "DERIVED_RATIO", "DTW_WINDOW", "DerivedMatch", "Reference", "StoredSet",
-           "blend", "derived_bounds", "find_derived_replay", "reference", "stored_set"]
+           "alike", "blend", "derived_bounds", "find_derived_replay", "reference", "stored_set"]
 
 DERIVED_RATIO = 0.5
 """A login closer than this fraction of the user's own closest genuine pair (by any measure)
@@ -189,6 +189,13 @@ def stored_set(refs: Sequence[Reference]) -> StoredSet:
     return StoredSet(tuple(refs), tuple(m for _, _, m in mixes), derived_bounds(refs, mixes))
 
 
+def alike(first: Trajectory, second: Trajectory, user: StoredSet) -> DerivedMatch | None:
+    """Whether ``second`` is derived from ``first`` (or the other way round) by the user's own
+    bounds: two writings offered as proof of identity must differ as genuine writings do."""
+    one = StoredSet((reference("the first proof", first),), (), user.bounds)
+    return find_derived_replay(second, one)
+
+
 def derived_bounds(refs: Sequence[Reference],
                    mixes: Sequence[tuple[int, int, Reference]] | None = None
                    ) -> dict[str, float]:
@@ -226,10 +233,10 @@ def find_derived_replay(query: Trajectory, stored: StoredSet,
     """The closest stored sample (or blend, crop, projection, resampling of one) the login
     comes closer to than ``ratio`` times the user's closest genuine pair, else None.
 
-    Fewer than ``MIN_SAMPLES`` stored samples: no bound, no check (None).
+    Fewer than ``MIN_SAMPLES`` stored samples: no bound (infinite), no check (None).
     """
     refs, b = stored.refs, stored.bounds
-    if len(refs) < MIN_SAMPLES:
+    if not refs:
         return None
     q = reference("login", query)
     best: DerivedMatch | None = None

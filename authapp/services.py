@@ -23,6 +23,7 @@ import numpy as np
 
 from authapp import guard, identification, security
 from authapp.guard import AuthorizationError
+from authapp.proof import check_proof
 from authapp.service_results import (
     EnrollmentReport,
     IdentifyResult,
@@ -279,25 +280,23 @@ class AuthService:
         self.store.delete_user(user, actor=actor)
 
     # -- administration -----------------------------------------------------------------------
-    def authorize(self, user: str, action: str, proof: Trajectory | None = None,
+    def authorize(self, user: str, action: str,
+                  proof: Trajectory | Sequence[Trajectory] | None = None,
                   admin: bool = False) -> str:
         """Check that ``action`` ("re-enroll", "delete") on ``user``'s account is allowed:
-        ``proof`` is a fresh recording that passes a login of that user now (recorded as a
-        login attempt, lockout and replay rules included), or ``admin`` is an explicit,
-        audited administrator action. Returns who authorised it ("proof" or "admin");
-        ``AuthorizationError`` otherwise."""
+        ``proof`` is two fresh writings that each pass a login of that user now and differ
+        from each other as genuine writings do (``authapp.proof``; recorded as login
+        attempts), or ``admin`` is an explicit, audited administrator action. Returns who
+        authorised it ("proof" or "admin"); ``AuthorizationError`` otherwise."""
         name = self.store.get_user(user).name
         if admin:
             self.store.audit("admin_action", name, {"action": action})
             return "admin"
         if proof is None:
             raise AuthorizationError(
-                f"{action} of user {name!r} needs proof that it is them: a fresh recording "
-                "that passes their login (--proof FILE), or an administrator (--admin)")
-        result = self.verify(name, proof, record_attempt=True)
-        if not result.decision:
-            raise AuthorizationError(f"{action} of user {name!r} refused: the proof "
-                                     f"recording did not pass the login ({result.message})")
+                f"{action} of user {name!r} needs proof that it is them: two fresh writings "
+                "that pass their login (--proof FILE FILE), or an administrator (--admin)")
+        check_proof(self, name, action, proof)
         return "proof"
 
     def unlock(self, user: str, actor: str = "admin") -> security.LockState:
