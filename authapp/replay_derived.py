@@ -88,7 +88,7 @@ class Reference:
         only the nearest samples are cropped)."""
         if not self._crops:
             n = self.fp.shape[0]
-            self._crops.extend(shapes(self.fp[int(round(a * n)): n - int(round(b * n))])[0]
+            self._crops.extend(shapes(self.fp[round(a * n): n - round(b * n)])[0]
                                for a in CROPS for b in CROPS if a or b)
         return self._crops
 

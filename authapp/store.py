@@ -85,6 +85,7 @@ from authapp.storage.records import (
     StoredFingerprint,
     UserInfo,
 )
+from authapp.storage.seals import Seals
 from authapp.storage.settings import StoreSettings
 from authapp.storage.transactions import StoreTransactions
 from authapp.storage.users import UserRecords
@@ -100,7 +101,7 @@ __all__ = [
 ]
 
 
-class EnrollmentStore(StoreOpening, StoreTransactions, KeyedRows, UserRecords,
+class EnrollmentStore(StoreOpening, StoreTransactions, KeyedRows, Seals, UserRecords,
                       GarbageCollection, ArtifactLoading, LoginHistory, StoreSettings):
     """Enrolled users, their models and recordings, login attempts and the audit log.
 

@@ -177,8 +177,9 @@ def measure_derived(root: Path, name: str, fmt: str, block: int) -> dict:
                     continue
                 m = replay_derived.find_derived_replay(r, stored, ratio=np.inf)
                 genuine.append(m.ratio)
-                worst.append((m.ratio, f"{ident} sample {i + 1} vs samples {b0 + 1}-"
-                              f"{b0 + block}: {m.measure} {m.ref}"))
+                where = (f"{ident} sample {i + 1} vs samples {b0 + 1}-{b0 + block}: "
+                         f"{m.measure} {m.ref}")
+                worst.append((m.ratio, where))
             for what, copy in derived_copies(recs[b0], recs[b0 + 1], rng).items():
                 m = replay_derived.find_derived_replay(copy, stored, ratio=np.inf)
                 attacks.setdefault(what, []).append(m.ratio)
@@ -189,9 +190,10 @@ def measure_derived(root: Path, name: str, fmt: str, block: int) -> dict:
 def report_derived(res: dict) -> list[str]:
     g = np.asarray(res["genuine"])
     thr = replay_derived.DERIVED_RATIO
-    lines = [f"== {res['dataset']}: {g.size} genuine logins against stored blocks; ratio min "
-             f"{g.min():.3f}, 1st percentile {np.percentile(g, 1):.3f}, median "
-             f"{np.median(g):.3f}; flagged at {thr:g}: {int(np.sum(g < thr))}"]
+    head = (f"== {res['dataset']}: {g.size} genuine logins against stored blocks; ratio min "
+            f"{g.min():.3f}, 1st percentile {np.percentile(g, 1):.3f}, median "
+            f"{np.median(g):.3f}; flagged at {thr:g}: {int(np.sum(g < thr))}")
+    lines = [head]
     lines += [f"   closest genuine: {r:.3f} {what}" for r, what in res["closest"]]
     for what, vals in res["attacks"].items():
         v = np.asarray(vals)

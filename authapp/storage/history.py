@@ -17,7 +17,6 @@ from authapp import storekey
 from authapp.storage.errors import StoreTamperedError, UnknownUserError
 from authapp.storage.records import FINGERPRINT_VERSION, Attempt, AuditEntry, StoredFingerprint
 from authapp.userid import normalize_user_id, user_key
-from capture.container import json_default
 
 IDENTIFY_KEY = "#identify"
 """Attempts rows of identifications that named nobody: counted for the store (their own rate
@@ -43,14 +42,6 @@ class LoginHistory:
                   (key, source, ref, created, arr.shape[0], arr.shape[1], data, version,
                    self._fp_mac(key, source, ref, created, arr.shape[0], arr.shape[1], version,
                                 data)))
-
-    @staticmethod
-    def _insert_audit(c: sqlite3.Connection, when: float, event: str, key: str | None,
-                      name: str | None, detail: dict[str, Any]) -> None:
-        c.execute("INSERT INTO audit (time, event, user_key, user_name, detail) "
-                  "VALUES (?, ?, ?, ?, ?)",
-                  (when, event, key, name, json.dumps(detail, sort_keys=True,
-                                                      default=json_default)))
 
     def record_attempt(self, user: str, *, outcome: str, score: float | None, reason: str,
                        fingerprint: np.ndarray | None = None,

@@ -163,6 +163,7 @@ class UserRecords:
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     [(model_id, *r, self._rec_mac(key, model_id, r[0], r[1], r[2]))
                      for r in rec_rows])
+                self._seal_recordings(c, key, model_id)
                 c.execute("UPDATE users SET model_id = ?, updated = ?, name = ? WHERE id = ?",
                           (model_id, now, name, user_id))
                 # the new files are referenced from now on: no longer garbage

@@ -104,7 +104,7 @@ def _with_members(path: Path, traj, replace: dict[str, np.ndarray]) -> None:
 
 def test_wide_channel_and_wrong_row_count_are_refused(tmp_path: Path) -> None:
     t = fmkit("luduo")[0]
-    assert list(t.channels)[0] == "palm"
+    assert next(iter(t.channels)) == "palm"
     wide = tmp_path / "wide.npz"
     _with_members(wide, t, {"ch0": np.zeros((len(t), 64))})
     with pytest.raises(RecordingFormatError, match="unusable shape"):
