@@ -53,9 +53,10 @@ DERIVED_RATIO = 0.5
 """A login closer than this fraction of the user's own closest genuine pair (by any measure)
 is a derived replay. Measured on every genuine pair of the shared data (README): the
 smallest genuine ratio is well above it."""
-CROPS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25)
-"""Fractions of a stored sample's writing time cut at either end to compare with (a login
-made of a stored sample with its start or end cut off)."""
+CROPS = tuple((a, 0.0) for a in (0.05, 0.1, 0.15, 0.2, 0.25)) + tuple(
+    (0.0, b) for b in (0.05, 0.1, 0.15, 0.2, 0.25)) + ((0.05, 0.05), (0.1, 0.1))
+"""(start, end) fractions of a stored sample's writing time cut off to compare with (a login
+made of a stored sample with its start and/or end cut off)."""
 DTW_WINDOW = 0.15
 """Sakoe-Chiba band of the dynamics distance (the DTW verifier's)."""
 FLAT = 0.02
@@ -89,7 +90,7 @@ class Reference:
         if not self._crops:
             n = self.fp.shape[0]
             self._crops.extend(shapes(self.fp[round(a * n): n - round(b * n)])[0]
-                               for a in CROPS for b in CROPS if a or b)
+                               for a, b in CROPS)
         return self._crops
 
 

@@ -158,8 +158,10 @@ def derived_copies(t: Trajectory, other: Trajectory, rng: np.random.Generator
     return out
 
 
-def measure_derived(root: Path, name: str, fmt: str, block: int) -> dict:
-    """Per-user derived-replay ratios of genuine logins and derived copies (module doc)."""
+def measure_derived(root: Path, name: str, fmt: str, block: int,
+                    starts: list[int] | None = None) -> dict:
+    """Per-user derived-replay ratios of genuine logins and derived copies (module doc).
+    ``starts``: the first sample (0-based) of each stored block (default: every block)."""
     ds = load_dataset(root / name, fmt)
     rng = np.random.default_rng(0)
     genuine: list[float] = []
@@ -170,19 +172,28 @@ def measure_derived(root: Path, name: str, fmt: str, block: int) -> dict:
         if len(recs) < 2 * block:
             continue
         refs = [replay_derived.reference(f"sample {i + 1}", r) for i, r in enumerate(recs)]
+        mine: list[float] = []
+        caught = total = 0
         for b0 in range(0, len(recs) - block + 1, block):
+            if starts is not None and b0 not in starts:
+                continue
             stored = replay_derived.stored_set(refs[b0:b0 + block])
             for i, r in enumerate(recs):
                 if b0 <= i < b0 + block:
                     continue
                 m = replay_derived.find_derived_replay(r, stored, ratio=np.inf)
                 genuine.append(m.ratio)
+                mine.append(m.ratio)
                 where = (f"{ident} sample {i + 1} vs samples {b0 + 1}-{b0 + block}: "
                          f"{m.measure} {m.ref}")
                 worst.append((m.ratio, where))
             for what, copy in derived_copies(recs[b0], recs[b0 + 1], rng).items():
                 m = replay_derived.find_derived_replay(copy, stored, ratio=np.inf)
                 attacks.setdefault(what, []).append(m.ratio)
+                caught += m.ratio < replay_derived.DERIVED_RATIO
+                total += 1
+        print(f"   {ident}: {len(mine)} genuine logins, smallest ratio {min(mine):.3f}; "
+              f"derived copies caught {caught}/{total}", flush=True)
     worst.sort()
     return {"dataset": name, "genuine": genuine, "closest": worst[:5], "attacks": attacks}
 
@@ -257,13 +268,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="measure the per-user derived-replay check instead (module doc)")
     ap.add_argument("--block", type=int, default=5,
                     help="--derived: stored samples per enrollment block (default 5)")
+    ap.add_argument("--starts", help="--derived: first samples (1-based, comma-separated) of "
+                                     "the stored blocks (default: every block)")
     args = ap.parse_args(argv)
     wanted = set(args.datasets.split(","))
     out = []
     t0 = time.perf_counter()
     for name, fmt in DATASETS:
         if name in wanted and args.derived:
-            res = measure_derived(args.data, name, fmt, args.block)
+            starts = [int(v) - 1 for v in args.starts.split(",")] if args.starts else None
+            res = measure_derived(args.data, name, fmt, args.block, starts)
             print("\n".join(report_derived(res)), flush=True)
             out.append(res)
         elif name in wanted:

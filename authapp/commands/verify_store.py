@@ -9,7 +9,6 @@ of the whole database file is not detected (README, security).
 from __future__ import annotations
 
 import argparse
-
 from pathlib import Path
 
 from authapp.cli import printable

@@ -73,8 +73,13 @@ def encode_recording(traj: Trajectory) -> bytes:
         raise TrajectoryError(f"recording metadata cannot be stored: {exc}") from exc
 
 
+RECORDING_MODE = 0o600
+"""Permission bits of a written recording: owner only (a recording is biometric data)."""
+
+
 def save_native(traj: Trajectory, path: str | os.PathLike[str]) -> None:
-    """Write ``traj`` to ``path`` in the native format, atomically."""
+    """Write ``traj`` to ``path`` in the native format, atomically, readable by its owner
+    only (``RECORDING_MODE``)."""
     if not isinstance(traj, Trajectory):
         raise TypeError(f"expected a Trajectory, got {type(traj).__name__}")
     target = Path(path)
@@ -83,7 +88,7 @@ def save_native(traj: Trajectory, path: str | os.PathLike[str]) -> None:
         raise RecordingWriteError(f"cannot write {target}: folder {folder} does not exist")
     data = encode_recording(traj)
     try:
-        atomic_write(target, data)
+        atomic_write(target, data, mode=RECORDING_MODE)
     except OSError as exc:
         raise RecordingWriteError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
@@ -171,8 +176,8 @@ def _parse_archive(fh: IO[bytes], path: Path) -> tuple[dict[str, Any], dict[str,
             total = sum(zf.getinfo(k + ".npy").file_size for k in wanted)
             if total > MAX_DECOMPRESSED_BYTES:
                 raise RecordingFormatError(
-                    f"{path}: archive would decompress to {total / 2**20:.0f} MiB, more than "
-                    f"any recording (at most {MAX_DECOMPRESSED_BYTES >> 20} MiB)")
+                    f"{path}: archive is too large for a recording: it would decompress to "
+                    f"{total / 2**20:.0f} MiB (at most {MAX_DECOMPRESSED_BYTES >> 20} MiB)")
             frames = header.get("frames")
             rows = frames if isinstance(frames, int) and not isinstance(frames, bool) else None
             arrays = {k: _member_array(zf, k, path, MAX_ROWS,

@@ -127,3 +127,45 @@ def test_container_refuses_an_archive_that_decompresses_too_far(tmp_path: Path) 
     assert header == {"kind": "x"} and arrays["w"].shape == (4096, 64)
     with pytest.raises(ValueError, match="decompress to 2 MiB"):
         unpack_npz(data, "model", ValueError, max_bytes=1 << 20)
+
+
+# -- item 7: outputs and files --------------------------------------------------------------------
+ESC = "\x1b[31m"
+
+
+def test_control_characters_are_escaped_in_scores_csv_and_report_html(
+        shared_data: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    """The issue: raw ESC from identities and file names reached scores.csv and report.html."""
+    from authapp.cli import main
+    from capture.formats import load_recording, save_recording
+    from models import registry
+
+    monkeypatch.setitem(registry.VERIFIERS, "toy", "test_experiment:ToyVerifier")
+    data = tmp_path / "data"
+    for u in range(1, 4):
+        folder = data / f"person{ESC}{u}"
+        folder.mkdir(parents=True)
+        for k in range(1, 6):
+            t = load_recording(shared_data / "svc2004_task1" / f"U{u}S{k}.TXT")
+            save_recording(t.with_meta(user=f"U{ESC}{u}"), folder / f"rec{ESC}{k}.npz")
+    out = tmp_path / "out"
+    code = main(["experiment", str(data), "--format", "native", "--references", "3",
+                 "--seed", "1", "--folds", "1", "--methods", "toy", "--calibration", "none",
+                 "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    for name in ("scores.csv", "report.html"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert "\x1b" not in text and "\\x1b" in text, name
+
+
+def test_record_and_convert_write_owner_only_files(fmkit_dir: Path, tmp_path: Path) -> None:
+    from authapp.cli import main
+
+    out = tmp_path / "luduo.npz"
+    assert main(["convert", str(fmkit_dir / "luduo_luduo_01.txt"), str(out)]) == 0
+    assert out.stat().st_mode & 0o777 == 0o600
+    from capture.formats import save_recording
+
+    again = tmp_path / "again.npz"
+    save_recording(read_native(out), again)  # what `authapp record` writes with
+    assert again.stat().st_mode & 0o777 == 0o600
