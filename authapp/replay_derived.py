@@ -46,7 +46,7 @@ from models.dtw import dtw_distance_matrix
 from models.dtw_verifier import DEFAULT_FEATURES
 from models.fixed_features import make_config, sequences
 
-__all__ = ["CROPS", "DERIVED_RATIO", "DTW_WINDOW", "DerivedMatch", "Reference", "StoredSet",
+__all__ = ["CROPS", "CROP_STEP", "DERIVED_RATIO", "DTW_WINDOW", "DerivedMatch", "Reference", "StoredSet",
            "alike", "blend", "derived_bounds", "find_derived_replay", "reference", "stored_set"]
 
 DERIVED_RATIO = 0.5
@@ -57,6 +57,8 @@ CROPS = tuple((a, 0.0) for a in (0.05, 0.1, 0.15, 0.2, 0.25)) + tuple(
     (0.0, b) for b in (0.05, 0.1, 0.15, 0.2, 0.25)) + ((0.05, 0.05), (0.1, 0.1))
 """(start, end) fractions of a stored sample's writing time cut off to compare with (a login
 made of a stored sample with its start and/or end cut off)."""
+CROP_STEP = 0.025
+"""The grid's best crop is refined by this much either way (any cut, not only the grid's)."""
 DTW_WINDOW = 0.15
 """Sakoe-Chiba band of the dynamics distance (the DTW verifier's)."""
 FLAT = 0.02
@@ -82,16 +84,17 @@ class Reference:
     fp: np.ndarray
     shapes: tuple[np.ndarray, ...]
     seq: np.ndarray
-    _crops: list = field(default_factory=list, compare=False, repr=False)
+    _crops: dict = field(default_factory=dict, compare=False, repr=False)
 
-    def crops(self) -> list[np.ndarray]:
-        """The along-path shape of every crop of ``CROPS`` (computed once, when first needed:
-        only the nearest samples are cropped)."""
-        if not self._crops:
+    def crop(self, start: float, end: float) -> np.ndarray:
+        """The along-path shape of this sample with ``start`` and ``end`` (fractions of its
+        writing time) cut off; computed once, when first needed (only the nearest samples
+        are cropped)."""
+        key = (round(start, 4), round(end, 4))
+        if key not in self._crops:
             n = self.fp.shape[0]
-            self._crops.extend(shapes(self.fp[round(a * n): n - round(b * n)])[0]
-                               for a, b in CROPS)
-        return self._crops
+            self._crops[key] = shapes(self.fp[round(start * n): n - round(end * n)])[0]
+        return self._crops[key]
 
 
 @dataclass(frozen=True)
@@ -170,8 +173,16 @@ def _derived_of(query: Trajectory, r: Reference) -> list[tuple[str, Trajectory]]
 
 
 def _crops(q: Sequence[np.ndarray], r: Reference) -> float:
-    """The shape measure (along the path) against ``r`` with its start and/or end cut off."""
-    return min(aligned_residual(q[0], c) for c in r.crops())
+    """The shape measure (along the path) against ``r`` with its start and/or end cut off:
+    the ``CROPS`` grid, then ``CROP_STEP`` either way around the best of it."""
+    scores = {c: aligned_residual(q[0], r.crop(*c)) for c in CROPS}
+    a, b = min(scores, key=scores.get)
+    for da in (-CROP_STEP, 0.0, CROP_STEP):
+        for db in (-CROP_STEP, 0.0, CROP_STEP):
+            c = (a + da, b + db)
+            if c not in scores and 0 <= c[0] <= 0.3 and 0 <= c[1] <= 0.3 and any(c):
+                scores[c] = aligned_residual(q[0], r.crop(*c))
+    return min(scores.values())
 
 
 @dataclass(frozen=True)
