@@ -143,8 +143,8 @@ class Seals:
     def _logged_settings_version(self, c: sqlite3.Connection) -> int | None:
         """The settings version of the audit log's latest row that records one (whether the
         log itself was edited is ``audit_problems``' question)."""
-        row = c.execute("SELECT detail FROM audit WHERE detail LIKE '%settings_version%' "
-                        "ORDER BY id DESC LIMIT 1").fetchone()
+        row = c.execute("SELECT detail FROM audit WHERE event IN ('setting', 'migrate') AND "
+                        "detail LIKE '%settings_version%' ORDER BY id DESC LIMIT 1").fetchone()
         try:
             version = json.loads(row[0]).get("settings_version") if row else None
         except (ValueError, AttributeError):
