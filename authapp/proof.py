@@ -40,6 +40,7 @@ def check_proof(service: AuthService, name: str, action: str,
             "or an administrator (--admin)")
     recs = [service.check_recording(p, f"proof recording {i + 1}")
             for i, p in enumerate(proofs)]
+    _passes(service, name, action, recs[0], 1)  # an impostor is refused here, cheaply
     info = service.store.get_user(name)
     match = replay_derived.alike(recs[0], recs[1], guard.stored_samples(service.store, info))
     if match is not None:
@@ -51,9 +52,13 @@ def check_proof(service: AuthService, name: str, action: str,
         raise AuthorizationError(
             f"{action} of user {name!r} refused: the two proof recordings are copies of one "
             "another, not two fresh writings")
-    for i, rec in enumerate(recs):
-        result = service.verify(name, rec, record_attempt=True)
-        if not result.decision:
-            raise AuthorizationError(
-                f"{action} of user {name!r} refused: proof recording {i + 1} did not pass the "
-                f"login ({result.message})")
+    _passes(service, name, action, recs[1], 2)
+
+
+def _passes(service: AuthService, name: str, action: str, rec: Trajectory, i: int) -> None:
+    """Proof recording ``i`` as a login of ``name`` (recorded); refused unless accepted."""
+    result = service.verify(name, rec, record_attempt=True)
+    if not result.decision:
+        raise AuthorizationError(
+            f"{action} of user {name!r} refused: proof recording {i} did not pass the login "
+            f"({result.message})")
