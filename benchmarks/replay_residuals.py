@@ -159,15 +159,16 @@ def derived_copies(t: Trajectory, other: Trajectory, rng: np.random.Generator
 
 
 def measure_derived(root: Path, name: str, fmt: str, block: int,
-                    starts: list[int] | None = None) -> dict:
+                    starts: list[int] | None = None, people: slice = slice(None)) -> dict:
     """Per-user derived-replay ratios of genuine logins and derived copies (module doc).
-    ``starts``: the first sample (0-based) of each stored block (default: every block)."""
+    ``starts``: the first sample (0-based) of each stored block (default: every block);
+    ``people``: which identities (in the data set's order), to split a run over processes."""
     ds = load_dataset(root / name, fmt)
     rng = np.random.default_rng(0)
     genuine: list[float] = []
     worst: list[tuple[float, str]] = []
     attacks: dict[str, list[float]] = {}
-    for ident in ds.identities:
+    for ident in ds.identities[people]:
         recs = ds.genuine(ident)
         if len(recs) < 2 * block:
             continue
@@ -268,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="measure the per-user derived-replay check instead (module doc)")
     ap.add_argument("--block", type=int, default=5,
                     help="--derived: stored samples per enrollment block (default 5)")
+    ap.add_argument("--people", default=":",
+                    help="--derived: identities to measure, as a Python slice of the data "
+                         "set's list (e.g. 25: ; default all)")
     ap.add_argument("--starts", help="--derived: first samples (1-based, comma-separated) of "
                                      "the stored blocks (default: every block)")
     args = ap.parse_args(argv)
@@ -277,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, fmt in DATASETS:
         if name in wanted and args.derived:
             starts = [int(v) - 1 for v in args.starts.split(",")] if args.starts else None
-            res = measure_derived(args.data, name, fmt, args.block, starts)
+            people = slice(*[int(v) if v else None for v in args.people.split(":")])
+            res = measure_derived(args.data, name, fmt, args.block, starts, people)
             print("\n".join(report_derived(res)), flush=True)
             out.append(res)
         elif name in wanted:
