@@ -86,7 +86,9 @@ def test_derived_copies_give_no_proof(luduo, tmp_path: Path, capsys, fmkit_dir: 
         assert code == 2, (a, b)
         capsys.readouterr()
     assert svc.store.get_user("luduo").metadata["sources"][0].endswith("luduo_luduo_01.txt")
-    # two copies of ONE fresh writing are no proof either
+    # two copies of ONE fresh writing are no proof either (the refused proofs above locked
+    # the account under the store's default policy: an administrator unlocks it first)
+    assert main(["unlock", "luduo", "--admin", *store]) == 0
     fresh = recs[8]
     warped = derived_copies(fresh, recs[9], np.random.default_rng(2))["smooth warp 2 mm"]
     p1, p2 = tmp_path / "fresh.npz", tmp_path / "fresh_warped.npz"
