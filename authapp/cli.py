@@ -26,6 +26,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from authapp.textsafe import printable
 from capture.errors import AirAuthError
 
 EXIT_ERROR = 2
@@ -119,18 +120,6 @@ def stderr_logging(level: int) -> Iterator[logging.Handler]:
     finally:
         root.removeHandler(handler)
         root.setLevel(before)
-
-
-def printable(text: object) -> str:
-    """``text`` on one line, without control characters: newlines, ANSI escapes and other
-    invisible characters from files or names are shown escaped, never sent to the terminal."""
-    out = []
-    for ch in str(text):
-        if ch.isprintable() or ch == " ":
-            out.append(ch)
-        else:
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-    return "".join(out)
 
 
 def log_path() -> Path:

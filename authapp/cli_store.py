@@ -20,11 +20,12 @@ def add_store_argument(p: argparse.ArgumentParser) -> None:
 
 
 def add_authority_arguments(p: argparse.ArgumentParser, action: str) -> None:
-    """``--proof FILE`` / ``--admin``: what an action on someone's account needs."""
+    """``--proof FILE FILE`` / ``--admin``: what an action on someone's account needs."""
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--proof", metavar="FILE",
-                       help=f"a fresh recording of the user that passes their login, to "
-                            f"{action} their own account (counts as a login attempt)")
+    group.add_argument("--proof", metavar="FILE", nargs="+",
+                       help=f"two fresh recordings of the user that each pass their login "
+                            f"and differ as genuine writings do, to {action} their own "
+                            "account (each counts as a login attempt)")
     group.add_argument("--admin", action="store_true",
                        help=f"{action} as the store's administrator (recorded in the audit "
                             "log)")
@@ -55,8 +56,11 @@ def read_recording(path: str) -> Trajectory:
 
 def authorize(service: AuthService, args: argparse.Namespace, user: str, action: str) -> str:
     """Who authorises ``action`` on ``user`` ("proof" / "admin"); see
-    ``AuthService.authorize``. The proof file is read before anything is recorded."""
-    proof = read_recording(args.proof) if getattr(args, "proof", None) else None
+    ``AuthService.authorize``. The proof files are read before anything is recorded."""
+    files = getattr(args, "proof", None)
+    if isinstance(files, str):
+        files = [files]
+    proof = [read_recording(f) for f in files] if files else None
     return service.authorize(user, action, proof=proof, admin=bool(getattr(args, "admin", False)))
 
 

@@ -9,12 +9,14 @@ parallel attempts cannot all pass the same check.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from authapp import replay_prefilter, security
+from authapp import replay_derived, replay_prefilter, security
+from authapp.replay_derived import DerivedMatch
 from authapp.security import LockoutPolicy, LockState, ReplayMatch
 from authapp.store import FAILED_OUTCOMES, RESET_OUTCOMES, EnrollmentStore, UserInfo
 from capture.errors import AirAuthError
@@ -50,6 +52,32 @@ def replay_references(store: EnrollmentStore, info: UserInfo) -> list[tuple[str,
     return refs
 
 
+_STORED_SETS: dict[tuple, replay_derived.StoredSet] = {}
+"""Prepared stored samples per enrollment (``replay_derived.stored_set`` is the costly part
+of the derived-replay check), for processes that check many logins (GUI, tests)."""
+
+
+def derived_replay(store: EnrollmentStore, info: UserInfo, rec: Any) -> DerivedMatch | None:
+    """Whether ``rec`` is derived from the user's stored enrollment samples (cropped,
+    projected, blended, warped, resampled: ``authapp.replay_derived``), compared with the
+    checksum-verified files themselves."""
+    return replay_derived.find_derived_replay(rec, stored_samples(store, info))
+
+
+def stored_samples(store: EnrollmentStore, info: UserInfo) -> replay_derived.StoredSet:
+    """The user's enrollment samples prepared for the derived-replay check (cached)."""
+    key = (str(store.path), info.key, info.model_id, info.model_sha256, info.n_recordings)
+    stored = _STORED_SETS.get(key)
+    if stored is None:
+        refs = [replay_derived.reference(f"enrollment sample {i + 1}", r)
+                for i, r in enumerate(store.load_recordings(info.name))]
+        stored = replay_derived.stored_set(refs)
+        if len(_STORED_SETS) >= 16:
+            _STORED_SETS.pop(next(iter(_STORED_SETS)))
+        _STORED_SETS[key] = stored
+    return stored
+
+
 @dataclass(frozen=True)
 class Decision:
     """Outcome of the rules for one recording: ``outcome`` "accept", "reject", "replay" or
@@ -59,7 +87,7 @@ class Decision:
     outcome: str
     reason: str
     public_reason: str
-    replay_of: ReplayMatch | None = None
+    replay_of: ReplayMatch | DerivedMatch | None = None
     locked_until: float | None = None
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
@@ -86,22 +114,26 @@ def locked_decision(name: str, state: LockState, policy: LockoutPolicy) -> Decis
 
 def score_decision(name: str, fp: np.ndarray, refs: list[tuple[str, Any, int]], value: float,
                    raw: float, threshold: float, threshold_override: float | None,
-                   legacy_fp: np.ndarray | None = None) -> Decision:
+                   legacy_fp: np.ndarray | None = None,
+                   derived: Callable[[], DerivedMatch | None] | None = None) -> Decision:
     """Replay check first (a copy is rejected however well it scores), then the score.
 
     ``legacy_fp``: the recording's ``security.legacy_fingerprint``, for stored fingerprints
-    of stores before schema 3."""
+    of stores before schema 3. ``derived``: the derived-replay check (``derived_replay``),
+    run only for a recording the verifier accepts (the costly part; a rejected one is
+    rejected anyway)."""
     # the exact check aligns only the stored fingerprints the prefilter finds worth it
     match = security.find_replay(fp, replay_prefilter.candidates(fp, refs), threshold_override,
                                  legacy_fp)
+    if match is None and derived is not None and value >= 0:
+        match = derived()
     if match is not None:
         return Decision(
             "replay",
             f"rejected: replay attack suspected (near-copy: {match.describe()}); "
             f"{REPLAY_ADVICE}",
             f"rejected: replay attack suspected; {REPLAY_ADVICE}", replay_of=match,
-            events=[("replay_detected", {"ref": match.ref,
-                                         "residual": round(match.residual, 5)})])
+            events=[("replay_detected", _replay_detail(match))])
     ok = value >= 0
     reason = (f"{'accepted' if ok else 'rejected'}: score {raw:.4g} {'>=' if ok else '<'} "
               f"threshold {threshold:.4g}")
@@ -109,6 +141,12 @@ def score_decision(name: str, fp: np.ndarray, refs: list[tuple[str, Any, int]], 
     return Decision("accept" if ok else "reject", reason, public,
                     events=[("login_accept" if ok else "login_reject",
                              {"score": round(value, 6)})])
+
+
+def _replay_detail(match: ReplayMatch | DerivedMatch) -> dict[str, Any]:
+    if isinstance(match, DerivedMatch):
+        return {"ref": match.ref, "derived": match.measure, "ratio": round(match.ratio, 4)}
+    return {"ref": match.ref, "residual": round(match.residual, 5)}
 
 
 def duplicate_samples(fps: list[np.ndarray], threshold: float | None) -> list[str]:

@@ -12,7 +12,6 @@ and the EER (one ideal global offset, chosen after the fact) comes next to it, n
 from __future__ import annotations
 
 import base64
-import html
 import json
 import string
 from collections.abc import Mapping, Sequence
@@ -44,6 +43,7 @@ from authapp.tables import (
     threshold_note,
     worst_rows,
 )
+from authapp.textsafe import html_text
 from capture.files import atomic_write
 from capture.formats._text import natural_key
 
@@ -81,7 +81,7 @@ REPORT_TEMPLATE = Path(__file__).resolve().parent / "templates" / "report.html"
 def _table_html(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1,
                 best: Mapping[tuple[int, int], bool] | None = None) -> str:
     out = ["<table>", "<tr>" + "".join(
-        f"<th class=\"{'l' if c < left else ''}\">{html.escape(h)}</th>"
+        f"<th class=\"{'l' if c < left else ''}\">{html_text(h)}</th>"
         for c, h in enumerate(header)) + "</tr>"]
     for r, row in enumerate(rows):
         cells = []
@@ -89,7 +89,7 @@ def _table_html(header: Sequence[str], rows: Sequence[Sequence[str]], left: int 
             cls = ["l"] if c < left else []
             if best and best.get((r, c)):
                 cls.append("best")
-            cells.append(f"<td class=\"{' '.join(cls)}\">{html.escape(v)}</td>")
+            cells.append(f"<td class=\"{' '.join(cls)}\">{html_text(v)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table>")
     return "\n".join(out)
@@ -117,18 +117,18 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
     pseudo = results.get("pseudo", {})
     parts = [
         "<p class=\"meta\">"
-        f"data: {html.escape(str(results.get('data_dir', '')))} "
-        f"(format {html.escape(str(results.get('format') or 'auto'))}) &middot; "
+        f"data: {html_text(str(results.get('data_dir', '')))} "
+        f"(format {html_text(str(results.get('format') or 'auto'))}) &middot; "
         f"{results.get('references', '?')} references &middot; seeds "
-        f"{html.escape(', '.join(str(s) for s in results.get('seeds', [])))} &middot; "
+        f"{html_text(', '.join(str(s) for s in results.get('seeds', [])))} &middot; "
         f"{len(results.get('identities', []))} identities tested &middot; pseudo data: "
-        f"{html.escape(str(pseudo.get('mode', 'off')))}"
-        + (f" ({html.escape(', '.join(pseudo.get('generators', [])))})"
+        f"{html_text(str(pseudo.get('mode', 'off')))}"
+        + (f" ({html_text(', '.join(pseudo.get('generators', [])))})"
            if pseudo.get("generators") else "")
         + (f" &middot; wall time {timing['wall_s']:.1f} s with {timing.get('jobs', 1)} job(s)"
            if timing.get("wall_s") is not None else "") + "</p>",
         "<h2>What users get: error rates at the product's thresholds</h2>",
-        f"<p>{html.escape(threshold_note(results))}</p>",
+        f"<p>{html_text(threshold_note(results))}</p>",
         _table_html(operating_header(results), operating_rows(results)),
         ("<p class=\"small\">Rates in percent. FRR = genuine attempts rejected; FAR = other "
          "people's attempts accepted; skilled FAR = forgeries accepted (ISO/IEC 30107-3's "
@@ -183,15 +183,15 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
              "on a few people).</p>"),
         ]
     parts += ["<h2>Background / cohort</h2>",
-              f"<p>{html.escape(background_summary(results))}</p>",
+              f"<p>{html_text(background_summary(results))}</p>",
               "<h2>Protocol</h2><ul class=\"protocol\">"]
     for key in ("scheme", "references", "thresholds", "eer"):
         if key in proto:
-            parts.append(f"<li>{html.escape(str(proto[key]))}</li>")
+            parts.append(f"<li>{html_text(str(proto[key]))}</li>")
     bg = proto.get("background_for")
     if bg and proto.get("folds", 2) != 1:
         parts.append("<li>background data passed as negatives to: "
-                     + html.escape(", ".join(m for m, v in bg.items() if v) or "none")
+                     + html_text(", ".join(m for m, v in bg.items() if v) or "none")
                      + "</li>")
     folds = proto.get("fold_of")
     if folds:
@@ -199,13 +199,13 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
         for ident, f in folds.items():
             by_fold.setdefault(int(f), []).append(ident)
         parts.append("<li>folds: " + "; ".join(
-            f"{f}: {html.escape(', '.join(ids))}" for f, ids in sorted(by_fold.items()))
+            f"{f}: {html_text(', '.join(ids))}" for f, ids in sorted(by_fold.items()))
             + "</li>")
     parts.append("</ul>")
     parts.append("<h2>Curves and score distributions</h2>")
     for caption, src in images.items():
-        parts.append(f"<figure><img src=\"{src}\" alt=\"{html.escape(caption)}\">"
-                     f"<figcaption class=\"small\">{html.escape(caption)}</figcaption></figure>")
+        parts.append(f"<figure><img src=\"{src}\" alt=\"{html_text(caption)}\">"
+                     f"<figcaption class=\"small\">{html_text(caption)}</figcaption></figure>")
     per_user = results.get("per_user", {})
     if per_user:
         names = list(per_user)
@@ -220,9 +220,9 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
     skipped_files = results.get("skipped_files", [])
     if skipped or skipped_files:
         parts.append("<h2>Skipped</h2><ul>")
-        parts += [f"<li>{html.escape(s['identity'])}: {html.escape(s['reason'])}</li>"
+        parts += [f"<li>{html_text(s['identity'])}: {html_text(s['reason'])}</li>"
                   for s in skipped]
-        parts += [f"<li>file: {html.escape(s)}</li>" for s in skipped_files]
+        parts += [f"<li>file: {html_text(s)}</li>" for s in skipped_files]
         parts.append("</ul>")
     per_method = timing.get("per_method", {})
     if per_method:
@@ -231,7 +231,7 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
         parts += ["<h2>Timing (seconds summed over identities and seeds)</h2>",
                   _table_html(["method", "fit s", "score s", "CPU s"], trows)]
     page = string.Template(REPORT_TEMPLATE.read_text(encoding="utf-8"))
-    return page.substitute(title=html.escape(title), body="\n".join(parts))
+    return page.substitute(title=html_text(title), body="\n".join(parts))
 
 
 def _data_uri(png: Path) -> str:

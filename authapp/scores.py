@@ -23,6 +23,7 @@ import numpy as np
 from authapp.evaluation import ExperimentResult, ScoreFacts
 from authapp.protocol import ExperimentError
 from authapp.runner import Trial
+from authapp.textsafe import printable
 from capture.files import atomic_write
 
 SCORE_COLUMNS = ("identity", "attempt_file", "type", "method", "seed", "score", "accepted",
@@ -78,10 +79,10 @@ def write_scores(result: ExperimentResult, path: Path) -> None:
     for ident, trials in result.trials.items():
         for t in trials:
             for k in range(t.scores.size):
-                w.writerow((ident, t.attempt_files[k], t.types[k], t.method, t.seed,
-                            repr(float(t.scores[k])), int(t.decisions[k] >= 0),
-                            repr(float(t.decisions[k])), repr(float(t.threshold)),
-                            t.attempt_identities[k]))
+                w.writerow((printable(ident), printable(t.attempt_files[k]), t.types[k],
+                            printable(t.method), t.seed, repr(float(t.scores[k])),
+                            int(t.decisions[k] >= 0), repr(float(t.decisions[k])),
+                            repr(float(t.threshold)), printable(t.attempt_identities[k])))
     atomic_write(path, fh.getvalue())
 
 

@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from authapp import adapt, guard, identify_index, security
+from authapp import adapt, guard, identification, identify_index, security
 from authapp.guard import AuthorizationError
+from authapp.proof import check_proof
 from authapp.service_results import (
     EnrollmentReport,
     IdentifyResult,
@@ -280,9 +281,10 @@ class AuthService:
                 value, raw, per = self._score(info, verifier, rec)
                 threshold = float(verifier.threshold_)
                 refs = guard.replay_references(self.store, info)
-                decision = guard.score_decision(name, fp, refs, value, raw, threshold,
-                                                self.settings.replay_threshold,
-                                                security.legacy_fingerprint(rec))
+                decision = guard.score_decision(
+                    name, fp, refs, value, raw, threshold, self.settings.replay_threshold,
+                    security.legacy_fingerprint(rec),
+                    derived=lambda: guard.derived_replay(self.store, info, rec))
                 if record_attempt:
                     decision = guard.with_lockout(decision, self.store, policy, name, now)
             adapted = False
@@ -303,69 +305,15 @@ class AuthService:
         return guard.lock_state(self.store, self.settings.lockout,
                                 self.store.get_user(user).name, self.clock())
 
-    def _guard_identified(self, name: str, rec: Trajectory, value: float
-                          ) -> guard.Decision:
-        """The login rules for the user identification would name (lockout, replay), with
-        the attempt recorded against that user like a login: an identification is a login
-        without a typed user id, and must not be an unlimited oracle either."""
-        fp = security.fingerprint(rec)
-        with self.store.user_lock(name):
-            now = self.clock()
-            policy = self.settings.lockout
-            state = guard.lock_state(self.store, policy, name, now)
-            if state.locked:
-                decision = guard.locked_decision(name, state, policy)
-            else:
-                info = self.store.get_user(name)
-                decision = guard.score_decision(
-                    name, fp, guard.replay_references(self.store, info), value, value, 0.0,
-                    self.settings.replay_threshold, security.legacy_fingerprint(rec))
-                decision = guard.with_lockout(decision, self.store, policy, name, now)
-            self.store.record_attempt(
-                name, outcome=decision.outcome,
-                score=value if decision.outcome in ("accept", "reject") else None,
-                reason="identification: " + decision.reason, fingerprint=fp,
-                audit=[(ev, {**d, "via": "identify"}) for ev, d in decision.events], when=now)
-        return decision
-
     # -- identification -----------------------------------------------------------------------
     def identify(self, recording: Trajectory) -> IdentifyResult:
-        """1:N: the enrolled user whose verifier accepts ``recording`` with the largest margin.
-
-        Margins are over each account's threshold raised for a search among N users
-        (``identification_offset``), so the level's promised random FAR is the rate at
-        which a stranger is named as anyone, however many users are enrolled.
-
-        Rejects (``user=None``) when no verifier accepts, or when the best match's stored data
-        contain a near-exact copy of the recording (replay). No attempt is recorded.
-        """
-        rec = self.check_recording(recording)
-        candidates: list[tuple[str, float]] = []
-        users = [info for info in self._identify_candidates(rec)
-                 if info.metadata.get("dims") in (None, rec.dims)]
-        n_enrolled = self.store.count_users()
-        for info in users:
-            _, verifier = self.store.load_verifier(info.key)
-            value, _, _ = self._score(info, verifier, rec, detail=False)
-            candidates.append((info.name, value - identification_offset(verifier, n_enrolled)))
-        candidates.sort(key=lambda c: -c[1])
-        if not candidates:
-            return IdentifyResult(None, None, [], "rejected: no enrolled user to compare with")
-        best, value = candidates[0]
-        if value < 0:
-            self._guard_identified(best, rec, value)  # a failed attempt on the closest user
-            return IdentifyResult(None, None, candidates,
-                                  "rejected: no enrolled user accepts this recording")
-        decision = self._guard_identified(best, rec, value)
-        if not decision.accepted:  # locked or a replay: the user is not named
-            what = ("the matching account is locked" if decision.outcome == "locked"
-                    else "replay attack suspected")
-            return IdentifyResult(None, None, candidates, f"rejected: {what}")
-        others = sum(1 for _, v in candidates[1:] if v >= 0)
-        reason = f"identified as {best!r} (margin {value:.4g})"
-        if others:
-            reason += f"; {others} other user(s) also accept it"
-        return IdentifyResult(best, value, candidates, reason)
+        """1:N: the enrolled user whose verifier accepts ``recording`` with the largest margin
+        and whose login rules pass; otherwise one neutral answer. Rate-limited per store,
+        never charged to a bystander (``authapp.identification``). Margins are over each
+        account's threshold raised for a search among N users (``identification_offset``),
+        and above ``identify_index.EXHAUSTIVE_UP_TO`` users only the index's shortlist is
+        scored (``_identify_candidates``)."""
+        return identification.identify(self, recording)
 
     def _identify_candidates(self, rec: Trajectory) -> list[UserInfo]:
         """The users whose verifiers score an identification: all of them in a small store,
@@ -404,25 +352,23 @@ class AuthService:
         self.update_index()
 
     # -- administration -----------------------------------------------------------------------
-    def authorize(self, user: str, action: str, proof: Trajectory | None = None,
+    def authorize(self, user: str, action: str,
+                  proof: Trajectory | Sequence[Trajectory] | None = None,
                   admin: bool = False) -> str:
         """Check that ``action`` ("re-enroll", "delete") on ``user``'s account is allowed:
-        ``proof`` is a fresh recording that passes a login of that user now (recorded as a
-        login attempt, lockout and replay rules included), or ``admin`` is an explicit,
-        audited administrator action. Returns who authorised it ("proof" or "admin");
-        ``AuthorizationError`` otherwise."""
+        ``proof`` is two fresh writings that each pass a login of that user now and differ
+        from each other as genuine writings do (``authapp.proof``; recorded as login
+        attempts), or ``admin`` is an explicit, audited administrator action. Returns who
+        authorised it ("proof" or "admin"); ``AuthorizationError`` otherwise."""
         name = self.store.get_user(user).name
         if admin:
             self.store.audit("admin_action", name, {"action": action})
             return "admin"
         if proof is None:
             raise AuthorizationError(
-                f"{action} of user {name!r} needs proof that it is them: a fresh recording "
-                "that passes their login (--proof FILE), or an administrator (--admin)")
-        result = self.verify(name, proof, record_attempt=True)
-        if not result.decision:
-            raise AuthorizationError(f"{action} of user {name!r} refused: the proof "
-                                     f"recording did not pass the login ({result.message})")
+                f"{action} of user {name!r} needs proof that it is them: two fresh writings "
+                "that pass their login (--proof FILE FILE), or an administrator (--admin)")
+        check_proof(self, name, action, proof)
         return "proof"
 
     def revert_adaptation(self, user: str, actor: str = "admin") -> int:

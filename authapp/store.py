@@ -85,6 +85,7 @@ from authapp.storage.records import (
     StoredFingerprint,
     UserInfo,
 )
+from authapp.storage.seals import Seals
 from authapp.storage.settings import StoreSettings
 from authapp.storage.transactions import StoreTransactions
 from authapp.storage.users import UserRecords
@@ -100,7 +101,7 @@ __all__ = [
 ]
 
 
-class EnrollmentStore(StoreOpening, StoreTransactions, KeyedRows, UserRecords,
+class EnrollmentStore(StoreOpening, StoreTransactions, KeyedRows, Seals, UserRecords,
                       GarbageCollection, ArtifactLoading, LoginHistory, StoreSettings):
     """Enrolled users, their models and recordings, login attempts and the audit log.
 
@@ -117,6 +118,7 @@ class EnrollmentStore(StoreOpening, StoreTransactions, KeyedRows, UserRecords,
         self.clock = clock
         self._mutex = threading.RLock()
         self._user_mutex = threading.RLock()  # threads of this process take turns too
+        self._identify_mutex = threading.RLock()
         self._key = b""
         self._conn: sqlite3.Connection | None = None
         self._lock_fd: int | None = None

@@ -10,7 +10,15 @@ Look-alikes (Unicode confusables, UTS #39): an id may not mix letters of Latin, 
 Greek or another alphabet that shares glyphs with them ("pаypal" with a Cyrillic "а" is
 refused), and ``confusable_skeleton`` maps look-alike characters ("а", "ο", "0", "1", "I", ...)
 to one representative so the store can refuse a NEW id that looks like an enrolled one
-(whole-script "аlех" in Cyrillic vs "alex", "AIice" with a capital i vs "Alice").
+(whole-script "аlех" in Cyrillic vs "alex", "AIice" with a capital i vs "Alice"). The skeleton
+is TR39-like, built from ``unicodedata`` (NFKD, non-spacing marks dropped) and a small map of
+confusables written here (``_SKELETON_MAP``; not Unicode's full confusables.txt), so "luduᴏ"
+with a small capital O, "lu̶duo" with a strike-through mark and "luduó" all look like "luduo".
+
+Invisible characters are refused outright: format and control characters, and the
+default-ignorable code points that render as nothing (variation selectors such as U+FE0F and
+U+E0100, the combining grapheme joiner U+034F, zero-width spaces and joiners, ``_INVISIBLE``);
+so is a combining mark with no base letter (at the start, or after a space or punctuation).
 """
 
 from __future__ import annotations
@@ -44,6 +52,10 @@ _CONFUSABLE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHER
                                  "COPTIC"})
 """Alphabets with many glyphs identical to each other's: an id may use only one of them."""
 
+_SMALL_CAPITALS_MAP = dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnopqrstuvwyz"))
+"""Small capitals and other Latin letter forms that look like a lowercase letter (from
+Unicode's confusables.txt; NFKC leaves them alone)."""
+
 # Look-alikes mapped to one Latin representative (a small subset of Unicode's confusables.txt
 # covering the Cyrillic, Greek and digit/letter look-alikes of Latin letters). Applied to the
 # NFKC form BEFORE case folding, so that capital I and small l stay confusable.
@@ -61,7 +73,23 @@ _SKELETON_MAP = str.maketrans({
     "Χ": "x", "ϲ": "c", "Ϲ": "c", "ϳ": "j",
     # Latin and digits
     "I": "l", "1": "l", "|": "l", "ı": "i", "0": "o", "ɑ": "a", "ɡ": "g", "ʏ": "y",
+    **_SMALL_CAPITALS_MAP,
 })
+
+
+_INVISIBLE = ((0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+              (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+              (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+              (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+              (0xE0000, 0xE0FFF))
+"""Unicode's default-ignorable code points (DerivedCoreProperties.txt,
+Default_Ignorable_Code_Point): they render as nothing, so an id holding one looks like the
+id without it."""
+
+
+def _invisible(ch: str) -> bool:
+    o = ord(ch)
+    return any(lo <= o <= hi for lo, hi in _INVISIBLE)
 
 
 def normalize_user_id(raw: object) -> str:
@@ -76,7 +104,15 @@ def normalize_user_id(raw: object) -> str:
         raise UserIdError("user id is empty")
     if len(name) > MAX_LENGTH:
         raise UserIdError(f"user id is too long ({len(name)} characters, at most {MAX_LENGTH})")
-    for ch in name:
+    for i, ch in enumerate(name):
+        if _invisible(ch):
+            raise UserIdError(f"user id {_printable(name)} contains an invisible character "
+                              f"U+{ord(ch):04X}, which is not allowed (use "
+                              f"{ALLOWED_DESCRIPTION})")
+        if unicodedata.category(ch)[0] == "M" and (
+                i == 0 or unicodedata.category(name[i - 1])[0] not in "LNM"):
+            raise UserIdError(f"user id {_printable(name)} contains the combining mark "
+                              f"U+{ord(ch):04X} without a letter to combine with")
         if ch in _ALLOWED_PUNCT or unicodedata.category(ch)[0] in _ALLOWED_CATEGORIES:
             continue
         raise UserIdError(
@@ -116,9 +152,14 @@ def user_dirname(raw: object) -> str:
 
 
 def confusable_skeleton(raw: object) -> str:
-    """Look-alike-insensitive form of a user id: equal skeletons render (nearly) alike."""
+    """Look-alike-insensitive form of a user id: equal skeletons render (nearly) alike.
+
+    Decomposed (NFKD) with its non-spacing and enclosing marks dropped (accents, overlays
+    such as U+0336), look-alikes mapped to one representative, case-folded."""
     name = normalize_user_id(raw)
-    mapped = unicodedata.normalize("NFKC", name.translate(_SKELETON_MAP)).casefold()
+    bare = "".join(ch for ch in unicodedata.normalize("NFKD", name.translate(_SKELETON_MAP))
+                   if unicodedata.category(ch) not in ("Mn", "Me"))
+    mapped = unicodedata.normalize("NFKC", bare.translate(_SKELETON_MAP)).casefold()
     return mapped.translate(_SKELETON_MAP)  # case folding can produce mapped letters again
 
 

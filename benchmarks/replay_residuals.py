@@ -17,6 +17,14 @@ both on the real data in ../shared/data:
 Prints, per data set, the smallest and 1st-percentile genuine residual, the largest residual
 of each alteration, and how many of each were flagged at the default thresholds; ``--json``
 writes everything. Run: ``.venv/bin/python benchmarks/replay_residuals.py [--samples 5]``.
+
+``--derived`` measures the per-user check of derived replays (``authapp.replay_derived``)
+instead: every identity's genuine samples in blocks of ``--block`` (5: samples 1-5, 6-10, ...),
+each block a stored enrollment; every genuine sample outside a block is a fresh login against
+it (every genuine pair across blocks), and the copies derived from the block's samples
+(``derived_copies``: projected onto z = 0, 10 % cut at either end, the average of two, a smooth
+warp of 2 and 5 mm or 1 % of the size, resampled at 15 Hz) are attacks. Prints the smallest
+genuine ratio (the margin above ``DERIVED_RATIO``) and how many of each copy are caught.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from authapp import security
+from authapp import replay_derived, security
 from capture.datasets import load_dataset
 from capture.trajectory import Trajectory
 
@@ -113,6 +121,99 @@ def alterations(t: Trajectory, rng: np.random.Generator, noise_unit: float
     return out
 
 
+def smooth_warp(t: Trajectory, amplitude: float, rng: np.random.Generator) -> Trajectory:
+    """``t`` moved by a smooth displacement field of about ``amplitude`` (sines of the position
+    along random directions, one wavelength across the writing)."""
+    p = t.positions
+    size = float(np.ptp(p, axis=0).max()) or 1.0
+    disp = np.column_stack([
+        amplitude * np.sin(2 * np.pi * (p @ _unit(rng, t.dims)) / size + rng.uniform(0, 6.3))
+        for _ in range(t.dims)])
+    return Trajectory(t.t, p + disp)
+
+
+def _unit(rng: np.random.Generator, d: int) -> np.ndarray:
+    v = rng.normal(size=d)
+    return v / np.linalg.norm(v)
+
+
+def derived_copies(t: Trajectory, other: Trajectory, rng: np.random.Generator
+                   ) -> dict[str, Trajectory]:
+    """Issue 22's copies derived from stolen samples ``t`` (and ``other``, for the blend)."""
+    p, n = t.positions, len(t)
+    out: dict[str, Trajectory] = {}
+    if t.dims == 3:
+        flat = p.copy()
+        flat[:, 2] = 0.0
+        out["projected onto z=0"] = Trajectory(t.t, flat)
+    k = n // 10
+    out["first 10 % cut"] = Trajectory(t.t[k:], p[k:])
+    out["last 10 % cut"] = Trajectory(t.t[:n - k], p[:n - k])
+    out["average of two samples"] = replay_derived.blend(t, other)
+    size = float(np.ptp(p, axis=0).max())
+    for amp in ((2.0, 5.0) if t.dims == 3 else (0.01 * size,)):
+        label = f"{amp:g} mm" if t.dims == 3 else "1 % of the size"
+        out[f"smooth warp {label}"] = smooth_warp(t, amp, rng)
+    out["resampled at 15 Hz"] = resampled(Trajectory(t.t - t.t[0], p), 15.0)
+    return out
+
+
+def measure_derived(root: Path, name: str, fmt: str, block: int,
+                    starts: list[int] | None = None, people: slice = slice(None)) -> dict:
+    """Per-user derived-replay ratios of genuine logins and derived copies (module doc).
+    ``starts``: the first sample (0-based) of each stored block (default: every block);
+    ``people``: which identities (in the data set's order), to split a run over processes."""
+    ds = load_dataset(root / name, fmt)
+    rng = np.random.default_rng(0)
+    genuine: list[float] = []
+    worst: list[tuple[float, str]] = []
+    attacks: dict[str, list[float]] = {}
+    for ident in ds.identities[people]:
+        recs = ds.genuine(ident)
+        if len(recs) < 2 * block:
+            continue
+        refs = [replay_derived.reference(f"sample {i + 1}", r) for i, r in enumerate(recs)]
+        mine: list[float] = []
+        caught = total = 0
+        for b0 in range(0, len(recs) - block + 1, block):
+            if starts is not None and b0 not in starts:
+                continue
+            stored = replay_derived.stored_set(refs[b0:b0 + block])
+            for i, r in enumerate(recs):
+                if b0 <= i < b0 + block:
+                    continue
+                m = replay_derived.find_derived_replay(r, stored, ratio=np.inf)
+                genuine.append(m.ratio)
+                mine.append(m.ratio)
+                where = (f"{ident} sample {i + 1} vs samples {b0 + 1}-{b0 + block}: "
+                         f"{m.measure} {m.ref}")
+                worst.append((m.ratio, where))
+            for what, copy in derived_copies(recs[b0], recs[b0 + 1], rng).items():
+                m = replay_derived.find_derived_replay(copy, stored, ratio=np.inf)
+                attacks.setdefault(what, []).append(m.ratio)
+                caught += m.ratio < replay_derived.DERIVED_RATIO
+                total += 1
+        print(f"   {ident}: {len(mine)} genuine logins, smallest ratio {min(mine):.3f}; "
+              f"derived copies caught {caught}/{total}", flush=True)
+    worst.sort()
+    return {"dataset": name, "genuine": genuine, "closest": worst[:5], "attacks": attacks}
+
+
+def report_derived(res: dict) -> list[str]:
+    g = np.asarray(res["genuine"])
+    thr = replay_derived.DERIVED_RATIO
+    head = (f"== {res['dataset']}: {g.size} genuine logins against stored blocks; ratio min "
+            f"{g.min():.3f}, 1st percentile {np.percentile(g, 1):.3f}, median "
+            f"{np.median(g):.3f}; flagged at {thr:g}: {int(np.sum(g < thr))}")
+    lines = [head]
+    lines += [f"   closest genuine: {r:.3f} {what}" for r, what in res["closest"]]
+    for what, vals in res["attacks"].items():
+        v = np.asarray(vals)
+        lines.append(f"   {what:32s} max ratio {v.max():.3f}  caught {int(np.sum(v < thr))}"
+                     f"/{v.size}")
+    return lines
+
+
 def measure(root: Path, name: str, fmt: str, samples: int, pen_noise: float) -> dict:
     ds = load_dataset(root / name, fmt)
     rng = np.random.default_rng(0)
@@ -164,12 +265,27 @@ def main(argv: list[str] | None = None) -> int:
                     help="tablet units per 'mm' of noise for 2-D pen data (default 10)")
     ap.add_argument("--datasets", default=",".join(n for n, _ in DATASETS))
     ap.add_argument("--json", type=Path, help="write every residual here")
+    ap.add_argument("--derived", action="store_true",
+                    help="measure the per-user derived-replay check instead (module doc)")
+    ap.add_argument("--block", type=int, default=5,
+                    help="--derived: stored samples per enrollment block (default 5)")
+    ap.add_argument("--people", default=":",
+                    help="--derived: identities to measure, as a Python slice of the data "
+                         "set's list (e.g. 25: ; default all)")
+    ap.add_argument("--starts", help="--derived: first samples (1-based, comma-separated) of "
+                                     "the stored blocks (default: every block)")
     args = ap.parse_args(argv)
     wanted = set(args.datasets.split(","))
     out = []
     t0 = time.perf_counter()
     for name, fmt in DATASETS:
-        if name in wanted:
+        if name in wanted and args.derived:
+            starts = [int(v) - 1 for v in args.starts.split(",")] if args.starts else None
+            people = slice(*[int(v) if v else None for v in args.people.split(":")])
+            res = measure_derived(args.data, name, fmt, args.block, starts, people)
+            print("\n".join(report_derived(res)), flush=True)
+            out.append(res)
+        elif name in wanted:
             res = measure(args.data, name, fmt, args.samples, args.pen_noise)
             print("\n".join(report(res)), flush=True)
             out.append(res)

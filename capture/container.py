@@ -21,6 +21,9 @@ from typing import Any
 import numpy as np
 
 HEADER = "__header__"
+MAX_UNPACKED_BYTES = 2 << 30
+"""Most bytes the members of one container may decompress to together (models and cached
+network weights are tens of MB): checked from the zip directory before anything is read."""
 """Where models and caches keep their header (recordings use "header": an older layout)."""
 
 
@@ -70,15 +73,32 @@ def decode_header(raw: np.ndarray) -> dict[str, Any]:
     raise ValueError("header is not an object")
 
 
+def unpacked_size(source: bytes | str | os.PathLike[str]) -> int:
+    """Bytes the members of a zip archive declare they decompress to (its directory only;
+    ``zipfile`` never reads more than a member declares)."""
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    with zipfile.ZipFile(stream) as zf:
+        return sum(i.file_size for i in zf.infolist())
+
+
 def unpack_npz(source: bytes | str | os.PathLike[str], what: str, error: type[Exception],
-               short: str | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+               short: str | None = None, max_bytes: int = MAX_UNPACKED_BYTES
+               ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """(header, arrays) of ``pack_npz`` output (bytes or a file), never unpickling.
 
     Anything unreadable raises ``error`` with a message naming ``what`` the file should be
-    (``short``: the same in fewer words, default ``what``).
+    (``short``: the same in fewer words, default ``what``); so does an archive whose members
+    would decompress to more than ``max_bytes``, before any is read.
     """
     short = short or what
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        total = unpacked_size(source)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise error(f"not a readable {what} file ({exc})") from exc
+    if total > max_bytes:
+        raise error(f"{short} file would decompress to {total / 2**20:.0f} MiB (at most "
+                    f"{max_bytes >> 20} MiB)")
     try:
         with np.load(stream, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}

@@ -211,7 +211,7 @@ def test_stores_of_earlier_versions_open_and_upgrade(tmp_path: Path, version: in
     make_legacy_store(root, {"luduo": list(lu)}, version=version)
     assert not (root / "secret.key").exists()
     with EnrollmentStore(root) as st:
-        assert st.schema_version == SCHEMA_VERSION == 3
+        assert st.schema_version == SCHEMA_VERSION == 4
         assert (root / "secret.key").stat().st_mode & 0o777 == 0o600
         after = st.fingerprints("luduo")
         assert [f.ref for f in after] == [f"enrollment sample {i}" for i in (1, 2, 3)]
@@ -226,6 +226,7 @@ def test_stores_of_earlier_versions_open_and_upgrade(tmp_path: Path, version: in
         assert find_replay(fingerprint(late), stored,
                            legacy_query=legacy_fingerprint(late)) is None
         assert "migrate" in [e.event for e in st.audit_log()]
+        assert st.verify_store() == []  # (schema 4: the upgrade sealed what it found)
     check_consistent(root, {"luduo"})
 
 

@@ -110,7 +110,8 @@ def test_confusable_skeletons() -> None:
     assert confusable_skeleton("a1ice") == confusable_skeleton("Alice")
     assert confusable_skeleton("\u03bf\u03c1\u03b1") == confusable_skeleton("opa")  # Greek
     assert confusable_skeleton("alicia") != confusable_skeleton("alice")
-    assert confusable_skeleton("Jos\u00e9") != confusable_skeleton("Jose")
+    # issue 22: marks are folded (an accent or an overlay stroke is easy to miss)
+    assert confusable_skeleton("Jos\u00e9") == confusable_skeleton("Jose")
 
 
 def test_store_refuses_a_new_id_that_looks_like_an_enrolled_one(tmp_path: Path) -> None:

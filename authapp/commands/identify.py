@@ -1,9 +1,10 @@
 """``authapp identify FILE``: who wrote this? (1:N over enrolled users, with rejection).
 
 An identification is a login without a typed user id: the user it would name must pass the
-same lockout and replay rules, and the attempt is recorded against them (a failed one
-against the closest user), so it is no unlimited oracle. When it names someone it lists the
-accounts that accept the recording (``--top N`` of them, names only); margins with ``-v``.
+same lockout and replay rules. When it names nobody the answer is one neutral line (no
+"locked", no margins), the failure counts against the store's own identification limit and
+never against the closest user (``authapp.identification``). When it names someone it lists
+that account (the only one ever shown); ``-v`` adds its margin, and nobody else's.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                "(exit 0 identified, 1 no match)")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--top", type=_top, default=5, metavar="N",
-                   help="how many of the accounts that accept FILE to list, best first, "
-                        "when one is named (default 5; -v adds margins)")
+                   help="how many accepting accounts to list when one is named (default 5; "
+                        "only the user it names is ever listed; -v adds the margin)")
     add_store_argument(p)
     p.set_defaults(func=run)
 

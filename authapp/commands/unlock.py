@@ -1,4 +1,5 @@
-"""``authapp unlock USER``: end a lockout now (an administrator's action, audited)."""
+"""``authapp unlock USER --admin``: end a lockout now (an administrator's action, audited;
+``--admin`` is required, as for deleting or re-enrolling someone else's account)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,24 @@ import argparse
 
 from authapp.cli import printable
 from authapp.cli_store import add_store_argument, open_service
+from authapp.guard import AuthorizationError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("unlock", help="end USER's lockout now; earlier failed logins "
                                              "stop counting (audited)")
     p.add_argument("user", metavar="USER")
+    p.add_argument("--admin", action="store_true",
+                   help="required: unlocking is the store administrator's action (recorded "
+                        "in the audit log)")
     add_store_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if not getattr(args, "admin", False):
+        raise AuthorizationError("unlocking an account is an administrator's action: "
+                                 "authapp unlock USER --admin (recorded in the audit log)")
     service = open_service(args)
     name = service.store.get_user(args.user).name
     before = service.unlock(name, actor="admin")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from authapp.admin import lock_status
@@ -35,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     service = open_service(args)
+    for problem in service.store.audit_problems():  # (issue 22: deleted or edited rows)
+        print(printable(f"warning: {problem} (authapp verify-store)"), file=sys.stderr)
     total = service.store.count_users()
     if not total:
         print("no users enrolled")

@@ -8,19 +8,20 @@ from collections.abc import Callable
 from PyQt5.QtWidgets import QMessageBox, QWidget
 
 from authapp.gui.host import TabHost
+from authapp.proof import PROOF_WRITINGS
 from capture.trajectory import Trajectory
 
 PROOF, ADMIN = "proof", "admin"
 
 
 def ask_authority(parent: QWidget, user: str, action: str) -> str | None:
-    """Ask how ``action`` on ``user``'s account is authorised: ``PROOF`` (capture one login
-    sample of that user first), ``ADMIN`` (administrator, recorded in the audit log), or
+    """Ask how ``action`` on ``user``'s account is authorised: ``PROOF`` (capture two login
+    samples of that user first), ``ADMIN`` (administrator, recorded in the audit log), or
     None (cancelled)."""
     box = QMessageBox(parent)
     box.setWindowTitle(f"{action.capitalize()} {user!r}")
     box.setText(f"The {action} of {user!r} replaces or removes their account. Prove it is "
-                f"{user!r} by logging in once now, or act as the administrator (recorded in "
+                f"{user!r} by writing their signature twice now, or act as the administrator (recorded in "
                 "the audit log).")
     proof = box.addButton("Log in as the user first", QMessageBox.AcceptRole)
     admin = box.addButton("Administrator", QMessageBox.DestructiveRole)
@@ -46,11 +47,11 @@ def with_authority(host: TabHost, user: str, action: str,
     captured: list[Trajectory] = []
 
     def done(error: str | None) -> None:
-        if error or not captured:
+        if error or len(captured) < PROOF_WRITINGS:
             failed(f"no login sample captured: {error}", None)
             return
-        sample = captured[0]
-        host.runner.submit(lambda: svc.authorize(user, action, proof=sample), then, failed)
+        samples = list(captured)
+        host.runner.submit(lambda: svc.authorize(user, action, proof=samples), then, failed)
 
-    host.set_status(f"{action}: write {user!r}'s signature once to prove it is them")
-    host.start_capture(1, captured.append, done)
+    host.set_status(f"{action}: write {user!r}'s signature twice to prove it is them")
+    host.start_capture(PROOF_WRITINGS, captured.append, done)

@@ -14,10 +14,13 @@ from typing import Any
 import numpy as np
 
 from authapp import storekey
-from authapp.storage.errors import StoreTamperedError
+from authapp.storage.errors import StoreTamperedError, UnknownUserError
 from authapp.storage.records import FINGERPRINT_VERSION, Attempt, AuditEntry, StoredFingerprint
 from authapp.userid import normalize_user_id, user_key
-from capture.container import json_default
+
+IDENTIFY_KEY = "#identify"
+"""Attempts rows of identifications that named nobody: counted for the store (their own rate
+limit), never against a user ("#" is not allowed in user ids, so no user has this key)."""
 
 MAX_ATTEMPT_FINGERPRINTS = 200
 """Fingerprints of past login attempts kept per user (oldest dropped first); each login is
@@ -40,14 +43,6 @@ class LoginHistory:
                    self._fp_mac(key, source, ref, created, arr.shape[0], arr.shape[1], version,
                                 data)))
 
-    @staticmethod
-    def _insert_audit(c: sqlite3.Connection, when: float, event: str, key: str | None,
-                      name: str | None, detail: dict[str, Any]) -> None:
-        c.execute("INSERT INTO audit (time, event, user_key, user_name, detail) "
-                  "VALUES (?, ?, ?, ?, ?)",
-                  (when, event, key, name, json.dumps(detail, sort_keys=True,
-                                                      default=json_default)))
-
     def record_attempt(self, user: str, *, outcome: str, score: float | None, reason: str,
                        fingerprint: np.ndarray | None = None,
                        audit: Sequence[tuple[str, dict[str, Any]]] = (),
@@ -59,6 +54,9 @@ class LoginHistory:
         key = user_key(name)
         now = self.clock() if when is None else when
         with self._write() as c:
+            if c.execute("SELECT 1 FROM users WHERE key = ?", (key,)).fetchone() is None:
+                # deleted meanwhile (a delete racing a login): leave no orphan rows
+                raise UnknownUserError(f"no user {name!r} is enrolled in {self.path}")
             c.execute("INSERT INTO attempts (user_key, time, outcome, score, reason) "
                       "VALUES (?, ?, ?, ?, ?)", (key, now, outcome, score, reason))
             if fingerprint is not None:
@@ -71,6 +69,25 @@ class LoginHistory:
                     (key, key, MAX_ATTEMPT_FINGERPRINTS))
             for event, detail in audit:
                 self._insert_audit(c, now, event, key, name, detail)
+
+    def record_identification(self, outcome: str, reason: str,
+                              when: float | None = None) -> None:
+        """Record an identification that named nobody, for the store's own rate limit
+        (``IDENTIFY_KEY``), with an audit event that names no user."""
+        now = self.clock() if when is None else when
+        with self._write() as c:
+            c.execute("INSERT INTO attempts (user_key, time, outcome, score, reason) "
+                      "VALUES (?, ?, ?, NULL, ?)", (IDENTIFY_KEY, now, outcome, reason))
+            self._insert_audit(c, now, "identify_" + outcome, None, None, {})
+
+    def identifications(self, since: float | None = None) -> list[Attempt]:
+        """Identifications that named nobody (oldest first), optionally from ``since``."""
+        with self._read() as c:
+            rows = c.execute(
+                "SELECT id, user_key, time, outcome, score, reason FROM attempts "
+                "WHERE user_key = ? AND (? IS NULL OR time >= ?) ORDER BY time, id",
+                (IDENTIFY_KEY, since, since)).fetchall()
+        return [Attempt(*r) for r in rows]
 
     def audit(self, event: str, user: str | None = None, detail: dict[str, Any] | None = None,
               when: float | None = None) -> None:

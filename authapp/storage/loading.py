@@ -70,10 +70,11 @@ class ArtifactLoading:
                 row = c.execute(self._USER_SQL + " WHERE u.key = ?", (key,)).fetchone()
                 recs = c.execute("SELECT idx, file, sha256, mac FROM recordings WHERE "
                                  "model_id = ? ORDER BY idx", (row[5],)).fetchall() if row else []
-            if row is None:
-                raise UnknownUserError(f"no user {normalize_user_id(user)!r} is enrolled in "
-                                       f"{self.path}")
-            self._check_model_row(row)
+                if row is None:
+                    raise UnknownUserError(f"no user {normalize_user_id(user)!r} is enrolled "
+                                           f"in {self.path}")
+                self._check_model_row(row)
+                self._check_recordings_seal(c, row[0], row[1], row[5], [r[:3] for r in recs])
             for idx, fname, sha, rmac in recs:
                 if not storekey.same(rmac, self._rec_mac(row[1], row[5], idx, fname, sha)):
                     raise StoreIntegrityError(

@@ -286,11 +286,62 @@ def _migrate_v3(conn: sqlite3.Connection, ctx: MigrationContext) -> None:
     _audit(conn, now, "migrate", {"schema": 3})
 
 
+# -- version 4: tamper evidence for deleted and rolled-back rows ---------------------------------
+_V4 = """
+CREATE TABLE seals (name TEXT PRIMARY KEY, body TEXT NOT NULL, mac TEXT NOT NULL);
+ALTER TABLE audit ADD COLUMN chain TEXT;
+ALTER TABLE models ADD COLUMN recs_mac TEXT
+"""
+
+
+def _migrate_v4(conn: sqlite3.Connection, ctx: MigrationContext) -> None:
+    """Seals (keyed checksums over sets of rows) where one row's checksum cannot tell that
+    another row was deleted or an older one put back:
+
+    * every model's recordings list (``models.recs_mac``: idx, file, sha256 of each);
+    * the settings as one set with a version counter (seal "settings"), the version also
+      written into the audit log, so an older set is told from the current one;
+    * the audit log as a chain (``audit.chain``: each row's keyed checksum covers the one
+      before it) and its last row (seal "audit"), so deleted, edited or cut-off rows show.
+
+    The rows found here are trusted (the seals are made now); the layout of each checksum
+    is this version's, frozen (``_v3_mac`` joins the parts).
+    """
+    for stmt in _split_sql(_V4):
+        conn.execute(stmt)
+    k = ctx.key
+    now = ctx.clock()
+    users = {r[0]: r[1] for r in conn.execute("SELECT id, key FROM users")}
+    for mid, uid in conn.execute("SELECT id, user_id FROM models").fetchall():
+        rows = conn.execute("SELECT idx, file, sha256 FROM recordings WHERE model_id = ? "
+                            "ORDER BY idx", (mid,)).fetchall()
+        conn.execute("UPDATE models SET recs_mac = ? WHERE id = ?",
+                     (_v3_mac(k, "model recordings", users.get(uid, ""), int(mid),
+                              json.dumps([[int(i), f, h] for i, f, h in rows])), mid))
+    values = dict(conn.execute("SELECT key, value FROM settings ORDER BY key").fetchall())
+    body = json.dumps({"version": 1, "values": values}, sort_keys=True)
+    conn.execute("INSERT INTO seals (name, body, mac) VALUES ('settings', ?, ?)",
+                 (body, _v3_mac(k, "seal", "settings", body)))
+    _audit(conn, now, "migrate", {"schema": 4, "settings_version": 1})
+    prev = ""
+    last = 0
+    for rid, t, ev, ukey, uname, detail in conn.execute(
+            "SELECT id, time, event, user_key, user_name, detail FROM audit "
+            "ORDER BY id").fetchall():
+        prev = _v3_mac(k, "audit", prev, int(rid), float(t), ev, ukey, uname, detail)
+        conn.execute("UPDATE audit SET chain = ? WHERE id = ?", (prev, rid))
+        last = int(rid)
+    body = json.dumps({"id": last, "chain": prev}, sort_keys=True)
+    conn.execute("INSERT INTO seals (name, body, mac) VALUES ('audit', ?, ?)",
+                 (body, _v3_mac(k, "seal", "audit", body)))
+
+
 # -- the list ------------------------------------------------------------------------------------
 MIGRATIONS: tuple[Callable[[sqlite3.Connection, MigrationContext], None], ...] = (
     _migrate_v1,
     _migrate_v2,
     _migrate_v3,
+    _migrate_v4,
 )
 """MIGRATIONS[i] upgrades schema version i to i + 1 (``PRAGMA user_version``)."""
 

@@ -21,15 +21,15 @@ class StoreSettings:
         """Store-wide settings (JSON values), e.g. the lockout policy an administrator chose.
 
         Every value's keyed checksum and range are checked (``authapp.settings_schema``): a
-        value written outside AirAuth, or out of range, is an error naming it."""
+        value written outside AirAuth, or out of range, is an error naming it. The rows must
+        be the sealed set, and the set the latest version the audit log recorded
+        (``authapp.storage.seals``): a deleted row or an older one put back is tampering."""
         with self._read() as c:
             rows = c.execute("SELECT key, value, mac FROM settings").fetchall()
+            self._check_rows(rows)  # each row's own checksum first (the message names it)
+            self._check_settings_set(c, {k: v for k, v, _ in rows})
         out = {}
-        for k, v, mac in rows:
-            if not storekey.same(mac, self._setting_mac(k, v)):
-                raise StoreTamperedError(f"store setting {k!r} was changed outside AirAuth "
-                                         "(keyed checksum does not match); set it again with "
-                                         "authapp settings")
+        for k, v, _ in rows:
             try:
                 value = json.loads(v)
             except (ValueError, RecursionError) as exc:
@@ -40,6 +40,13 @@ class StoreSettings:
                 raise StoreError(f"store setting {k!r} is invalid: {exc}") from exc
         return out
 
+    def _check_rows(self, rows: list) -> None:
+        for k, v, mac in rows:
+            if not storekey.same(mac, self._setting_mac(k, v)):
+                raise StoreTamperedError(f"store setting {k!r} was changed outside AirAuth "
+                                         "(keyed checksum does not match); set it again with "
+                                         "authapp settings")
+
     def set_setting(self, key: str, value: Any, verifier_kind: str | None = None) -> None:
         """Store one setting after checking it (``authapp.settings_schema``); audited.
 
@@ -47,13 +54,13 @@ class StoreSettings:
         value = check_value(key, value, verifier_kind)
         text = json.dumps(value)
         with self._write() as c:
-            c.execute("INSERT INTO settings (key, value, mac) VALUES (?, ?, ?) ON CONFLICT(key) "
-                      "DO UPDATE SET value = excluded.value, mac = excluded.mac",
-                      (key, text, self._setting_mac(key, text)))
-            self._insert_audit(c, self.clock(), "setting", None, None, {key: value})
+            version = self._change_settings(c, key, text)
+            self._insert_audit(c, self.clock(), "setting", None, None,
+                               {key: value, "settings_version": version})
 
     def unset_setting(self, key: str) -> None:
         """Return one setting to its default; audited."""
         with self._write() as c:
-            c.execute("DELETE FROM settings WHERE key = ?", (key,))
-            self._insert_audit(c, self.clock(), "setting", None, None, {key: "default"})
+            version = self._change_settings(c, key, None)
+            self._insert_audit(c, self.clock(), "setting", None, None,
+                               {key: "default", "settings_version": version})

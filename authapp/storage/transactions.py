@@ -11,6 +11,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from authapp.storage.errors import StoreBusyError, StoreError
@@ -101,12 +102,27 @@ class StoreTransactions:
         threads: what a login checks (lockout, replay history), scores and records happens
         as one step, so parallel logins cannot all pass the same check."""
         name = normalize_user_id(user)
-        path = self.path / LOCKS_DIR / f"{user_dirname(name)}.lock"
-        with self._user_mutex:
+        with self._flock(self.path / LOCKS_DIR / f"{user_dirname(name)}.lock",
+                         self._user_mutex, f"user {name!r}", f"another login of user {name!r}"):
+            yield
+
+    @contextlib.contextmanager
+    def identify_lock(self) -> Iterator[None]:
+        """Exclusive store-wide lock of identifications (``locks/identify.lock``, a name no
+        user's lock can have): their rate limit is checked and counted as one step. Taken
+        before a user's lock, never inside one."""
+        with self._flock(self.path / LOCKS_DIR / "identify.lock", self._identify_mutex,
+                         "identification", "another identification"):
+            yield
+
+    @contextlib.contextmanager
+    def _flock(self, path: Path, mutex: Any, what: str, holder: str) -> Iterator[None]:
+        """flock ``path`` (``mutex``: this process's threads take turns first)."""
+        with mutex:
             try:
                 fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
             except OSError as exc:
-                raise StoreError(f"cannot lock user {name!r} in {self.path}: "
+                raise StoreError(f"cannot lock {what} in {self.path}: "
                                  f"{exc.strerror or exc}") from exc
             try:
                 if fcntl is not None:
@@ -118,7 +134,7 @@ class StoreTransactions:
                         except BlockingIOError:
                             if time.monotonic() >= deadline:
                                 raise StoreBusyError(
-                                    f"another login of user {name!r} kept its lock for "
+                                    f"{holder} kept its lock for "
                                     f"{self.busy_timeout:.0f} s; try again") from None
                             time.sleep(0.005)
                 yield

@@ -188,6 +188,7 @@ class UserRecords:
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     [(model_id, *r, self._rec_mac(key, model_id, r[0], r[1], r[2]))
                      for r in rec_rows])
+                self._seal_recordings(c, key, model_id)
                 c.execute("UPDATE users SET model_id = ?, updated = ?, name = ? WHERE id = ?",
                           (model_id, now, name, user_id))
                 # the new files are referenced from now on: no longer garbage
@@ -226,7 +227,8 @@ class UserRecords:
         ``actor``: who authorised it (for the audit log)."""
         name = normalize_user_id(user)
         key = user_key(name)
-        with self._writer_lock():
+        # the user's lock first: a login in progress finishes (and records) before the rows go
+        with self.user_lock(name), self._writer_lock():
             with self._write() as c:
                 row = c.execute("SELECT id, name, dirname FROM users WHERE key = ?",
                                 (key,)).fetchone()

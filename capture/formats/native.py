@@ -37,6 +37,13 @@ MAX_HEADER_BYTES = 1 << 20
 MAX_CHANNELS = 32
 MAX_COLUMNS = 64
 """Most values per frame in one array (a channel such as ``palm`` has 3)."""
+MAX_CHANNEL_COLUMNS = 16
+"""Most values per frame of one channel (``palm`` 3, a quaternion 4): checked from each
+member's header before its data are read."""
+MAX_DECOMPRESSED_BYTES = 64 << 20
+"""Most bytes all members together may decompress to (a two-minute recording with a few
+channels is a few MB): a small archive of highly compressible members is refused from its
+directory before anything is decompressed."""
 
 
 class RecordingWriteError(AirAuthError, OSError):
@@ -66,8 +73,13 @@ def encode_recording(traj: Trajectory) -> bytes:
         raise TrajectoryError(f"recording metadata cannot be stored: {exc}") from exc
 
 
+RECORDING_MODE = 0o600
+"""Permission bits of a written recording: owner only (a recording is biometric data)."""
+
+
 def save_native(traj: Trajectory, path: str | os.PathLike[str]) -> None:
-    """Write ``traj`` to ``path`` in the native format, atomically."""
+    """Write ``traj`` to ``path`` in the native format, atomically, readable by its owner
+    only (``RECORDING_MODE``)."""
     if not isinstance(traj, Trajectory):
         raise TypeError(f"expected a Trajectory, got {type(traj).__name__}")
     target = Path(path)
@@ -76,7 +88,7 @@ def save_native(traj: Trajectory, path: str | os.PathLike[str]) -> None:
         raise RecordingWriteError(f"cannot write {target}: folder {folder} does not exist")
     data = encode_recording(traj)
     try:
-        atomic_write(target, data)
+        atomic_write(target, data, mode=RECORDING_MODE)
     except OSError as exc:
         raise RecordingWriteError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
@@ -97,9 +109,10 @@ def _zip_member_count(fh: IO[bytes], path: Path, size: int) -> int:
     return int.from_bytes(tail[pos + 10:pos + 12], "little")
 
 
-def _member_array(zf: zipfile.ZipFile, name: str, path: Path, max_rows: int) -> np.ndarray:
-    """One ``.npy`` member, its header checked (real numbers, at most 2-D, bounded size)
-    before any data is read."""
+def _member_array(zf: zipfile.ZipFile, name: str, path: Path, max_rows: int,
+                  max_columns: int = MAX_COLUMNS, rows: int | None = None) -> np.ndarray:
+    """One ``.npy`` member, its header checked (real numbers, at most 2-D, at most
+    ``max_columns`` wide, ``rows`` rows when given, bounded size) before any data is read."""
     try:
         info = zf.getinfo(name + ".npy")
     except KeyError:
@@ -115,8 +128,9 @@ def _member_array(zf: zipfile.ZipFile, name: str, path: Path, max_rows: int) -> 
             shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
     if dtype.kind not in "fiu" or dtype.hasobject:
         raise RecordingFormatError(f"{path}: array {name!r} is not real-valued ({dtype})")
-    if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] > MAX_COLUMNS) \
-            or shape[0] > (limit if name == _HEADER else max_rows):
+    if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] > max_columns) \
+            or shape[0] > (limit if name == _HEADER else max_rows) \
+            or (rows is not None and shape[0] != rows):
         raise RecordingFormatError(f"{path}: array {name!r} has an unusable shape {shape}")
     with zf.open(info) as fh:
         return np.lib.format.read_array(fh, allow_pickle=False)
@@ -159,7 +173,16 @@ def _parse_archive(fh: IO[bytes], path: Path) -> tuple[dict[str, Any], dict[str,
             missing = [k for k in wanted if k + ".npy" not in zf.namelist()]
             if missing:
                 raise RecordingFormatError(f"{path}: recording is missing arrays {missing}")
-            arrays = {k: _member_array(zf, k, path, MAX_ROWS) for k in wanted}
+            total = sum(zf.getinfo(k + ".npy").file_size for k in wanted)
+            if total > MAX_DECOMPRESSED_BYTES:
+                raise RecordingFormatError(
+                    f"{path}: archive is too large for a recording: it would decompress to "
+                    f"{total / 2**20:.0f} MiB (at most {MAX_DECOMPRESSED_BYTES >> 20} MiB)")
+            frames = header.get("frames")
+            rows = frames if isinstance(frames, int) and not isinstance(frames, bool) else None
+            arrays = {k: _member_array(zf, k, path, MAX_ROWS,
+                                       MAX_CHANNEL_COLUMNS if k.startswith("ch") else MAX_COLUMNS,
+                                       rows) for k in wanted}
         return header, arrays
     except RecordingFormatError:
         raise

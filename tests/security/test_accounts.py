@@ -56,14 +56,18 @@ def _lock(capsys, st: list[str], fmkit_dir: Path) -> None:
 # -- item 2: every path that says accept / identified ----------------------------------------
 def test_identify_names_no_locked_user_and_no_rotated_replay(st, capsys, fmkit_dir: Path,
                                                              tmp_path: Path) -> None:
+    """(Issue 22: the answer is the neutral one in both cases, and the locked user's attempts
+    are not touched by the identification.)"""
     code, out, _ = _run(capsys, "identify", _rotated_copy(tmp_path), *st)
-    assert code == 1 and "replay attack" in out and "luduo" not in out
+    assert code == 1 and "no enrolled user accepts" in out and "luduo" not in out
     _lock(capsys, st, fmkit_dir)
-    code, out, _ = _run(capsys, "identify", _file(fmkit_dir, "luduo", 8), *st)
-    assert code == 1 and "locked" in out and "'luduo'" not in out
-    assert "''s" not in out  # (issue 15: "'u01''s" in a message)
     with EnrollmentStore(st[1]) as store:
-        assert [a.outcome for a in store.attempts("luduo")][-1] == "locked"
+        before = store.attempts("luduo")
+    code, out, _ = _run(capsys, "identify", _file(fmkit_dir, "luduo", 8), *st)
+    assert code == 1 and "no enrolled user accepts" in out and "locked" not in out
+    assert "luduo" not in out and "''s" not in out  # (issue 15: "'u01''s" in a message)
+    with EnrollmentStore(st[1]) as store:
+        assert store.attempts("luduo") == before
 
 
 def test_replay_command_is_for_administrators_and_applies_the_rules(st, capsys,
@@ -183,18 +187,22 @@ def test_re_enroll_and_delete_need_proof_or_an_administrator(st, capsys,
     code, _, err = _run(capsys, "enroll", "luduo", *mine, "--re-enroll", *st)
     assert code == 2 and "--proof FILE" in err
     code, _, err = _run(capsys, "enroll", "luduo", *mine, "--re-enroll", "--proof",
-                        _file(fmkit_dir, "jisuanji", 9), *st)  # an impostor's "proof"
+                        _file(fmkit_dir, "jisuanji", 9), *st)  # one writing is no proof
+    assert code == 2 and "2 fresh writings" in err
+    code, _, err = _run(capsys, "enroll", "luduo", *mine, "--re-enroll", "--proof",
+                        _file(fmkit_dir, "jisuanji", 9), _file(fmkit_dir, "jisuanji", 10),
+                        *st)  # an impostor's "proof"
     assert code == 2 and "did not pass the login" in err
     with EnrollmentStore(st[1]) as store:
         assert store.get_user("luduo").metadata["sources"][0].endswith("luduo_luduo_01.txt")
         assert store.attempts("luduo")[-1].outcome == "reject"  # it counted as a login
     code, _, err = _run(capsys, "delete", "luduo", "--proof", _file(fmkit_dir, "jisuanji", 10),
-                        *st)
+                        _file(fmkit_dir, "jisuanji", 8), *st)
     assert code == 2 and "did not pass" in err
-    # the owner proves it is them with a fresh sample: allowed (and it is a login)
+    # the owner proves it is them with two fresh samples: allowed (and they are logins)
     own = [_file(fmkit_dir, "luduo", k) for k in (5, 6, 7, 8)]
     code, out, _ = _run(capsys, "enroll", "luduo", *own, "--re-enroll", "--proof",
-                        _file(fmkit_dir, "luduo", 9), *st)
+                        _file(fmkit_dir, "luduo", 9), _file(fmkit_dir, "luduo", 10), *st)
     assert code == 0 and "authorised by a passing login" in out
     code, out, _ = _run(capsys, "delete", "ji", "--admin", *st)
     assert code == 0
@@ -209,7 +217,9 @@ def test_unlock_and_re_enroll_reset_the_failures(st, capsys, fmkit_dir: Path) ->
     _lock(capsys, st, fmkit_dir)
     code, out, _ = _run(capsys, "login", "luduo", _file(fmkit_dir, "luduo", 8), *st)
     assert code == 1 and "locked" in out
-    code, out, _ = _run(capsys, "unlock", "luduo", *st)
+    code, _, err = _run(capsys, "unlock", "luduo", *st)  # (issue 22: an admin's action)
+    assert code == 2 and "--admin" in err
+    code, out, _ = _run(capsys, "unlock", "luduo", "--admin", *st)
     assert code == 0 and "unlocked user 'luduo'" in out
     code, out, _ = _run(capsys, "users", *st)
     assert "locked" not in out
@@ -247,6 +257,6 @@ def test_fingerprints_of_locked_attempts_are_kept(st, capsys, fmkit_dir: Path) -
     remembered like any attempt."""
     _lock(capsys, st, fmkit_dir)
     _run(capsys, "login", "luduo", _file(fmkit_dir, "luduo", 9), *st)  # locked: unscored
-    _run(capsys, "unlock", "luduo", *st)
+    _run(capsys, "unlock", "luduo", "--admin", *st)
     code, out, _ = _run(capsys, "login", "luduo", _file(fmkit_dir, "luduo", 9), *st)
     assert code == 1 and "replay attack" in out

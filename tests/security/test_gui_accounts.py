@@ -97,16 +97,16 @@ def test_re_enroll_and_delete_need_the_users_login_or_an_administrator(
     monkeypatch.setattr("authapp.gui.authority.ask_authority", lambda *a: "proof")
     orig = win.source.set_replay_files
 
-    def queue_proof(files):  # the proof sample comes after the enrollment samples
-        orig(list(files) + [_file(fmkit_dir, "jisuanji", 9)])
+    def queue_proof(files):  # the two proof samples come after the enrollment samples
+        orig(list(files) + [_file(fmkit_dir, "jisuanji", 9), _file(fmkit_dir, "jisuanji", 10)])
 
     monkeypatch.setattr(win.source, "set_replay_files", queue_proof)
     result = _re_enroll(qtbot, win, other)
     assert "did not pass the login" in result, result
     assert win.service.store.get_user("luduo").model_sha256 == before
-    # the owner's fresh sample: allowed
+    # the owner's two fresh samples: allowed
     monkeypatch.setattr(win.source, "set_replay_files", lambda files: orig(
-        list(files) + [_file(fmkit_dir, "luduo", 10)]))
+        list(files) + [_file(fmkit_dir, "luduo", 9), _file(fmkit_dir, "luduo", 10)]))
     own = [_file(fmkit_dir, "luduo", k) for k in (5, 6, 7, 8)]
     assert _re_enroll(qtbot, win, own).startswith("Re-enrolled luduo")
     assert win.service.store.get_user("luduo").model_sha256 != before

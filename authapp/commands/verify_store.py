@@ -1,0 +1,38 @@
+"""``authapp verify-store``: check the whole store for changes made outside AirAuth.
+
+Checks every keyed checksum and seal (``authapp.storage.seals``): the audit log's chain and
+its end, the settings set and its version, and each user's model, recordings list and files.
+Exit 0 when everything verifies, 1 with one line per problem otherwise. Putting back a copy
+of the whole database file is not detected (README, security).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from authapp.cli import printable
+from authapp.cli_store import add_store_argument
+from authapp.store import EnrollmentStore, default_store_path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("verify-store", help="check the store for rows or files changed, "
+                                                   "deleted or put back outside AirAuth "
+                                                   "(exit 0 intact, 1 problems found)")
+    add_store_argument(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # the store alone, not the service: its settings are among what is checked
+    with EnrollmentStore(Path(args.store) if args.store else default_store_path()) as store:
+        problems = store.verify_store()
+        for line in problems:
+            print(printable(f"problem: {line}"))
+        if problems:
+            print(printable(f"{len(problems)} problem(s) found in {store.path}"))
+            return 1
+        print(printable(f"store {store.path} verified: {len(store.users())} user(s), "
+                        f"{len(store.audit_log())} audit rows, settings and recordings intact"))
+    return 0
