@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
                 "level, calibration, replay threshold); changes are checked and audited",
     "unlock": "end USER's lockout now; earlier failed logins stop counting (audited)",
     "users": "list enrolled users and who is locked out",
+    "verify-store": "check the store for rows or files changed, deleted or put back outside "
+                    "AirAuth (exit 0 intact, 1 problems found)",
 }
 
 
