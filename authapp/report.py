@@ -159,7 +159,7 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
     if crows:
         parts += ["<h2>Calibration: can the scores be read as likelihood ratios?</h2>",
                   _table_html(CALIBRATION_HEADER, crows, left=2),
-                  f"<p class=\"small\">{html.escape(CALIBRATION_NOTE)}</p>"]
+                  f"<p class=\"small\">{html_text(CALIBRATION_NOTE)}</p>"]
     parts += [
         "<h2>All measures per method and impostor type</h2>",
         _table_html(TABLE_HEADER, rows, left=2, best=_best_eer_cells(rows)),
