@@ -44,6 +44,10 @@ def current(service: AuthService) -> dict[str, Any]:
                                  f"{d}-D {v:g}" for d, v in
                                  sorted(security.DEFAULT_REPLAY_THRESHOLDS.items(),
                                         reverse=True)) + ")"),
+        "adaptation": "on" if s.adaptation.enabled else "off",
+        "adapt_margin": f"{s.adaptation.margin:g}",
+        "max_adapted": s.adaptation.max_adapted,
+        "shipped_background": str(s.shipped_background).lower(),
     }
 
 

@@ -44,7 +44,7 @@ def test_baseline_eer_matches_the_harness(ablation, svc_users, shared_data: Path
         for f in (shared_data / "svc2004_task1").glob(f"{user}S*.TXT"):
             (tmp_path / f.name).symlink_to(f)
     cfg = ExperimentConfig(data_dir=tmp_path, format="svc2004", seeds=(0, 1),
-                           methods=("dtw",), folds=1)
+                           methods=("dtw",), folds=1, split="random", adaptation=False)
     per_user = run_experiment(cfg, progress=False).results["per_user"]["dtw"]
     assert sorted(per_user) == sorted(svc_users)
     for user, data in svc_users.items():

@@ -76,11 +76,14 @@ def small_index(monkeypatch):
 
 def exhaustive_answer(service: AuthService, rec) -> str | None:
     """Who the old exhaustive identification names: the user whose verifier gives the
-    largest decision value, if it is >= 0."""
+    largest decision value over the threshold for a search among N, if it is >= 0."""
+    from authapp.services import identification_offset
+
     best, value = None, -np.inf
+    n = service.store.count_users()
     for info in service.store.users():
         _, verifier = service.store.load_verifier(info.key)
-        v = float(verifier.decision_function([rec])[0])
+        v = float(verifier.decision_function([rec])[0]) - identification_offset(verifier, n)
         if v > value:
             best, value = info.name, v
     return best if value >= 0 else None
@@ -88,7 +91,8 @@ def exhaustive_answer(service: AuthService, rec) -> str | None:
 
 def _service(path) -> AuthService:
     store = EnrollmentStore(path)
-    return AuthService(store, Settings(verifier="dtw"))
+    # these users are SVC2004 people, some among the shipped background: never their own cohort
+    return AuthService(store, Settings(verifier="dtw", shipped_background=False))
 
 
 def test_index_follows_enroll_reenroll_delete(shared_data, tmp_path, small_index):
@@ -116,9 +120,12 @@ def test_index_follows_enroll_reenroll_delete(shared_data, tmp_path, small_index
         want = exhaustive_answer(service, rec)
         result = service.identify(rec)
         assert result.user == want, result.reason
-        assert len(result.candidates) == identify_index.SHORTLIST
+        # only the named user is ever listed (issue 22: no margins of other accounts)
+        assert [c[0] for c in result.candidates] == ([result.user] if result.user else [])
         named += result.user == f"user{u}"
-    assert named >= 3
+    # probes are S16, written a week after the enrollment samples, and the threshold is
+    # raised for a search among N: most, not all, are named (the index agrees either way)
+    assert named >= 2
 
 
 def test_damaged_index_is_rebuilt(shared_data, tmp_path, small_index):

@@ -63,8 +63,8 @@ class EnrollTab(QWidget):
         for name in available_verifiers():
             self.verifier.addItem(name, name)
         self.re_enroll = QCheckBox("replace an existing enrollment (re-enroll)")
-        self.add_samples = QCheckBox("add these samples to an existing enrollment "
-                                     "(e.g. written at a later sitting)")
+        self.add_samples = QCheckBox("add to an existing enrollment "
+                                     "(a later sitting)")
         self.add_samples.setObjectName("enrollAdd")
         # one or the other: --add keeps the enrolled samples, re-enroll replaces them
         self.re_enroll.toggled.connect(lambda on: on and self.add_samples.setChecked(False))
