@@ -10,24 +10,19 @@ cluster bootstrap (an identity's seeds stay together) as the harness:
 from __future__ import annotations
 
 import argparse
-import subprocess
+import sys
 from pathlib import Path
 
 from authapp.evaluation import identity_groups
 from authapp.metrics import bootstrap_eer_change
 from authapp.scores import read_scores
 
-
-def measured_time() -> str:
-    """How long this script takes, as README measured it (``scripts/usage.sh``: one source)."""
-    usage = Path(__file__).with_name("usage.sh")
-    proc = subprocess.run(["bash", str(usage), "--time", Path(__file__).name],
-                          capture_output=True, text=True, check=False)
-    return "Time: " + (proc.stdout.strip() or "see README.md")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _readme_time import measured_time
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=measured_time())
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=measured_time(__file__))
     ap.add_argument("scores", type=Path)
     ap.add_argument("a", help="variant A (the reference)")
     ap.add_argument("b", help="variant B")

@@ -27,22 +27,15 @@ from capture.datasets import load_dataset
 from capture.files import atomic_write
 from models.background import BACKGROUND_FILE, pack
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _readme_time import measured_time
+
 SOURCES = (("leap_air_signatures", "leapcsv", None), ("svc2004_task1", "svc2004", 10))
 """(data set, format, most people from it: None = ``--people``)."""
 
 
-def measured_time() -> str:
-    """How long this script takes, as README measured it (``scripts/usage.sh``: one source)."""
-    import subprocess
-
-    usage = Path(__file__).with_name("usage.sh")
-    proc = subprocess.run(["bash", str(usage), "--time", Path(__file__).name],
-                          capture_output=True, text=True, check=False)
-    return "Time: " + (proc.stdout.strip() or "see README.md")
-
-
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=measured_time())
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=measured_time(__file__))
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--people", type=int, default=20)
     ap.add_argument("--samples", type=int, default=3)

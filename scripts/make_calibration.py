@@ -42,6 +42,9 @@ from models.score_calibration import (
     fit_calibration,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _readme_time import measured_time
+
 SOURCES = {
     3: [("leap_air_signatures", "leapcsv")],
     2: [("svc2004_task1", "svc2004"), ("svc2004_task2", "svc2004")],
@@ -87,16 +90,8 @@ def columns(dev: DevelopmentScores, cols: list[int]) -> DevelopmentScores:
     return sub
 
 
-def measured_time() -> str:
-    """How long this script takes, as README measured it (``scripts/usage.sh``: one source)."""
-    usage = Path(__file__).with_name("usage.sh")
-    proc = subprocess.run(["bash", str(usage), "--time", Path(__file__).name],
-                          capture_output=True, text=True, check=False)
-    return "Time: " + (proc.stdout.strip() or "see README.md")
-
-
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=measured_time())
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=measured_time(__file__))
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=SHIPPED_CALIBRATION)

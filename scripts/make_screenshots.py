@@ -26,7 +26,6 @@ import hashlib
 import io
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +48,9 @@ from PyQt5.QtWidgets import (
     QTableWidget,
     QWidget,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _readme_time import measured_time
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = "1366x768"
@@ -159,16 +161,8 @@ def write_on_pad(pad, traj) -> None:
                                                 Qt.LeftButton, Qt.NoButton, Qt.NoModifier))
 
 
-def measured_time() -> str:
-    """How long this script takes, as README measured it (``scripts/usage.sh``: one source)."""
-    usage = Path(__file__).with_name("usage.sh")
-    proc = subprocess.run(["bash", str(usage), "--time", Path(__file__).name],
-                          capture_output=True, text=True, check=False)
-    return "Time: " + (proc.stdout.strip() or "see README.md")
-
-
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=measured_time())
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=measured_time(__file__))
     ap.add_argument("out", nargs="?", type=Path, default=REPO / "docs" / "screenshots")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--size", default=SIZE, help=f"window size WxH (default {SIZE})")

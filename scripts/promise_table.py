@@ -36,6 +36,9 @@ sys.path.insert(0, str(REPO))
 from authapp.operating_point import operating_point
 from models.score_calibration import SECURITY_LEVELS
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _readme_time import measured_time
+
 DATA_SETS = (("leap_air_signatures", "leapcsv"), ("svc2004_task1", "svc2004"),
              ("svc2004_task2", "svc2004"), ("fmkit_leap", "fmkit"))
 KEPT = 2.0
@@ -149,18 +152,8 @@ def run_all(out: Path, data: Path, jobs: int) -> list[Path]:
     return paths
 
 
-def measured_time() -> str:
-    """How long this script takes, as README measured it (``scripts/usage.sh``: one source)."""
-    import subprocess
-
-    usage = Path(__file__).with_name("usage.sh")
-    proc = subprocess.run(["bash", str(usage), "--time", Path(__file__).name],
-                          capture_output=True, text=True, check=False)
-    return "Time: " + (proc.stdout.strip() or "see README.md")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=measured_time())
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=measured_time(__file__))
     ap.add_argument("scores", nargs="*", type=Path, help="scores.csv of experiment runs")
     ap.add_argument("--run", type=Path, metavar="OUT_DIR",
                     help="run the experiments into OUT_DIR first")

@@ -104,7 +104,9 @@ def test_bootstrap_refuses_an_old_python(tmp_path) -> None:
 
 
 # -- every script answers --help, with README's time, and does nothing else -----------------
-SCRIPTS = sorted(p for p in (REPO / "scripts").iterdir() if p.suffix in (".sh", ".py"))
+SCRIPTS = sorted(p for p in (REPO / "scripts").iterdir()
+                 if p.suffix in (".sh", ".py") and not p.name.startswith("_"))
+"""The scripts (``_name.py`` files are modules the scripts import, not scripts)."""
 TIME_WORDS = re.compile(r"\b\d+(\.\d+)?( ?- ?\d+)? ?(s|sec|seconds?|min|minutes?|h|hours?)\b"
                         r"|about a minute|several minutes", re.IGNORECASE)
 
