@@ -93,8 +93,8 @@ def maybe_adapt(service: AuthService, info: UserInfo, verifier: Any, rec: Trajec
     the account as it was: adaptation must never cost a user their login.
     """
     policy: AdaptationPolicy = service.settings.adaptation
-    if not policy.enabled or not value >= policy.margin:
-        return False
+    if not policy.could_admit(value):
+        return False  # below the margin (or off): nothing to load
     if not isinstance(verifier, CalibratedVerifier) or verifier.calibration is None:
         return False
     recordings = service.store.load_recordings(info.name)
@@ -104,9 +104,9 @@ def maybe_adapt(service: AuthService, info: UserInfo, verifier: Any, rec: Trajec
         return False
     base = _model_samples(info, enrollment)
     try:
-        anchor_value = (value if not adapted
-                        else float(fit(base).decision_function([rec])[0]))
-        if not policy.qualifies(value, anchor_value):
+        joins, anchor_value = policy.admits(value, lambda: (
+            value if not adapted else float(fit(base).decision_function([rec])[0])))
+        if not joins:
             return False
         new_adapted = policy.updated(adapted, rec)
         model = fit(base + new_adapted)
@@ -114,7 +114,7 @@ def maybe_adapt(service: AuthService, info: UserInfo, verifier: Any, rec: Trajec
         log.exception("template adaptation of %r failed; the account is unchanged", info.name)
         return False
     _save(service, info, enrollment, new_adapted, model, "adapt", None,
-          {"margin": float(value), "anchor_margin": float(anchor_value),
+          {"margin": float(value), "anchor_margin": anchor_value,
            "kept": len(new_adapted), "dropped": len(adapted) + 1 - len(new_adapted)})
     return True
 

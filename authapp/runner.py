@@ -166,12 +166,11 @@ def replay_adaptive(cfg: ExperimentConfig, method: str, generator: str | None, s
     for k in range(n_genuine):
         value = float(model.decision_function([attempts[k]])[0])
         scores[k], decisions[k] = value + float(model.threshold_), value
-        if value >= 0 and policy.enabled and value >= policy.margin:
-            anchor_value = (value if model is anchor
-                            else float(anchor.decision_function([attempts[k]])[0]))
-            if policy.qualifies(value, anchor_value):
-                adapted = policy.updated(adapted, attempts[k])
-                model = refit(refs, adapted, fit)
+        joins, _ = policy.admits(value, lambda k=k, m=model, v=value: (
+            v if m is anchor else float(anchor.decision_function([attempts[k]])[0])))
+        if joins:
+            adapted = policy.updated(adapted, attempts[k])
+            model = refit(refs, adapted, fit)
     t1 = time.perf_counter()
     if n > n_genuine:
         rest = model.score_samples(attempts[n_genuine:])

@@ -73,6 +73,23 @@ class AdaptationPolicy:
             return anchor_value is not None and anchor_value >= 0.0
         return True
 
+    def could_admit(self, decision_value: float) -> bool:
+        """Is this login confident enough to be considered at all (before the anchor)?"""
+        return self.enabled and decision_value >= self.margin
+
+    def admits(self, decision_value: float, anchor_value: Callable[[], float]
+               ) -> tuple[bool, float | None]:
+        """``qualifies``, with the anchor's decision value computed only when it can matter
+        (``anchor_value``: scores the login under the enrollment-only model, which costs a
+        scoring or a refit). Returns (joins, the anchor's value or None when not computed):
+        the product's service and the harness's replay both decide through this."""
+        if not self.could_admit(decision_value):
+            return False, None
+        if not self.anchor:
+            return True, None
+        value = float(anchor_value())
+        return self.qualifies(decision_value, value), value
+
     def updated(self, adapted: Sequence[Trajectory], new: Trajectory) -> list[Trajectory]:
         """The adapted samples after ``new`` joins (tagged ``adapted``): the most recent
         ``max_adapted``."""

@@ -42,6 +42,19 @@ def test_policy_rules_and_bounds() -> None:
     assert AdaptationPolicy(anchor=False).qualifies(1.5, None)
     assert not AdaptationPolicy(enabled=False).qualifies(9.0, 9.0)
     assert not p.qualifies(float("nan"), 1.0)
+    # the service and the harness decide through admits: the anchor is scored only when
+    # the login is confident enough, and then decides
+    calls = []
+
+    def anchor(v: float):
+        return lambda: calls.append(v) or v
+
+    assert p.admits(0.5, anchor(5.0)) == (False, None) and not calls
+    assert p.admits(1.5, anchor(0.1)) == (True, 0.1) and calls == [0.1]
+    assert p.admits(1.5, anchor(-0.1)) == (False, -0.1)
+    assert AdaptationPolicy(anchor=False).admits(1.5, anchor(-9.0)) == (True, None)
+    assert AdaptationPolicy(enabled=False).admits(9.0, anchor(9.0)) == (False, None)
+    assert calls == [0.1, -0.1]
     a, b, c, d = genuine("U3")[:4]
     kept = p.updated(p.updated(p.updated(p.updated([], a), b), c), d)  # oldest out
     assert [t.meta.source for t in kept] == [t.meta.source for t in (b, c, d)]
