@@ -31,13 +31,20 @@ def add_authority_arguments(p: argparse.ArgumentParser, action: str) -> None:
                             "log)")
 
 
+SETTING_OF_FIELD = {"security_level": "security"}
+"""``Settings`` fields whose store setting has another name."""
+
+
 def open_service(args: argparse.Namespace, *, create: bool = False,
                  **changes: object) -> AuthService:
     """The service over ``--store`` (must exist unless ``create``): the store's settings with
     ``changes`` applied."""
     from authapp.services import AuthService, Settings
+    from authapp.settings_schema import check_value
     from authapp.store import EnrollmentStore, default_store_path
 
+    for field, value in changes.items():  # a flag is checked as `authapp settings` checks it
+        check_value(SETTING_OF_FIELD.get(field, field), value)
     path = Path(args.store) if args.store else default_store_path()
     store = EnrollmentStore(path, create=create)
     try:

@@ -132,9 +132,11 @@ def check_value(name: str, value: Any, verifier_kind: str | None = None) -> Any:
             _check_params(verifier_kind, dict(value))
         return dict(value)
     if spec.kind == "generator":
-        if value is not None and (not isinstance(value, str) or not value.isidentifier()):
-            raise SettingError(f"setting 'pseudo' must be a generator name or off, got "
-                               f"{_show(value)}")
+        from models.pseudo import GENERATORS  # the registry only: no torch
+
+        if value is not None and value not in GENERATORS:
+            raise SettingError(f"setting 'pseudo' must be one of {', '.join(GENERATORS)} or "
+                               f"off, got {_show(value)}")
         return value
     if spec.kind == "bool":
         if not isinstance(value, bool):

@@ -92,3 +92,21 @@ def test_report_header_and_protocol_name_the_same_calibration(fmkit_dir: Path,
     # the report names scores as the CLI and the GUI do: margin = score - threshold
     assert "margin: score minus the account&#x27;s threshold" in html or \
         "margin: score minus the account's threshold" in html
+
+
+@pytest.mark.parametrize("flag, setting", [("--pseudo", "pseudo"), ("--verifier", "verifier")])
+def test_a_flag_and_the_setting_get_the_same_answer(store: str, fmkit_dir: Path, tmp_path: Path,
+                                                    flag: str, setting: str, capsys) -> None:
+    """One validator: `authapp settings NAME VALUE` and the enroll flag agree, for a good
+    value (`vae-inpaint` used to be refused by one and accepted by the other) and a bad one."""
+    files = [str(fmkit_dir / f"luduo_luduo_{i:02d}.txt") for i in range(1, 6)]
+    good = {"pseudo": "vae-inpaint", "verifier": "dtw"}[setting]
+    other = str(tmp_path / "other")
+    code, _, err = run(capsys, "enroll", "x", *files, flag, "bogus", "--store", other)
+    code2, _, err2 = run(capsys, "settings", setting, "bogus", "--store", store)
+    assert code == code2 == 2 and err.split("error: ")[1] == err2.split("error: ")[1], (err, err2)
+    assert not Path(other).exists() or not any(Path(other).glob("users/*"))
+    assert run(capsys, "settings", setting, good, "--store", other)[0] == 0
+    from authapp.settings_schema import check_value
+
+    assert check_value(setting, good) == good
