@@ -78,14 +78,17 @@ of a cut copy has a narrow minimum (a 10 % cut of one Leap sample: 0.027 at 0.05
 fingerprint, 0.0066 at 0.07; 7 % of both ends of an SVC2004 one: 0.004 at (0.03, 0.05), above
 0.025 at starts 0.01 and 0.04), which a grid alone misses."""
 _GRID = round(MAX_CROP / (2 * CROP_STEP))
+_DIAGONAL = round(MAX_CROP / (4 * CROP_STEP))
 CROPS = tuple([(round(i * 2 * CROP_STEP, 4), 0.0) for i in range(1, _GRID + 1)]
-              + [(0.0, round(j * 2 * CROP_STEP, 4)) for j in range(1, _GRID + 1)])
+              + [(0.0, round(j * 2 * CROP_STEP, 4)) for j in range(1, _GRID + 1)]
+              + [(round(k * 2 * CROP_STEP, 4),) * 2 for k in range(1, _DIAGONAL + 1)])
 """(start, end) fractions of a stored sample's writing time cut off that every stored sample
-is tried at first: its start alone or its end alone, in steps of twice ``CROP_STEP`` up to
-``MAX_CROP`` (a cut copy's residual has a valley only 1-2 % of the writing time wide in the
-start, a wide one in the end); each stored sample is then searched from its best start cut
-and from its best end cut, in both at once. Every sample, not only the nearest: a cut copy need not be the nearest sample uncut
-(cutting a fast start moves much of the path)."""
+is tried at first: its start alone, its end alone, and both by the same amount, in steps of
+twice ``CROP_STEP``, ``MAX_CROP`` in all at most (a cut copy's residual has a valley only
+1-2 % of the writing time wide in the start, a wide one in the end); each stored sample is
+then searched from the best cut of each of the three scans, in both ends at once. Every
+sample, not only the nearest: a cut copy need not be the nearest sample uncut (cutting a fast
+start moves much of the path)."""
 DTW_WINDOW = 0.15
 """Sakoe-Chiba band of the dynamics distance (the DTW verifier's)."""
 FLAT = 0.02
@@ -317,8 +320,8 @@ def find_derived_replay(query: Trajectory, stored: StoredSet,
     # crops: a coarse grid of cuts of every stored sample, then a fine search from its best
     for r in refs:
         grid = [(_crop_residual(q.shapes, r, c), c) for c in CROPS]
-        cut = min(min(_crops(q.shapes, r, min(g)[1]) for g in (grid[:_GRID], grid[_GRID:])),
-                  min(grid)[0])
+        scans = (grid[:_GRID], grid[_GRID:2 * _GRID], grid[2 * _GRID:])
+        cut = min(min(_crops(q.shapes, r, min(g)[1]) for g in scans), min(grid)[0])
         consider(f"{r.ref} (cropped)", "shape", cut, "shape")
     if stored.blends:
         for m, d in zip(stored.blends, _dynamics(q.seq, [m.seq for m in stored.blends])):
