@@ -190,7 +190,8 @@ def test_digits_benchmark_new_detectors_seeds_and_contamination(tmp_path, capsys
     with pytest.raises(SystemExit):
         module.main(["--detectors", "nope"])
     m, lo, hi = module.interval([0.8, 0.9, 1.0])
-    assert m == pytest.approx(0.9) and lo < m < hi
+    assert m == pytest.approx(0.9) and lo < m < hi == 1.0  # t's 0.9 + 0.25 clipped: an AUROC
+    assert module.interval([0.2, 0.9, 0.95])[1] == 0.0
 
 
 # -- verifiers ----------------------------------------------------------------------------------
