@@ -6,7 +6,8 @@ genuine logins, through the product's own service.
 
 For every SVC2004 user: enroll S1-S5 (session 1) with the product's defaults in a fresh
 store holding all users of the set, then ``--rounds`` rounds of (one skilled forgery login,
-one genuine login from S6-S20 in recorded order, while they last), all through
+one genuine login from S6-S20 in recorded order, while they last; ``--control``: the genuine
+logins alone, to separate the effect of the user's own adaptation), all through
 ``AuthService.verify`` with adaptation on and the lockout off (so the imitator can keep
 trying). Skilled FAR of the account's model on all 20 of its forgeries is measured before the
 rounds and after them (model decisions, not logins: a forgery once tried is a replay). The
@@ -33,7 +34,8 @@ from authapp.store import EnrollmentStore
 from capture.datasets import load_dataset
 
 
-def run_set(data: Path, rounds: int, security: str, calibration: str) -> dict[str, float]:
+def run_set(data: Path, rounds: int, security: str, calibration: str,
+            forgers: bool = True) -> dict[str, float]:
     ds = load_dataset(data, "svc2004")
 
     def ordered(items: list) -> list:
@@ -58,9 +60,10 @@ def run_set(data: Path, rounds: int, security: str, calibration: str) -> dict[st
             _, model = store.load_verifier(u)
             before = int(np.sum(model.predict(forgeries)))
             for k in range(rounds):
-                r = service.verify(u, forgeries[k % len(forgeries)])
-                totals["accepted_forgeries"] += r.decision
-                totals["adapted_forgeries"] += r.adapted
+                if forgers:
+                    r = service.verify(u, forgeries[k % len(forgeries)])
+                    totals["accepted_forgeries"] += r.decision
+                    totals["adapted_forgeries"] += r.adapted
                 if k < len(later):
                     g = service.verify(u, later[k])
                     totals["genuine"] += 1
@@ -84,13 +87,18 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--security", default="normal")
     ap.add_argument("--calibration", default="shipped")
+    ap.add_argument("--control", action="store_true",
+                    help="the same rounds without the forgery logins: what the genuine "
+                         "logins' adaptation alone does to the skilled FAR")
     args = ap.parse_args()
     for name in args.sets.split(","):
         t0 = time.perf_counter()
-        t = run_set(args.data / name, args.rounds, args.security, args.calibration)
+        t = run_set(args.data / name, args.rounds, args.security, args.calibration,
+                    forgers=not args.control)
         n = t["forgeries"]
         ratio = t["after"] / t["before"] if t["before"] else float("nan")
-        print(f"{name} level {args.security}, {args.rounds} rounds: skilled FAR before "
+        what = "genuine logins only (control)" if args.control else "rounds"
+        print(f"{name} level {args.security}, {args.rounds} {what}: skilled FAR before "
               f"{100 * t['before'] / n:.2f} % ({t['before']}/{n}), after "
               f"{100 * t['after'] / n:.2f} % ({t['after']}/{n}), ratio {ratio:.2f}; "
               f"forgeries accepted during the rounds {t['accepted_forgeries']}, adapted "
