@@ -11,15 +11,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from authapp import replay_derived, replay_prefilter, security
-from authapp.replay_derived import DerivedMatch
+from authapp import replay_prefilter, security
 from authapp.security import LockoutPolicy, LockState, ReplayMatch
 from authapp.store import FAILED_OUTCOMES, RESET_OUTCOMES, EnrollmentStore, UserInfo
 from capture.errors import AirAuthError
+
+if TYPE_CHECKING:  # replay_derived compiles with numba: imported where a login needs it
+    from authapp import replay_derived
+    from authapp.replay_derived import DerivedMatch
 
 
 class AuthorizationError(AirAuthError, PermissionError):
@@ -61,11 +64,15 @@ def derived_replay(store: EnrollmentStore, info: UserInfo, rec: Any) -> DerivedM
     """Whether ``rec`` is derived from the user's stored enrollment samples (cropped,
     projected, blended, warped, resampled: ``authapp.replay_derived``), compared with the
     checksum-verified files themselves."""
+    from authapp import replay_derived
+
     return replay_derived.find_derived_replay(rec, stored_samples(store, info))
 
 
 def stored_samples(store: EnrollmentStore, info: UserInfo) -> replay_derived.StoredSet:
     """The user's enrollment samples prepared for the derived-replay check (cached)."""
+    from authapp import replay_derived
+
     key = (str(store.path), info.key, info.model_id, info.model_sha256, info.n_recordings)
     stored = _STORED_SETS.get(key)
     if stored is None:
@@ -144,9 +151,9 @@ def score_decision(name: str, fp: np.ndarray, refs: list[tuple[str, Any, int]], 
 
 
 def _replay_detail(match: ReplayMatch | DerivedMatch) -> dict[str, Any]:
-    if isinstance(match, DerivedMatch):
-        return {"ref": match.ref, "derived": match.measure, "ratio": round(match.ratio, 4)}
-    return {"ref": match.ref, "residual": round(match.residual, 5)}
+    if isinstance(match, ReplayMatch):
+        return {"ref": match.ref, "residual": round(match.residual, 5)}
+    return {"ref": match.ref, "derived": match.measure, "ratio": round(match.ratio, 4)}
 
 
 def duplicate_samples(fps: list[np.ndarray], threshold: float | None) -> list[str]:

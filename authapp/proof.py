@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from authapp import guard, replay_derived
+from authapp import guard
 from authapp.guard import AuthorizationError
 from capture.trajectory import Trajectory
 
@@ -42,6 +42,8 @@ def check_proof(service: AuthService, name: str, action: str,
             for i, p in enumerate(proofs)]
     _passes(service, name, action, recs[0], 1)  # an impostor is refused here, cheaply
     info = service.store.get_user(name)
+    from authapp import replay_derived  # numba: only when a proof is checked
+
     match = replay_derived.alike(recs[0], recs[1], guard.stored_samples(service.store, info))
     if match is not None:
         service.store.record_attempt(

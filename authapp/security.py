@@ -36,14 +36,6 @@ from authapp.lockout import (
     LockState,
     lockout_state,
 )
-from authapp.replay_align import (
-    ALIGN_POINTS,
-    DTW_BAND,
-    ICP_STEPS,
-    SEARCH_SEGMENTS,
-    aligned_residual,
-    legacy_distance,
-)
 from authapp.replay_fingerprint import (
     END_TRIM,
     FINGERPRINT_VERSION,
@@ -63,14 +55,26 @@ from authapp.replay_fingerprint import (
 )
 
 __all__ = [
-    "ALIGN_POINTS", "DEFAULT_REPLAY_THRESHOLDS", "DTW_BAND", "END_TRIM", "FINGERPRINT_VERSION",
-    "GLITCH_SIZE", "ICP_STEPS", "LEGACY_POINTS", "LEGACY_THRESHOLD_MM", "MAX_POLICY_FAILURES",
-    "MAX_POLICY_SECONDS", "PARAM_CYCLES", "PATH_SAMPLES", "REPLAY_THRESHOLD_RANGE",
-    "SEARCH_SEGMENTS", "SHAPE_POINTS", "SMOOTH_CYCLES", "SPAN_PASSES", "TIME_POINTS",
-    "LockState", "LockoutPolicy", "ReplayMatch", "aligned_residual", "arc_length_resample",
-    "despiked", "find_replay", "fingerprint", "legacy_distance", "legacy_fingerprint",
+    "DEFAULT_REPLAY_THRESHOLDS", "END_TRIM", "FINGERPRINT_VERSION", "GLITCH_SIZE",
+    "LEGACY_POINTS", "LEGACY_THRESHOLD_MM", "MAX_POLICY_FAILURES", "MAX_POLICY_SECONDS",
+    "PARAM_CYCLES", "PATH_SAMPLES", "REPLAY_THRESHOLD_RANGE", "SHAPE_POINTS", "SMOOTH_CYCLES",
+    "SPAN_PASSES", "TIME_POINTS", "LockState", "LockoutPolicy", "ReplayMatch",
+    "arc_length_resample", "despiked", "find_replay", "fingerprint", "legacy_fingerprint",
     "lockout_state", "replay_distance", "replay_threshold", "shapes",
-]
+]  # and the alignment's names (_ALIGN_NAMES), loaded on first use
+
+_ALIGN_NAMES = ("ALIGN_POINTS", "DTW_BAND", "ICP_STEPS", "SEARCH_SEGMENTS", "aligned_residual",
+                "legacy_distance")
+
+
+def __getattr__(name: str):
+    """The alignment's names, imported on first use: ``replay_align`` compiles with numba, and
+    commands that only read the store (``users``, ``unlock``, ``settings``) never align."""
+    if name in _ALIGN_NAMES:
+        from authapp import replay_align
+        return getattr(replay_align, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 DEFAULT_REPLAY_THRESHOLDS = {3: 0.02, 2: 0.006}
 """Residual (fraction of the writing's RMS radius) below which a recording is a replay, per
@@ -98,6 +102,8 @@ def _replay_residual(query_shapes: list[np.ndarray], stored: np.ndarray) -> floa
     if stored_arr.ndim != 2 or stored_arr.shape[0] < 4 or stored_arr.shape[1] != \
             query_shapes[0].shape[1] or not np.all(np.isfinite(stored_arr)):
         return float("inf")
+    from authapp.replay_align import aligned_residual
+
     return min(aligned_residual(q, p) for q, p in zip(query_shapes, shapes(stored_arr)))
 
 
@@ -134,6 +140,8 @@ def find_replay(query: np.ndarray, stored: Iterable[tuple], threshold: float | N
     compared with ``legacy_query`` (``legacy_fingerprint`` of the same recording) by
     ``legacy_distance``, and skipped without it.
     """
+    from authapp.replay_align import legacy_distance
+
     q = np.asarray(query, dtype=np.float64)
     if q.ndim != 2 or q.shape[0] < 4 or not np.all(np.isfinite(q)):
         return None

@@ -77,3 +77,22 @@ def test_lazy_and_full_parsers_agree(tmp_path) -> None:
     lazy = build_parser(argv, full=False).parse_args(argv)
     full = build_parser().parse_args(argv)
     assert vars(lazy) == vars(full)
+
+
+def test_store_reading_commands_import_no_compiler(tmp_path) -> None:
+    """``users``, ``settings`` and ``unlock`` only read or edit the store: run end to end, they
+    import neither numba (the replay alignment, the DTW), scipy, scikit-learn nor torch."""
+    from authapp.store import EnrollmentStore
+
+    store = tmp_path / "store"
+    EnrollmentStore(store).close()
+    for argv in (["users", "--store", str(store)],
+                 ["settings", "--store", str(store)],
+                 ["unlock", "nobody", "--admin", "--store", str(store)]):
+        mods = _imported_after("import authapp.cli, contextlib, io\n"
+                               "with contextlib.redirect_stdout(io.StringIO()), "
+                               "contextlib.redirect_stderr(io.StringIO()):\n"
+                               f"    authapp.cli.main({argv!r})")
+        heavy = sorted({m.split(".")[0] for m in mods} & {"numba", "scipy", "sklearn", "torch"})
+        assert heavy == [], f"authapp {argv[0]} imported {heavy}"
+        assert "authapp.services" in mods  # the command did run through the service
