@@ -40,7 +40,7 @@ from itertools import combinations
 import numpy as np
 
 from authapp.replay_align import aligned_residual
-from authapp.replay_fingerprint import fingerprint, shapes
+from authapp.replay_fingerprint import fingerprint, path_shape, shapes
 from capture.trajectory import Trajectory
 from models.dtw import dtw_distance_matrix
 from models.dtw_verifier import DEFAULT_FEATURES
@@ -123,7 +123,7 @@ class Reference:
         key = (round(start, 4), round(end, 4))
         if key not in self._crops:
             n = self.fp.shape[0]
-            self._crops[key] = shapes(self.fp[round(start * n): n - round(end * n)])[0]
+            self._crops[key] = path_shape(self.fp[round(start * n): n - round(end * n)])
         return self._crops[key]
 
 

@@ -147,9 +147,15 @@ def shapes(fp: np.ndarray) -> list[np.ndarray]:
     genuine repetitions are far apart in both.
     """
     x = np.asarray(fp, dtype=np.float64)
+    return [path_shape(x), arc_length_resample(_lowpass_rows(x, SMOOTH_CYCLES), SHAPE_POINTS)]
+
+
+def path_shape(fp: np.ndarray) -> np.ndarray:
+    """``shapes(fp)[0]`` alone: the derived-replay check crops hundreds of fingerprints and
+    compares only this one, so it does not pay for the other's filtering."""
+    x = np.asarray(fp, dtype=np.float64)
     along_path = _lowpass_rows(arc_length_resample(x, PATH_SAMPLES), SMOOTH_CYCLES)
-    return [arc_length_resample(along_path, SHAPE_POINTS),
-            arc_length_resample(_lowpass_rows(x, SMOOTH_CYCLES), SHAPE_POINTS)]
+    return arc_length_resample(along_path, SHAPE_POINTS)
 
 
 # -- fingerprints of stores before schema 3 -----------------------------------------------------

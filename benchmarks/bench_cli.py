@@ -4,19 +4,23 @@ Goals: ``authapp --help`` <= 0.3 s over the interpreter's own start, and a login
 default model (fusion, calibrated) <= 0.5 s. Each round runs, one after the other,
 ``python -c pass`` (the reference), ``python -m authapp.cli --help``, ``... users`` and
 ``... login`` against a store with one user enrolled with the product defaults (enrolled
-once, before the rounds; the store's lockout is switched off so that repeated logins are
-all scored). Prints per-command median / p95 wall times and the median over the reference.
+once, before the rounds, lockout off). Each login runs on a fresh copy of that store with
+the next of 5 held-out recordings, so that it is scored like a person's real login (a
+recording tried twice is a replay, rejected before the costly checks). Prints per-command
+median / p95 wall times, the median over the reference and how many logins were accepted.
 
     nice .venv/bin/python benchmarks/bench_cli.py [--rounds 10] [--store DIR] [--before DIR]
 
 ``--before DIR``: a checkout of an earlier version (``git worktree add DIR COMMIT``), whose
-``--help`` and login are timed in the same rounds, for the speed-up.
+``--help``, ``users`` and login are timed in the same rounds (run from that checkout, with
+a store it enrolled itself), for the speed-up.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,10 +33,11 @@ DATA = REPO.parent / "shared" / "data" / "fmkit_leap"
 USER = "luduo"
 
 
-def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and exit status of one process."""
+def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int]:
+    """Wall seconds and exit status of one process. ``python -m`` puts ``cwd`` first on the
+    import path (before PYTHONPATH), so each version runs from its own checkout."""
     t0 = time.perf_counter()
-    rc = subprocess.run(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+    rc = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
                         stderr=subprocess.PIPE, check=False).returncode
     return time.perf_counter() - t0, rc
 
@@ -57,15 +62,21 @@ def main() -> int:
     tmp = tempfile.TemporaryDirectory(prefix="bench_cli_")
     store = args.store or Path(tmp.name) / "store"
     refs = [str(DATA / f"{USER}_{USER}_{i:02d}.txt") for i in range(1, 6)]
-    probe = str(DATA / f"{USER}_{USER}_07.txt")
-    if not (store / "store.sqlite3").exists() and not args.store:
-        t0 = time.perf_counter()
-        subprocess.run(cli + ["enroll", USER, *refs, "--store", str(store)], env=env,
-                       cwd=REPO, check=True, stdout=subprocess.DEVNULL)
-        print(f"enrolled {USER!r} with the default settings in {time.perf_counter() - t0:.1f} s",
-              file=sys.stderr)
-    subprocess.run(cli + ["settings", "max_failures", "0", "--store", str(store)], env=env,
-                   cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    probes = [str(DATA / f"{USER}_{USER}_{i:02d}.txt") for i in range(6, 11)]
+    probe = probes[0]
+    def prepare(where: Path, env_: dict[str, str], cwd: Path) -> None:
+        """Enroll the user in ``where`` (unless it has users) with that version's defaults,
+        and switch the lockout off."""
+        if not (where / "store.sqlite3").exists():
+            t0 = time.perf_counter()
+            subprocess.run(cli + ["enroll", USER, *refs, "--store", str(where)], env=env_,
+                           cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+            print(f"enrolled {USER!r} with the default settings of {cwd} in "
+                  f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        subprocess.run(cli + ["settings", "max_failures", "0", "--store", str(where)],
+                       env=env_, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+
+    prepare(store, env, REPO)
     commands = {
         "python -c pass": [py, "-c", "pass"],
         "authapp --help": cli + ["--help"],
@@ -73,16 +84,35 @@ def main() -> int:
         "authapp login": cli + ["login", USER, probe, "--store", str(store)],
     }
     envs = dict.fromkeys(commands, env)
-    if env_before is not None:
-        for name in ("authapp --help", "authapp login"):
-            commands[f"{name} (before)"] = commands[name]
+    cwds = dict.fromkeys(commands, REPO)
+    if env_before is not None:  # its own store: an older version may not read a newer one
+        before = args.before.resolve()
+        store_before = Path(tmp.name) / "store-before"
+        prepare(store_before, env_before, before)
+        for name in ("authapp --help", "authapp users", "authapp login"):
+            commands[f"{name} (before)"] = [str(store_before) if a == str(store) else a
+                                            for a in commands[name]]
             envs[f"{name} (before)"] = env_before
+            cwds[f"{name} (before)"] = before
     times: dict[str, list[float]] = {k: [] for k in commands}
-    for _ in range(args.rounds):
+    accepted: dict[str, int] = {k: 0 for k in commands if k.startswith("authapp login")}
+    for r in range(args.rounds):
         for name, cmd in commands.items():
-            sec, rc = _timed(cmd, envs[name])
-            if name.startswith("authapp login") and rc not in (0, 1):
-                raise SystemExit(f"login failed with exit status {rc}")
+            if name in accepted:
+                # every login is a recording's first, so it is scored and (when accepted)
+                # runs the derived-replay check: a copy of the freshly enrolled store (not
+                # timed) and the next held-out recording; a repeated one would be a replay
+                pristine = cmd[cmd.index("--store") + 1]
+                fresh = Path(tmp.name) / "round"
+                shutil.rmtree(fresh, ignore_errors=True)
+                shutil.copytree(pristine, fresh)
+                cmd = [str(fresh) if a == pristine else probes[r % len(probes)] if a == probe
+                       else a for a in cmd]
+            sec, rc = _timed(cmd, envs[name], cwds[name])
+            if name in accepted:
+                if rc not in (0, 1):
+                    raise SystemExit(f"login failed with exit status {rc}")
+                accepted[name] += rc == 0
             times[name].append(sec)
     base = statistics.median(times["python -c pass"])
     print(f"{'command':<25} {'median s':>9} {'p95 s':>7} {'over python -c pass':>20}")
@@ -95,6 +125,8 @@ def main() -> int:
           f"({'met' if help_over <= 0.3 else 'NOT met'}); login <= 0.5 s: {login:.3f} s "
           f"({'met' if login <= 0.5 else 'NOT met'}); load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print("logins accepted: " + ", ".join(f"{k} {n} of {args.rounds}" for k, n in
+                                          accepted.items()))
     tmp.cleanup()
     return 0
 

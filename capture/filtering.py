@@ -48,7 +48,15 @@ def butter_lowpass(order: int, cutoff: float, fs: float) -> np.ndarray:
 
 
 def _sosfilt_zi(sos: np.ndarray) -> np.ndarray:
-    """Initial states (n, 2) for a unit step's steady state (``scipy.signal.sosfilt_zi``)."""
+    """Initial states (n, 2) for a unit step's steady state (``scipy.signal.sosfilt_zi``);
+    solved once per design (a login filters hundreds of paths with a few designs)."""
+    sos = np.asarray(sos, dtype=np.float64)
+    return _sosfilt_zi_cached(sos.tobytes(), sos.shape[0])
+
+
+@functools.lru_cache(maxsize=64)
+def _sosfilt_zi_cached(sos_bytes: bytes, n: int) -> np.ndarray:
+    sos = np.frombuffer(sos_bytes, dtype=np.float64).reshape(n, 6)
     zi = np.empty((sos.shape[0], 2))
     scale = 1.0
     for s, (b0, b1, b2, _, a1, a2) in enumerate(sos):
@@ -56,6 +64,7 @@ def _sosfilt_zi(sos: np.ndarray) -> np.ndarray:
         lhs = np.array([[1.0 + a1, -1.0], [a2, 1.0]])
         zi[s] = scale * np.linalg.solve(lhs, np.array([b1 - a1 * b0, b2 - a2 * b0]))
         scale *= (b0 + b1 + b2) / (1.0 + a1 + a2)
+    zi.setflags(write=False)
     return zi
 
 

@@ -241,3 +241,15 @@ def test_login_replays_are_rejected_and_count_as_failures(service) -> None:
     r = svc.verify("luduo", again, record_attempt=False)
     assert r.outcome == "replay" and not r.decision
     assert len(svc.store.attempts("luduo")) == n
+
+
+def test_the_path_shape_alone_is_the_first_of_the_shapes() -> None:
+    """The derived check's crops compute ``path_shape`` only: it must be exactly
+    ``shapes(fp)[0]``, whole or cut, or the crops would measure something else."""
+    from authapp.replay_fingerprint import path_shape, shapes
+
+    for _, recs in leap_people(2):
+        fp = fingerprint(recs[0])
+        n = fp.shape[0]
+        for cut in (fp, fp[round(0.1 * n):], fp[: n - round(0.07 * n)]):
+            assert np.array_equal(path_shape(cut), shapes(cut)[0])
