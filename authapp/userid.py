@@ -23,6 +23,7 @@ so is a combining mark with no base letter (at the start, or after a space or pu
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -156,6 +157,19 @@ def confusable_skeleton(raw: object) -> str:
 
     Decomposed (NFKD) with its non-spacing and enclosing marks dropped (accents, overlays
     such as U+0336), look-alikes mapped to one representative, case-folded."""
+    if isinstance(raw, str):
+        return _skeleton(raw)
+    return _skeleton_uncached(raw)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _skeleton(name: str) -> str:
+    """Memoised: every new enrollment compares its id with every enrolled one, so a store of
+    10,000 users would otherwise normalise 10,000 names per enrollment."""
+    return _skeleton_uncached(name)
+
+
+def _skeleton_uncached(raw: object) -> str:
     name = normalize_user_id(raw)
     bare = "".join(ch for ch in unicodedata.normalize("NFKD", name.translate(_SKELETON_MAP))
                    if unicodedata.category(ch) not in ("Mn", "Me"))
@@ -167,7 +181,7 @@ def find_confusable(raw: object, enrolled: Iterable[str]) -> str | None:
     """The first of ``enrolled`` (display names) that looks like ``raw`` but is another user."""
     key, skel = user_key(raw), confusable_skeleton(raw)
     for other in enrolled:
-        if user_key(other) != key and confusable_skeleton(other) == skel:
+        if confusable_skeleton(other) == skel and user_key(other) != key:
             return other
     return None
 

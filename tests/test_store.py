@@ -186,6 +186,32 @@ def test_open_cleans_orphans_but_not_foreign_files(tmp_path: Path) -> None:
     assert foreign.is_dir() and (root / "README.md").exists()
 
 
+def test_a_save_sweeps_its_own_folder_and_opening_sweeps_all(tmp_path: Path) -> None:
+    """A save or delete cleans the folder it touched (so its cost does not grow with the
+    number of users); leftovers elsewhere wait for the next opening's full sweep."""
+    root = tmp_path / "s"
+    recs = fmkit("luduo")[:3]
+    with EnrollmentStore(root) as st:
+        a = save_user(st, "alice", recs)
+        b = save_user(st, "bob", recs)
+        (root / "users" / a.dirname / ".tmp-aaa").write_bytes(b"half written")
+        (root / "users" / b.dirname / ".tmp-bbb").write_bytes(b"half written")
+        (root / "users" / a.dirname / "rec-feed.npz").write_bytes(b"left by a crash")
+        save_user(st, "bob", recs, re_enroll=True)
+        assert not (root / "users" / b.dirname / ".tmp-bbb").exists()
+        assert (root / "users" / a.dirname / ".tmp-aaa").exists()
+        assert (root / "users" / a.dirname / "rec-feed.npz").exists()
+        st.delete_user("bob")
+        assert not (root / "users" / b.dirname).exists()
+        assert (root / "users" / a.dirname / ".tmp-aaa").exists()
+    with EnrollmentStore(root) as st:
+        assert st.load_recordings("alice")
+    assert not (root / "users" / a.dirname / ".tmp-aaa").exists()
+    assert not (root / "users" / a.dirname / "rec-feed.npz").exists()  # quarantined
+    assert any("rec-feed.npz" in q.name for q in (root / "quarantine").iterdir())
+    check_consistent(root, {"alice"})
+
+
 def test_migration_from_v0_empty_database(tmp_path: Path) -> None:
     root = tmp_path / "s"
     root.mkdir()

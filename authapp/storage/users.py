@@ -217,8 +217,8 @@ class UserRecords:
                                                **({"by": actor} if actor else {}),
                                                **(audit_detail or {})})
             _crash_point("committed")
-            # 3. drop files nothing references any more
-            self._collect_garbage_locked()
+            # 3. drop files nothing references any more (this user's folder: O(1) in users)
+            self._collect_garbage_locked(only=[dirname])
         return self.get_user(key)
 
     def delete_user(self, user: str, actor: str | None = None) -> None:
@@ -249,4 +249,4 @@ class UserRecords:
                 self._insert_audit(c, now, "delete", key, row[1],
                                    {"by": actor} if actor else {})
             _crash_point("committed")
-            self._collect_garbage_locked()
+            self._collect_garbage_locked(only=[row[2]])
