@@ -57,17 +57,19 @@ class GarbageCollection:
                 set(only) | {rel.split("/", 1)[0] for rel in garbage}
             if scope is not None and len(scope) > SCOPE_MAX:
                 scope = None
-            where, args = "", ()
+            where, args, join = "", (), "JOIN"
             if scope is not None:
                 where = f" WHERE u.dirname IN ({', '.join('?' * len(scope))})"
                 args = tuple(sorted(scope))
+                join = "CROSS JOIN"  # users by their dirname index first, then recordings
+                # by theirs (SQLite would otherwise scan every recording)
             users = {r[0] for r in c.execute(f"SELECT u.dirname FROM users u{where}", args)}
             referenced = {f"{d}/{f}" for d, f in c.execute(
-                "SELECT u.dirname, m.file FROM users u JOIN models m ON m.user_id = u.id"
+                f"SELECT u.dirname, m.file FROM users u {join} models m ON m.user_id = u.id"
                 + where, args)}
             referenced |= {f"{d}/{f}" for d, f in c.execute(
-                "SELECT u.dirname, r.file FROM users u JOIN models m ON m.user_id = u.id "
-                "JOIN recordings r ON r.model_id = m.id" + where, args)}
+                f"SELECT u.dirname, r.file FROM users u {join} models m ON m.user_id = u.id "
+                f"{join} recordings r ON r.model_id = m.id" + where, args)}
         removed = 0
         done: list[str] = []
         users_dir = self.path / USERS_DIR
