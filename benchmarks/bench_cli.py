@@ -64,6 +64,7 @@ def main() -> int:
     refs = [str(DATA / f"{USER}_{USER}_{i:02d}.txt") for i in range(1, 6)]
     probes = [str(DATA / f"{USER}_{USER}_{i:02d}.txt") for i in range(6, 11)]
     probe = probes[0]
+
     def prepare(where: Path, env_: dict[str, str], cwd: Path) -> None:
         """Enroll the user in ``where`` (unless it has users) with that version's defaults,
         and switch the lockout off."""

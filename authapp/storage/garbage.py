@@ -22,7 +22,6 @@ from authapp.storage.layout import (
     _crash_point,
     _make_private_dir,
 )
-from authapp.userid import DIRNAME_RE
 from capture.files import TEMP_RE
 
 SCOPE_MAX = 500
@@ -111,20 +110,12 @@ class GarbageCollection:
         self._quarantine_unknown(users, referenced, scope)
         return removed
 
-    def _folders(self, scope: set[str] | None) -> list[Path]:
-        """The user folders to sweep: all (``scope`` None) or those of ``scope``."""
-        if scope is None:
-            return self._user_folders()
-        base = self.path / USERS_DIR
-        return [base / d for d in sorted(scope) if DIRNAME_RE.match(d)
-                and (base / d).is_dir() and not (base / d).is_symlink()]
-
     def _remove_temporaries(self, scope: set[str] | None = None) -> int:
         """Temp files of interrupted writes (``.tmp-<hex>`` in user folders) and whatever
         is in ``tmp/`` (scratch space by definition); links are removed, never followed."""
         removed = 0
         with contextlib.suppress(OSError):
-            for folder in self._folders(scope):
+            for folder in self._user_folders(scope):
                 for f in folder.iterdir():
                     if TEMP_RE.match(f.name) and not f.is_dir():
                         with contextlib.suppress(OSError):
@@ -145,7 +136,7 @@ class GarbageCollection:
         """Move user folders and artifact files that no row accounts for (and that are not
         registered garbage) to ``quarantine/``, with an audit entry; delete nothing."""
         try:
-            folders = self._folders(scope)
+            folders = self._user_folders(scope)
         except OSError:
             return
         with self._read() as c:

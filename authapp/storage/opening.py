@@ -11,6 +11,7 @@ import contextlib
 import os
 import sqlite3
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from authapp import storekey
@@ -88,13 +89,13 @@ class StoreOpening:
         if any(f"{f.name}/" not in pending for f in self._user_folders()):
             self._refuse_lost_database(0)
 
-    def _user_folders(self) -> list[Path]:
-        """Folders in ``users/`` named like the store names them (symlinks excluded)."""
-        out = []
-        for entry in sorted((self.path / USERS_DIR).iterdir()):
-            if DIRNAME_RE.match(entry.name) and entry.is_dir() and not entry.is_symlink():
-                out.append(entry)
-        return out
+    def _user_folders(self, names: Iterable[str] | None = None) -> list[Path]:
+        """Folders in ``users/`` named like the store names them (symlinks excluded): all of
+        them, or those of ``names`` that exist (a clean-up after one save)."""
+        base = self.path / USERS_DIR
+        entries = base.iterdir() if names is None else (base / n for n in names)
+        return [e for e in sorted(entries)
+                if DIRNAME_RE.match(e.name) and e.is_dir() and not e.is_symlink()]
 
     def _refuse_lost_database(self, n_users: int) -> None:
         """A database without users next to user folders was lost or replaced: opening it
