@@ -41,17 +41,17 @@ def lock_state(store: EnrollmentStore, policy: LockoutPolicy, name: str, now: fl
     return security.lockout_state(fails, max(resets) if resets else None, now, policy)
 
 
-def replay_references(store: EnrollmentStore, info: UserInfo) -> list[tuple[str, Any, int]]:
+def replay_references(store: EnrollmentStore, info: UserInfo) -> list[tuple]:
     """What a new recording of ``info``'s user must not copy: every stored fingerprint
     (keyed checksums checked), and the current enrollment recordings' fingerprints computed
     from the checksum-verified files themselves, so that deleting rows from the database
     cannot hide them."""
-    refs = [(f.ref, f.points, f.version) for f in store.fingerprints(info.name)
+    refs = [(f.ref, f.points, f.version, f.description) for f in store.fingerprints(info.name)
             if not (f.source == "enroll" and f.created == info.updated
                     and f.version == security.FINGERPRINT_VERSION)]
     for i, rec in enumerate(store.load_recordings(info.name)):
         refs.append((f"enrollment sample {i + 1}", security.fingerprint(rec),
-                     security.FINGERPRINT_VERSION))
+                     security.FINGERPRINT_VERSION, None))
     return refs
 
 
@@ -119,7 +119,7 @@ def locked_decision(name: str, state: LockState, policy: LockoutPolicy) -> Decis
                     events=[("login_locked", {"until": state.until})])
 
 
-def score_decision(name: str, fp: np.ndarray, refs: list[tuple[str, Any, int]], value: float,
+def score_decision(name: str, fp: np.ndarray, refs: list[tuple], value: float,
                    raw: float, threshold: float, threshold_override: float | None,
                    legacy_fp: np.ndarray | None = None,
                    derived: Callable[[], DerivedMatch | None] | None = None) -> Decision:

@@ -56,6 +56,10 @@ def test_round_trip_keeps_recordings_and_model(store: EnrollmentStore) -> None:
     probe = list(fmkit("luduo")[5:8])
     np.testing.assert_allclose(verifier.score_samples(probe), fresh.score_samples(probe))
     assert len(store.fingerprints("luduo")) == 4
+    from authapp.replay_prefilter import describe_one
+
+    for f in store.fingerprints("luduo"):  # each kept with its prefilter description
+        np.testing.assert_array_equal(f.description, describe_one(f.points))
     assert store.schema_version == SCHEMA_VERSION
     mode = store._connection().execute("PRAGMA journal_mode").fetchone()[0]
     assert mode.lower() == "wal"
@@ -237,11 +241,12 @@ def test_stores_of_earlier_versions_open_and_upgrade(tmp_path: Path, version: in
     make_legacy_store(root, {"luduo": list(lu)}, version=version)
     assert not (root / "secret.key").exists()
     with EnrollmentStore(root) as st:
-        assert st.schema_version == SCHEMA_VERSION == 4
+        assert st.schema_version == SCHEMA_VERSION == 5
         assert (root / "secret.key").stat().st_mode & 0o777 == 0o600
         after = st.fingerprints("luduo")
         assert [f.ref for f in after] == [f"enrollment sample {i}" for i in (1, 2, 3)]
         assert all(f.version == 1 for f in after)  # kept as the earlier version stored them
+        assert all(f.description is None for f in after)  # (schema 5 describes new rows)
         assert _sources(st.load_recordings("luduo")) == _sources(lu)
         _, verifier = st.load_verifier("luduo")
         assert np.all(np.isfinite(verifier.score_samples(list(lu))))

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from authapp import storekey
+from authapp import replay_prefilter, storekey
 from authapp.storage.errors import StoreTamperedError, UnknownUserError
 from authapp.storage.records import FINGERPRINT_VERSION, Attempt, AuditEntry, StoredFingerprint
 from authapp.userid import normalize_user_id, user_key
@@ -37,11 +37,15 @@ class LoginHistory:
             raise ValueError("a fingerprint is a 2-D array")
         version = FINGERPRINT_VERSION if version is None else int(version)
         data = arr.tobytes()
+        # its prefilter description, kept with it so that no login describes it again
+        desc = replay_prefilter.describe_one(arr) if version >= 2 else None
+        desc_bytes = None if desc is None else desc.tobytes()
         c.execute("INSERT INTO fingerprints (user_key, source, ref, created, rows, cols, data, "
-                  "version, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  "version, description, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                   (key, source, ref, created, arr.shape[0], arr.shape[1], data, version,
+                   desc_bytes,
                    self._fp_mac(key, source, ref, created, arr.shape[0], arr.shape[1], version,
-                                data)))
+                                data, desc_bytes)))
 
     def record_attempt(self, user: str, *, outcome: str, score: float | None, reason: str,
                        fingerprint: np.ndarray | None = None,
@@ -116,13 +120,14 @@ class LoginHistory:
         """
         key = user_key(user)
         with self._read() as c:
-            rows = c.execute("SELECT source, ref, created, rows, cols, version, data, mac "
-                             "FROM fingerprints WHERE user_key = ? ORDER BY id",
+            rows = c.execute("SELECT source, ref, created, rows, cols, version, data, "
+                             "description, mac FROM fingerprints WHERE user_key = ? ORDER BY id",
                              (key,)).fetchall()
         out = []
-        for source, ref, created, n, d, version, blob, mac in rows:
-            if not isinstance(blob, bytes) or not storekey.same(
-                    mac, self._fp_mac(key, source, ref, created, n, d, version, blob)):
+        for source, ref, created, n, d, version, blob, desc, mac in rows:
+            if not isinstance(blob, bytes) or not isinstance(desc, (bytes, type(None))) \
+                    or not storekey.same(mac, self._fp_mac(key, source, ref, created, n, d,
+                                                           version, blob, desc)):
                 raise StoreTamperedError(
                     f"the replay history of user {normalize_user_id(user)!r} was changed "
                     f"outside AirAuth ({ref}: keyed checksum does not match); logins are "
@@ -130,8 +135,13 @@ class LoginHistory:
             if n <= 0 or d not in (2, 3) or len(blob) != n * d * 4:
                 raise StoreTamperedError(f"stored fingerprint {ref} of user "
                                          f"{normalize_user_id(user)!r} is damaged")
+            if desc is not None and len(desc) != replay_prefilter.POINTS * 4:
+                raise StoreTamperedError(f"stored fingerprint {ref} of user "
+                                         f"{normalize_user_id(user)!r} is damaged")
             arr = np.frombuffer(blob, dtype=np.float32).reshape(n, d)
-            out.append(StoredFingerprint(source, ref, created, arr, int(version)))
+            out.append(StoredFingerprint(
+                source, ref, created, arr, int(version),
+                None if desc is None else np.frombuffer(desc, dtype=np.float32)))
         return out
 
     def audit_log(self, user: str | None = None) -> list[AuditEntry]:

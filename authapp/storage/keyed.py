@@ -24,9 +24,15 @@ class KeyedRows:
         return storekey.mac(self._key, "recording", key, int(model_id), int(idx), fname, sha)
 
     def _fp_mac(self, key: str, source: str, ref: str, created: float, rows: int, cols: int,
-                version: int, data: bytes) -> str:
-        return storekey.mac(self._key, "fingerprint", key, source, ref, float(created),
-                            int(rows), int(cols), int(version), bytes(data))
+                version: int, data: bytes, description: bytes | None = None) -> str:
+        """The fingerprint row's checksum; a row with a stored prefilter description
+        (schema 5) covers it too: an edited description could keep the original of a
+        replayed recording off the shortlist the exact check aligns."""
+        parts: tuple = (key, source, ref, float(created), int(rows), int(cols), int(version),
+                        bytes(data))
+        if description is not None:
+            parts += ("description", bytes(description))
+        return storekey.mac(self._key, "fingerprint", *parts)
 
     def _setting_mac(self, name: str, value: str) -> str:
         return storekey.mac(self._key, "setting", name, value)

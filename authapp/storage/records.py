@@ -52,6 +52,7 @@ class StoredFingerprint:
     created: float
     points: np.ndarray
     version: int = 2  # see ``authapp.security.FINGERPRINT_VERSION``
+    description: np.ndarray | None = None  # ``authapp.replay_prefilter.describe_one``, if stored
 
 
 FAILED_OUTCOMES = ("reject", "replay")

@@ -144,6 +144,21 @@ def test_database_only_writer_cannot_swap_models_or_silence_replays(st, capsys,
     code, _, err = _run(capsys, "login", "luduo", _file(fmkit_dir, "luduo", 1), *st)
     assert code == 2 and "changed outside AirAuth" in err
     conn.execute("DELETE FROM settings")
+    conn.commit()
+    # steer the replay prefilter (keep a stolen recording's original off the shortlist the
+    # exact check aligns): edit or drop the stored descriptions
+    kept = conn.execute("SELECT id, description FROM fingerprints "
+                        "WHERE description IS NOT NULL").fetchall()
+    assert kept
+    for edit in ("zeroblob(length(description))", "NULL"):
+        conn.execute(f"UPDATE fingerprints SET description = {edit} "
+                     "WHERE description IS NOT NULL")
+        conn.commit()
+        code, _, err = _run(capsys, "login", "luduo", _file(fmkit_dir, "luduo", 1), *st)
+        assert code == 2 and "replay history" in err, edit
+        conn.executemany("UPDATE fingerprints SET description = ? WHERE id = ?",
+                         [(d, i) for i, d in kept])
+        conn.commit()
     conn.execute("UPDATE fingerprints SET data = zeroblob(length(data))")
     conn.commit()
     code, _, err = _run(capsys, "login", "luduo", _file(fmkit_dir, "luduo", 1), *st)

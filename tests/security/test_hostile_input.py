@@ -216,7 +216,7 @@ def test_crafted_store_contents_are_one_line_errors(store_dir: Path, capsys,
         row = c.execute("SELECT id, user_key, source, ref, created, rows, cols, version "
                         "FROM fingerprints LIMIT 1").fetchone()
         blob = b"\x00" * 13
-        c.execute("UPDATE fingerprints SET data = ?, mac = ? WHERE id = ?",
+        c.execute("UPDATE fingerprints SET data = ?, description = NULL, mac = ? WHERE id = ?",
                   (blob, store._fp_mac(*row[1:], blob), row[0]))
     code, _, err = _run(capsys, *login)
     _one_line_error(code, err, "damaged")

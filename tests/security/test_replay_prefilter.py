@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from seckit import issue_variants, leap_people, time_variants
 
-from authapp.replay_prefilter import KEEP, candidates, describe
+from authapp.replay_prefilter import KEEP, candidates, describe, describe_one
 from authapp.security import find_replay, fingerprint
 
 HISTORY = 200
@@ -42,6 +42,32 @@ def test_every_alteration_is_found_among_a_full_history() -> None:
                 assert find_replay(fp, short) == alone, (person, i, what)
                 checked += 1
     assert checked == 6 * 2 * 22
+
+
+def test_stored_descriptions_rank_like_fresh_ones() -> None:
+    """The store keeps ``describe_one`` of each row (schema 5): a shortlist from stored
+    descriptions is the one computed afresh, for altered copies hidden in a full history."""
+    people = leap_people(50)
+    filler = _history(people[6:])
+    for person, recs in people[:3]:
+        original = (f"{person} original", fingerprint(recs[0]), 2)
+        plain = [*filler[: HISTORY - 1], original]
+        kept = [(*item, describe_one(item[1])) for item in plain]
+        assert all(item[3] is not None and item[3].dtype == np.float32 for item in kept)
+        for what, attack in issue_variants(recs[0], seed=0).items():
+            fp = fingerprint(attack)
+            fresh = [item[0] for item in candidates(fp, plain)]
+            assert [item[0] for item in candidates(fp, kept)] == fresh, (person, what)
+            # a mix (enrollment samples fingerprinted afresh, rows of older stores)
+            mixed = [item if k % 3 else item[:3] + (None,) for k, item in enumerate(kept)]
+            assert [item[0] for item in candidates(fp, mixed)] == fresh, (person, what)
+            assert original[0] in fresh
+
+
+def test_descriptions_of_nothing_are_none() -> None:
+    assert describe_one(np.zeros((512, 3))) is None  # no path
+    assert describe_one(np.full((512, 3), np.nan)) is None
+    assert describe_one(np.zeros(5)) is None
 
 
 @pytest.mark.slow
