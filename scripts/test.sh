@@ -14,4 +14,5 @@ bash scripts/install_chromium.sh
 bash scripts/install_gui_deps.sh
 export QT_QPA_PLATFORM=offscreen MPLBACKEND=Agg
 echo "[setup] running the test suite: $(bash scripts/usage.sh --time test.sh)"
-exec .venv/bin/python -m pytest -q "$@"
+# one worker per core (pytest-xdist; AIRAUTH_TEST_WORKERS=0 runs everything in this process)
+exec .venv/bin/python -m pytest -q -n "${AIRAUTH_TEST_WORKERS:-auto}" "$@"
