@@ -23,6 +23,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -272,3 +273,49 @@ class UserIndex:
             if want >= live:
                 return out
             want = min(live, 4 * want)
+
+
+_LOADED: dict[str, tuple[tuple, UserIndex]] = {}
+"""Indexes this process has loaded, by store folder, with the signature of their files."""
+_LOADED_LOCK = threading.Lock()
+KEEP_LOADED = 4
+"""Stores whose index a process keeps (the most recently used)."""
+
+
+def _signature(folder: Path) -> tuple:
+    """What the index's files are now (inode, size, modification time of each): a process
+    that keeps an index loaded reloads it when another process rewrote them."""
+    out: list[Any] = []
+    for name in (META_FILE, GRAPH_FILE):
+        try:
+            st = os.stat(folder / name)
+            out.append((st.st_ino, st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+def loaded(store: Any) -> UserIndex:
+    """``store``'s index, up to date (``sync``), loaded from its files once per process while
+    they are unchanged: reading and checking them grows with the store (about a quarter of
+    a second of each identification at 10,000 users), so a process that identifies many
+    times (the GUI, a door's service) keeps it. Changes by other processes still show: their
+    enrollments through ``sync``'s query of the store, their index files through the
+    signature. Callers hold ``lock()`` while they use the result."""
+    folder = str(Path(store.path).resolve())
+    cached = _LOADED.pop(folder, None)
+    if cached is not None and cached[0] == _signature(cached[1].folder):
+        index = cached[1]
+        index.store = store
+    else:
+        index = UserIndex(store)
+    index.sync()  # (on an error the index is not kept: the next call loads it again)
+    _LOADED[folder] = (_signature(index.folder), index)
+    while len(_LOADED) > KEEP_LOADED:
+        _LOADED.pop(next(iter(_LOADED)))
+    return index
+
+
+def lock() -> threading.Lock:
+    """The lock under which a process uses its loaded indexes (GUI threads)."""
+    return _LOADED_LOCK

@@ -321,7 +321,9 @@ class AuthService:
         if self.store.count_users() <= identify_index.EXHAUSTIVE_UP_TO:
             return self.store.users()
         out = []
-        for key in identify_index.UserIndex(self.store).sync().shortlist(rec):
+        with identify_index.lock():
+            keys = identify_index.loaded(self.store).shortlist(rec)
+        for key in keys:
             try:
                 out.append(self.store.get_user(key))
             except UnknownUserError:  # deleted since the index was synchronised
@@ -335,7 +337,8 @@ class AuthService:
                 self.store.count_users() <= identify_index.EXHAUSTIVE_UP_TO:
             return  # a small store needs no index (yet): identify scores every user
         try:
-            identify_index.UserIndex(self.store).sync()
+            with identify_index.lock():
+                identify_index.loaded(self.store)
         except Exception as exc:  # noqa: BLE001 - derived data; rebuilt by the next identify
             log.warning("identification index not updated (%s); the next identification "
                         "updates it", exc)

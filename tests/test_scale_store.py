@@ -143,6 +143,39 @@ def test_damaged_index_is_rebuilt(shared_data, tmp_path, small_index):
     assert len(index) == 4 and index.graph.get_current_count() == 4 * 5
 
 
+def test_a_process_keeps_its_index_and_sees_other_processes_changes(shared_data, tmp_path,
+                                                                   small_index):
+    """``identify_index.loaded``: loaded once per process while its files are unchanged, yet
+    an enrollment or deletion by another process shows at once, and index files rewritten
+    or damaged behind its back are read again."""
+    service = _service(tmp_path / "store")
+    for u in range(1, 5):
+        service.enroll(f"user{u}", svc(shared_data, u, range(1, 6)))
+    with identify_index.lock():
+        first = identify_index.loaded(service.store)
+        assert identify_index.loaded(service.store) is first  # kept: nothing changed
+    # another process enrolls without touching the index: this one's sync adds the user
+    other = _service(tmp_path / "store")
+    other.enroll("user5", svc(shared_data, 5, range(1, 6)), update_index=False)
+    with identify_index.lock():
+        assert identify_index.loaded(service.store) is first
+    assert sorted({k for k in first.keys if k}) == [f"user{u}" for u in range(1, 6)]
+    # another process deletes a user and rewrites the index files: they are read again
+    other.store.delete_user("user1")
+    UserIndex(other.store).sync()
+    with identify_index.lock():
+        now = identify_index.loaded(service.store)
+    assert now is not first
+    assert sorted({k for k in now.keys if k}) == ["user2", "user3", "user4", "user5"]
+    rec = svc(shared_data, 5, [17])[0]
+    assert service.identify(rec).user == exhaustive_answer(service, rec)
+    (tmp_path / "store" / INDEX_DIR / GRAPH_FILE).write_bytes(b"\0" * 100)  # damaged
+    with identify_index.lock():
+        rebuilt = identify_index.loaded(service.store)
+    assert rebuilt is not now and rebuilt.graph.get_current_count() == len(rebuilt.keys)
+    other.store.close()
+
+
 def test_shortlist_is_nearest_first(shared_data, tmp_path, small_index):
     service = _service(tmp_path / "store")
     for u in range(1, 6):
