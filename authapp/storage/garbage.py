@@ -106,21 +106,38 @@ class GarbageCollection:
         if done:
             with self._write() as c:
                 c.executemany("DELETE FROM garbage WHERE path = ?", [(r,) for r in done])
-        removed += self._remove_temporaries(scope)
-        self._quarantine_unknown(users, referenced, scope)
+        try:  # one listing of the folders serves both sweeps below
+            listing = self._list_folders(scope)
+        except OSError:
+            listing = None
+        removed += self._remove_temporaries(listing)
+        if listing is not None:
+            self._quarantine_unknown(users, referenced, listing)
         return removed
 
-    def _remove_temporaries(self, scope: set[str] | None = None) -> int:
+    def _list_folders(self, scope: set[str] | None) -> dict[str, list[os.DirEntry]]:
+        """The user folders (all, or those in ``scope``) by name, and their entries; a
+        folder that cannot be listed has none."""
+        out: dict[str, list[os.DirEntry]] = {}
+        base = os.path.join(self.path, USERS_DIR)
+        for name in self._user_folder_names(scope):
+            try:
+                with os.scandir(os.path.join(base, name)) as it:
+                    out[name] = list(it)
+            except OSError:
+                out[name] = []
+        return out
+
+    def _remove_temporaries(self, listing: dict[str, list[os.DirEntry]] | None) -> int:
         """Temp files of interrupted writes (``.tmp-<hex>`` in user folders) and whatever
         is in ``tmp/`` (scratch space by definition); links are removed, never followed."""
         removed = 0
-        with contextlib.suppress(OSError):
-            for folder in self._user_folders(scope):
-                for f in folder.iterdir():
-                    if TEMP_RE.match(f.name) and not f.is_dir():
-                        with contextlib.suppress(OSError):
-                            f.unlink()
-                            removed += 1
+        for entries in (listing or {}).values():
+            for f in entries:
+                if TEMP_RE.match(f.name) and not f.is_dir(follow_symlinks=False):
+                    with contextlib.suppress(OSError):
+                        os.unlink(f.path)
+                        removed += 1
         with contextlib.suppress(OSError):
             for f in (self.path / TMP_DIR).iterdir():
                 with contextlib.suppress(OSError):
@@ -132,27 +149,22 @@ class GarbageCollection:
         return removed
 
     def _quarantine_unknown(self, users: set[str], referenced: set[str],
-                            scope: set[str] | None = None) -> None:
+                            listing: dict[str, list[os.DirEntry]]) -> None:
         """Move user folders and artifact files that no row accounts for (and that are not
         registered garbage) to ``quarantine/``, with an audit entry; delete nothing."""
-        try:
-            folders = self._user_folders(scope)
-        except OSError:
-            return
         with self._read() as c:
             pending = {r[0] for r in c.execute("SELECT path FROM garbage")}
         unknown: list[Path] = []
-        for folder in folders:
-            if folder.name not in users:
-                if f"{folder.name}/" not in pending:
-                    unknown.append(folder)
+        base = self.path / USERS_DIR
+        for name, entries in listing.items():
+            if name not in users:
+                if f"{name}/" not in pending:
+                    unknown.append(base / name)
                 continue
-            with contextlib.suppress(OSError):
-                for f in folder.iterdir():
-                    rel = f"{folder.name}/{f.name}"
-                    if rel not in referenced and rel not in pending \
-                            and not TEMP_RE.match(f.name):
-                        unknown.append(f)
+            for f in entries:
+                rel = f"{name}/{f.name}"
+                if rel not in referenced and rel not in pending and not TEMP_RE.match(f.name):
+                    unknown.append(base / name / f.name)
         if not unknown or not users:
             return  # (no users at all: a lost database, refused on open, not quarantined)
         qdir = self.path / QUARANTINE_DIR
