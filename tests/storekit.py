@@ -54,6 +54,19 @@ def snapshot(store_dir: Path) -> dict:
     return out
 
 
+def age_full_sweep(store_dir: Path, days: float = 2.0) -> None:
+    """Make the store's last full sweep ``days`` old: its next opening sweeps every folder
+    (``StoreOpening._sweep_on_open``), as it would a day later."""
+    import os
+    import time
+
+    from authapp.storage.opening import SWEEP_MARK
+
+    mark = Path(store_dir) / "locks" / SWEEP_MARK
+    then = time.time() - days * 86400
+    os.utime(mark, (then, then))
+
+
 def check_consistent(store_dir: Path, expect_users: set[str] | None = None) -> dict[str, int]:
     """Open the store (cleaning up after crashes) and check it fully; returns user -> subset.
 

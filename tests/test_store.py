@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from storekit import STORE_KIND, check_consistent, fmkit, save_user
+from storekit import STORE_KIND, age_full_sweep, check_consistent, fmkit, save_user
 
 from authapp import store as store_mod
 from authapp.storage import history as store_history
@@ -183,16 +183,31 @@ def test_open_cleans_orphans_but_not_foreign_files(tmp_path: Path) -> None:
     foreign = root / "users" / "Not Ours"
     foreign.mkdir()
     (root / "README.md").write_text("store readme")
+    # the next opening clears tmp/ and the folders with registered garbage (a crash's
+    # leftovers are there); files put elsewhere by hand wait for the full sweep
+    with EnrollmentStore(root) as st:
+        assert st.load_recordings("luduo")
+    assert not any((root / "tmp").iterdir())
+    assert (folder / ".tmp-123").exists() and orphan.exists()
+    age_full_sweep(root)  # a day later: the full sweep
     with EnrollmentStore(root) as st:
         assert st.load_recordings("luduo")
     assert not (folder / "rec-deadbeef.npz").exists() and not (folder / ".tmp-123").exists()
     assert not orphan.exists() and not any((root / "tmp").iterdir())
     assert foreign.is_dir() and (root / "README.md").exists()
+    (folder / ".tmp-456").write_bytes(b"half written")
+    with EnrollmentStore(root) as st:  # swept just now: not again
+        pass
+    assert (folder / ".tmp-456").exists()
+    with EnrollmentStore(root) as st:  # (an explicit clean-up is always a full one)
+        st.collect_garbage()
+    assert not (folder / ".tmp-456").exists()
 
 
 def test_a_save_sweeps_its_own_folder_and_opening_sweeps_all(tmp_path: Path) -> None:
     """A save or delete cleans the folder it touched (so its cost does not grow with the
-    number of users); leftovers elsewhere wait for the next opening's full sweep."""
+    number of users); leftovers elsewhere wait for the next full sweep (an opening a day
+    later)."""
     root = tmp_path / "s"
     recs = fmkit("luduo")[:3]
     with EnrollmentStore(root) as st:
@@ -208,6 +223,7 @@ def test_a_save_sweeps_its_own_folder_and_opening_sweeps_all(tmp_path: Path) -> 
         st.delete_user("bob")
         assert not (root / "users" / b.dirname).exists()
         assert (root / "users" / a.dirname / ".tmp-aaa").exists()
+    age_full_sweep(root)
     with EnrollmentStore(root) as st:
         assert st.load_recordings("alice")
     assert not (root / "users" / a.dirname / ".tmp-aaa").exists()

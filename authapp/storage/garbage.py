@@ -49,7 +49,9 @@ class GarbageCollection:
         """``only``: the user folders (dirnames) a save or delete touched. Then only those
         folders (and the registered garbage's) are searched for temporaries and unknown
         files, so that an enrollment does not walk every user's folder: a store of 10,000
-        users slowed to 80 enrollments a minute. Opening the store sweeps them all."""
+        users slowed to 80 enrollments a minute. Opening the store sweeps them all now and
+        then (``StoreOpening._sweep_on_open``); ``only=()``: the registered garbage's
+        folders alone."""
         with self._read() as c:
             garbage = [r[0] for r in c.execute("SELECT path FROM garbage ORDER BY path")]
             scope = None if only is None else \
