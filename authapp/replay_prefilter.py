@@ -87,15 +87,6 @@ def describe_one(fp: np.ndarray) -> np.ndarray | None:
     return desc.astype(np.float32) if np.all(np.isfinite(desc)) else None
 
 
-def _stored_description(item: tuple) -> np.ndarray | None:
-    """An item's stored description (its 4th element), if it has a usable one."""
-    desc = item[3] if len(item) > 3 else None
-    if desc is None:
-        return None
-    desc = np.asarray(desc, dtype=np.float64)
-    return desc if desc.shape == (POINTS,) and np.all(np.isfinite(desc)) else None
-
-
 def candidates(query: np.ndarray, stored: Sequence[tuple], keep: int = KEEP) -> list[tuple]:
     """The items of ``stored`` ((ref, fingerprint[, version[, description]]), as
     ``find_replay`` takes them, plus the stored ``describe_one`` where there is one) worth
@@ -109,21 +100,33 @@ def candidates(query: np.ndarray, stored: Sequence[tuple], keep: int = KEEP) -> 
     if q.ndim != 2 or not np.all(np.isfinite(q)):
         return items
     rankable = [i for i, item in enumerate(items)
-                if (int(item[2]) if len(item) > 2 else 2) >= 2
-                and np.shape(item[1]) == q.shape and np.all(np.isfinite(item[1]))]
+                if (int(item[2]) if len(item) > 2 else 2) >= 2 and np.shape(item[1]) == q.shape]
     if len(rankable) <= keep:
         return items
-    known = [_stored_description(items[i]) for i in rankable]
-    fresh = [k for k, d in enumerate(known) if d is None]
+    # one array for all of them (a history is 200 items: no per-item numpy calls)
+    stack = np.stack([np.asarray(items[i][1]) for i in rankable])
+    finite = np.isfinite(stack).all(axis=(1, 2))
+    if not finite.all():
+        rankable = [i for i, ok in zip(rankable, finite) if ok]
+        stack = stack[finite]
+        if len(rankable) <= keep:
+            return items
+    known = np.full((len(rankable), POINTS), np.nan, dtype=np.float32)
+    have = np.zeros(len(rankable), dtype=bool)
+    for k, i in enumerate(rankable):
+        d = items[i][3] if len(items[i]) > 3 else None
+        if d is not None and np.shape(d) == (POINTS,):
+            known[k] = d
+            have[k] = True
+    have &= np.isfinite(known).all(axis=1)
+    fresh = np.flatnonzero(~have)
     try:  # only the query and the items without a stored description, in one batch
-        new = describe(np.stack([q] + [np.asarray(items[rankable[k]][1], dtype=np.float64)
-                                       for k in fresh]))
+        new = describe(np.concatenate([q[None], stack[fresh].astype(np.float64)]))
     except np.linalg.LinAlgError:  # (finite input: not expected) align everything
         return items
-    for row, k in enumerate(fresh, start=1):
-        known[k] = new[row]
+    known[fresh] = new[1:]
     # at the precision the store keeps, so that a stored description ranks like a fresh one
-    desc = np.vstack([new[:1]] + [d[None] for d in known]).astype(np.float32).astype(np.float64)
+    desc = np.vstack([new[:1].astype(np.float32), known]).astype(np.float64)
     dist = np.sqrt(np.mean((desc[1:] - desc[0]) ** 2, axis=1))
     dist = np.where(np.isfinite(dist), dist, -1.0)  # undescribable: always aligned
     if not np.isfinite(desc[0]).all():
