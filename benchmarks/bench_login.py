@@ -3,8 +3,9 @@
 Goal: the p95 of a login with a full history (200 stored attempt fingerprints) within 20 ms
 of the p95 with none. One user enrolls with the product's defaults (calibrated fusion, 5
 samples of a Leap in-air signature), in a store of its own per condition; the logins are
-held-out genuine recordings of that person, each checked by ``AuthService.verify`` with ``record_attempt=False`` (the same rules
-and the same replay check as a login, but nothing recorded, so the history stays as set).
+held-out genuine recordings of that person, each checked by ``AuthService.verify`` with
+``record_attempt=False`` (the same rules and the same replay check as a login, but nothing
+recorded, so the history stays as set).
 The history is filled with the fingerprints of 200 real recordings of other people, recorded
 as rejected attempts. Both conditions are measured in the same run, interleaved.
 

@@ -132,10 +132,8 @@ class LoginHistory:
                     f"the replay history of user {normalize_user_id(user)!r} was changed "
                     f"outside AirAuth ({ref}: keyed checksum does not match); logins are "
                     "refused until an administrator re-enrolls or deletes the user")
-            if n <= 0 or d not in (2, 3) or len(blob) != n * d * 4:
-                raise StoreTamperedError(f"stored fingerprint {ref} of user "
-                                         f"{normalize_user_id(user)!r} is damaged")
-            if desc is not None and len(desc) != replay_prefilter.POINTS * 4:
+            if n <= 0 or d not in (2, 3) or len(blob) != n * d * 4 or \
+                    (desc is not None and len(desc) != replay_prefilter.POINTS * 4):
                 raise StoreTamperedError(f"stored fingerprint {ref} of user "
                                          f"{normalize_user_id(user)!r} is damaged")
             arr = np.frombuffer(blob, dtype=np.float32).reshape(n, d)

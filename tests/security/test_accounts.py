@@ -150,7 +150,9 @@ def test_database_only_writer_cannot_swap_models_or_silence_replays(st, capsys,
     kept = conn.execute("SELECT id, description FROM fingerprints "
                         "WHERE description IS NOT NULL").fetchall()
     assert kept
-    for edit in ("zeroblob(length(description))", "NULL"):
+    others = ("(SELECT f2.description FROM fingerprints f2 WHERE f2.id != fingerprints.id "
+              "AND f2.description IS NOT NULL LIMIT 1)")  # another row's, valid in itself
+    for edit in ("zeroblob(length(description))", "NULL", "randomblob(256)", others):
         conn.execute(f"UPDATE fingerprints SET description = {edit} "
                      "WHERE description IS NOT NULL")
         conn.commit()
