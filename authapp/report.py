@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,16 +61,14 @@ FILES = {
     "html": "report.html",
 }
 
+Results = Mapping[str, Any]
+"""results.json's content as the harness writes it (``authapp.evaluation.evaluate`` and the
+run's description)."""
+
 
 # -- files ----------------------------------------------------------------------------------
 def write_results_json(results: Mapping[str, Any], path: Path) -> None:
     atomic_write(path, json.dumps(results, indent=2, allow_nan=False) + "\n")
-
-
-# -- plots ----------------------------------------------------------------------------------
-
-
-# -- tables ---------------------------------------------------------------------------------
 
 
 # -- HTML -----------------------------------------------------------------------------------
@@ -108,14 +106,11 @@ def _best_eer_cells(rows: list[list[str]]) -> dict[tuple[int, int], bool]:
     return best
 
 
-def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
-    """The report page; ``images`` maps a caption to a relative PNG path."""
-    title = f"AirAuth impersonation test: {results.get('dataset', '')}"
-    rows = table_rows(results)
-    proto = results.get("protocol", {})
+def _meta_section(results: Results) -> list[str]:
+    """The run in one line: data, protocol, pseudo data and wall time."""
     timing = results.get("timing", {})
     pseudo = results.get("pseudo", {})
-    parts = [
+    return [
         "<p class=\"meta\">"
         f"data: {html_text(str(results.get('data_dir', '')))} "
         f"(format {html_text(str(results.get('format') or 'auto'))}) &middot; "
@@ -126,7 +121,12 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
         + (f" ({html_text(', '.join(pseudo.get('generators', [])))})"
            if pseudo.get("generators") else "")
         + (f" &middot; wall time {timing['wall_s']:.1f} s with {timing.get('jobs', 1)} job(s)"
-           if timing.get("wall_s") is not None else "") + "</p>",
+           if timing.get("wall_s") is not None else "") + "</p>"]
+
+
+def _operating_section(results: Results) -> list[str]:
+    """First what users get: the error rates at the product's own thresholds."""
+    return [
         "<h2>What users get: error rates at the product's thresholds</h2>",
         f"<p>{html_text(threshold_note(results))}</p>",
         _table_html(operating_header(results), operating_rows(results)),
@@ -139,28 +139,49 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
          "FTE = enrollments refused by the quality check. With few errors, read the counts: "
          "zero errors in n attempts bounds the rate at 3/n (95 %).</p>"),
     ]
+
+
+WORST_COLUMN = {"far_random": 3, "far_skilled": 4, "frr": 5}
+"""The column of ``worst_rows`` that holds each rate."""
+
+
+def _worst_accounts_section(results: Results) -> list[str]:
+    """The accounts behind the averages, only where some account has an error."""
+    parts: list[str] = []
     for key, caption in (("far_random", "accepting other people most often"),
                          ("far_skilled", "accepting forgeries most often"),
                          ("frr", "rejecting their owner most often")):
         wrows = worst_rows(results, key)
-        if wrows and any(r[3 if key == "far_random" else 4 if key == "far_skilled" else 5]
-                         not in ("-", "0.00") for r in wrows):
+        if wrows and any(r[WORST_COLUMN[key]] not in ("-", "0.00") for r in wrows):
             parts += [f"<h3>Worst accounts: {caption}</h3>",
                       _table_html(["method", "identity", "seed", "FAR %", "skilled FAR %",
                                    "FRR %"], wrows, left=2)]
+    return parts
+
+
+def _identification_section(results: Results) -> list[str]:
     irows = identification_rows(results)
-    if irows:
-        parts += ["<h2>Identification (1:N with rejection)</h2>",
-                  _table_html(IDENT_HEADER, irows),
-                  ("<p class=\"small\">Half of each fold's people enroll, the others never do; "
-                  "an attempt names the account with the largest margin over its threshold, "
-                  "or no one when no account accepts it.</p>")]
+    if not irows:
+        return []
+    return ["<h2>Identification (1:N with rejection)</h2>",
+            _table_html(IDENT_HEADER, irows),
+            ("<p class=\"small\">Half of each fold's people enroll, the others never do; "
+             "an attempt names the account with the largest margin over its threshold, "
+             "or no one when no account accepts it.</p>")]
+
+
+def _calibration_section(results: Results) -> list[str]:
     crows = calibration_rows(results)
-    if crows:
-        parts += ["<h2>Calibration: can the scores be read as likelihood ratios?</h2>",
-                  _table_html(CALIBRATION_HEADER, crows, left=2),
-                  f"<p class=\"small\">{html_text(CALIBRATION_NOTE)}</p>"]
-    parts += [
+    if not crows:
+        return []
+    return ["<h2>Calibration: can the scores be read as likelihood ratios?</h2>",
+            _table_html(CALIBRATION_HEADER, crows, left=2),
+            f"<p class=\"small\">{html_text(CALIBRATION_NOTE)}</p>"]
+
+
+def _measures_section(results: Results) -> list[str]:
+    rows = table_rows(results)
+    return [
         "<h2>All measures per method and impostor type</h2>",
         _table_html(TABLE_HEADER, rows, left=2, best=_best_eer_cells(rows)),
         ("<p class=\"small\">Rates in percent. FAR / FRR / recognition rate at each account's "
@@ -170,21 +191,31 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
          "trial EER = mean of the EERs of each (user, seed) trial. Best EER per impostor type "
          "highlighted.</p>"),
     ]
+
+
+def _pseudo_section(results: Results) -> list[str]:
     p_header, p_rows = pseudo_rows(results)
-    if p_rows:
-        parts += [
-            "<h2>With and without pseudo data</h2>",
-            _table_html(p_header, p_rows, left=2),
-            ("<p class=\"small\">Pooled EER in percent per method without pseudo data and "
-             "with each generator's pseudo-genuine / pseudo-impostor samples (made from the K "
-             "references only); change in percentage points, negative = pseudo data "
-             "helps; 95 % CI = interval of the change over paired bootstrap resamples of the "
-             "enrolled identities (an interval that excludes 0 is a change that does not hinge "
-             "on a few people).</p>"),
-        ]
-    parts += ["<h2>Background / cohort</h2>",
-              f"<p>{html_text(background_summary(results))}</p>",
-              "<h2>Protocol</h2><ul class=\"protocol\">"]
+    if not p_rows:
+        return []
+    return [
+        "<h2>With and without pseudo data</h2>",
+        _table_html(p_header, p_rows, left=2),
+        ("<p class=\"small\">Pooled EER in percent per method without pseudo data and "
+         "with each generator's pseudo-genuine / pseudo-impostor samples (made from the K "
+         "references only); change in percentage points, negative = pseudo data "
+         "helps; 95 % CI = interval of the change over paired bootstrap resamples of the "
+         "enrolled identities (an interval that excludes 0 is a change that does not hinge "
+         "on a few people).</p>"),
+    ]
+
+
+def _background_section(results: Results) -> list[str]:
+    return ["<h2>Background / cohort</h2>", f"<p>{html_text(background_summary(results))}</p>"]
+
+
+def _protocol_section(results: Results) -> list[str]:
+    proto = results.get("protocol", {})
+    parts = ["<h2>Protocol</h2><ul class=\"protocol\">"]
     for key in ("scheme", "references", "thresholds", "eer"):
         if key in proto:
             parts.append(f"<li>{html_text(str(proto[key]))}</li>")
@@ -202,34 +233,70 @@ def render_html(results: Mapping[str, Any], images: Mapping[str, str]) -> str:
             f"{f}: {html_text(', '.join(ids))}" for f, ids in sorted(by_fold.items()))
             + "</li>")
     parts.append("</ul>")
-    parts.append("<h2>Curves and score distributions</h2>")
+    return parts
+
+
+def _figures_section(images: Mapping[str, str]) -> list[str]:
+    parts = ["<h2>Curves and score distributions</h2>"]
     for caption, src in images.items():
         parts.append(f"<figure><img src=\"{src}\" alt=\"{html_text(caption)}\">"
                      f"<figcaption class=\"small\">{html_text(caption)}</figcaption></figure>")
+    return parts
+
+
+def _per_user_section(results: Results) -> list[str]:
     per_user = results.get("per_user", {})
-    if per_user:
-        names = list(per_user)
-        kinds = [k for k in IMPOSTOR_TYPES
-                 if any(results["methods"].get(n, {}).get(k) for n in names)]
-        header = ["identity"] + [f"{n} {k}" for n in names for k in kinds]
-        idents = sorted({i for d in per_user.values() for i in d}, key=natural_key)
-        urows = [[i] + [pct(per_user[n].get(i, {}).get(k)) for n in names for k in kinds]
-                 for i in idents]
-        parts += ["<h2>Per-user EER (%)</h2>", _table_html(header, urows)]
+    if not per_user:
+        return []
+    names = list(per_user)
+    kinds = [k for k in IMPOSTOR_TYPES
+             if any(results["methods"].get(n, {}).get(k) for n in names)]
+    header = ["identity"] + [f"{n} {k}" for n in names for k in kinds]
+    idents = sorted({i for d in per_user.values() for i in d}, key=natural_key)
+    urows = [[i] + [pct(per_user[n].get(i, {}).get(k)) for n in names for k in kinds]
+             for i in idents]
+    return ["<h2>Per-user EER (%)</h2>", _table_html(header, urows)]
+
+
+def _skipped_section(results: Results) -> list[str]:
     skipped = results.get("skipped", [])
     skipped_files = results.get("skipped_files", [])
-    if skipped or skipped_files:
-        parts.append("<h2>Skipped</h2><ul>")
-        parts += [f"<li>{html_text(s['identity'])}: {html_text(s['reason'])}</li>"
-                  for s in skipped]
-        parts += [f"<li>file: {html_text(s)}</li>" for s in skipped_files]
-        parts.append("</ul>")
-    per_method = timing.get("per_method", {})
-    if per_method:
-        trows = [[n, f"{v['fit_s']:.2f}", f"{v['score_s']:.2f}",
-                  f"{v['cpu_s']:.2f}" if "cpu_s" in v else "-"] for n, v in per_method.items()]
-        parts += ["<h2>Timing (seconds summed over identities and seeds)</h2>",
-                  _table_html(["method", "fit s", "score s", "CPU s"], trows)]
+    if not (skipped or skipped_files):
+        return []
+    return (["<h2>Skipped</h2><ul>"]
+            + [f"<li>{html_text(s['identity'])}: {html_text(s['reason'])}</li>"
+               for s in skipped]
+            + [f"<li>file: {html_text(s)}</li>" for s in skipped_files]
+            + ["</ul>"])
+
+
+def _timing_section(results: Results) -> list[str]:
+    per_method = results.get("timing", {}).get("per_method", {})
+    if not per_method:
+        return []
+    trows = [[n, f"{v['fit_s']:.2f}", f"{v['score_s']:.2f}",
+              f"{v['cpu_s']:.2f}" if "cpu_s" in v else "-"] for n, v in per_method.items()]
+    return ["<h2>Timing (seconds summed over identities and seeds)</h2>",
+            _table_html(["method", "fit s", "score s", "CPU s"], trows)]
+
+
+SECTIONS: tuple[Callable[[Results], list[str]], ...] = (
+    _meta_section, _operating_section, _worst_accounts_section, _identification_section,
+    _calibration_section, _measures_section, _pseudo_section, _background_section,
+    _protocol_section)
+"""The report's sections before its figures, in page order; each renders one part of
+results.json, so a new section is one function and one entry here."""
+
+AFTER_FIGURES: tuple[Callable[[Results], list[str]], ...] = (
+    _per_user_section, _skipped_section, _timing_section)
+
+
+def render_html(results: Results, images: Mapping[str, str]) -> str:
+    """The report page; ``images`` maps a caption to a relative PNG path."""
+    title = f"AirAuth impersonation test: {results.get('dataset', '')}"
+    parts = [p for section in SECTIONS for p in section(results)]
+    parts += _figures_section(images)
+    parts += [p for section in AFTER_FIGURES for p in section(results)]
     page = string.Template(REPORT_TEMPLATE.read_text(encoding="utf-8"))
     return page.substitute(title=html_text(title), body="\n".join(parts))
 
