@@ -18,16 +18,12 @@ from capture.datasets import load_dataset
 from capture.errors import TrajectoryError
 from capture.trajectory import Trajectory
 from models.base import NotFittedError, ParameterError
+from models.nn.gan import gradient_penalty
+from models.nn.nets import ConvDecoder, ConvEncoder, check_length
 from models.oneclass import verifiers
 from models.oneclass.fanogan import FAnoGAN
 from models.oneclass.ganomaly import GANomaly
-from models.oneclass.nets import (
-    ConvDecoder,
-    ConvEncoder,
-    InpaintNet,
-    check_length,
-    gradient_penalty,
-)
+from models.pseudo.inpaint_net import InpaintNet
 from models.registry import make_verifier
 from models.serialization import dump_verifier, load_verifier
 

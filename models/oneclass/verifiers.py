@@ -100,7 +100,7 @@ class _GANVerifier(Verifier):
         self.cache_dir = None if cache_dir is None else str(cache_dir)
 
     def _check_params(self) -> None:
-        from models.oneclass.nets import check_length
+        from models.nn.nets import check_length
 
         check_length(self.length)
         if self.adapt_steps < 0 or self.min_background < 0:
@@ -116,7 +116,7 @@ class _GANVerifier(Verifier):
 
     # -- fitting ----------------------------------------------------------------------------
     def _fit(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> None:
-        from models.oneclass.nets import check_length
+        from models.nn.nets import check_length
 
         check_length(self.length)
         self.dims_ = genuine[0].dims
@@ -150,8 +150,8 @@ class _GANVerifier(Verifier):
     def _pretrained(self, background: list[Trajectory], x_bg: np.ndarray) -> ArrayDetector:
         """The detector trained on this background (memory, then disk cache, then training);
         always a fresh copy, since adaptation changes it."""
+        from models.nn.cache import WeightCache, default_cache_dir, digest
         from models.pseudo.base import background_fingerprint
-        from models.pseudo.cache import WeightCache, default_cache_dir, digest
 
         cls = _detector_class(self.kind)
         recipe = {"version": VERSION, "kind": self.kind, "detector": self._detector_params(),
