@@ -251,12 +251,13 @@ def calibration_features(raw: np.ndarray, n_members: int, cohort_raw: np.ndarray
 def _canonical(members: Sequence[str], params: Mapping[str, Any]) -> str:
     """The members' parameters that differ from their defaults, as canonical JSON: members
     are identified by registry name + those (``{"window": 0.15}`` is DTW's default, so it
-    identifies the same DTW as ``{}``)."""
+    identifies the same DTW as ``{}``). ``random_state`` does not identify a member: the
+    harness seeds every fit differently, and one calibration serves them all."""
     from models.registry import VERIFIERS
 
     out = {}
     for name in sorted(set(members) | set(params)):
-        own = dict(params.get(name) or {})
+        own = {k: v for k, v in dict(params.get(name) or {}).items() if k != "random_state"}
         if name in VERIFIERS:
             own = VERIFIERS.non_default(name, own)
         if own:
