@@ -7,7 +7,7 @@ negatives); ``score_samples`` gives a genuineness score (higher = more genuine);
 Verifiers and pseudo-data generators are ``Estimator``s: they follow scikit-learn's estimator
 protocol, so ``get_params`` / ``set_params`` / ``sklearn.base.clone`` work as everywhere in the
 field. (The few lines of that protocol are written here rather than inherited from
-``sklearn.base.BaseEstimator``: importing scikit-learn costs a login 0.5-1.5 s before it
+``sklearn.base.BaseEstimator``: importing scikit-learn would delay every login before it
 scores anything, and loading and scoring a model needs nothing else from it.) A
 constructor only stores its arguments as given; they are checked in ``fit`` (and when a
 saved model is loaded), and an unknown or invalid parameter is a ``ParameterError`` -- the

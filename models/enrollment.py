@@ -44,7 +44,7 @@ PRODUCT_VERIFIERS = ("fusion", "dtw", "subspace", "svm", "ss-svm")
 
 RECOMMENDED_VERIFIERS = ("fusion", "dtw")
 """The kinds whose calibrated thresholds keep FRR low on their own (README, "Every verifier":
-subspace, svm and ss-svm alone reject 4-68 % of genuine attempts); the others are offered for
+subspace, svm and ss-svm alone reject many genuine attempts); the others are offered for
 experiments and as fusion members."""
 
 

@@ -426,9 +426,9 @@ class DevelopmentScores:
 
 THRESHOLD_CONFIDENCE = 0.9
 """Level thresholds hold their random-FAR targets on this share of resampled development
-populations (``people_threshold_for_far``). Measured on Leap, leave-people-out (README,
-"Promise table"): 0.5 is the plain threshold (normal level 2.06x its promise, FRR 1.39 %),
-0.8 gives 1.71x / 2.03 %, 0.9 1.22x / 2.28 %, 0.95 1.19x / 3.30 %."""
+populations (``people_threshold_for_far``); 0.5 is the plain threshold. Chosen on Leap,
+leave-people-out: the trade between kept promise and FRR is in the README ("Promise
+table")."""
 BOOTSTRAP_RESAMPLES = 200
 
 
@@ -440,8 +440,8 @@ def people_threshold_for_far(scores: np.ndarray, far: float, clusters: Sequence[
     The empirical threshold (``threshold_for_far``) meets the target on the development
     attempts, but impostor tails differ from one group of people to the next: a few easy
     accounts and good impostors make the top impostor scores, and a new population has its
-    own. Measured on Leap, the thresholds learned on one fold let in 2x (level normal) to 8x
-    (high) their target on the other fold. Here
+    own: on Leap, the thresholds learned on one fold let in several times their target on
+    the other fold (README). Here
     the people are resampled (a two-way "pigeonhole" bootstrap: enrolled people and writers
     of the attempts drawn with replacement, each independently; an attempt weighs the product
     of its two multiplicities), the empirical threshold is taken on every resample, and the
