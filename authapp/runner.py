@@ -99,15 +99,14 @@ def _fit_and_score(cfg: ExperimentConfig, method: str, generator: str | None, se
 
     Calibrated models return member scores (``raw``, ``cohort_raw``): the calibration is
     learned once every fold is done. Uncalibrated ones return scores and decisions.
+    ``seed`` (this identity's) is the ``random_state`` of every estimator that takes one.
     """
     from models.base import Verifier
     from models.enrollment import fit_user_model
 
-    settings = cfg.settings_for(method, generator, seed)
+    settings = cfg.settings_for(method, generator, seed).with_random_state(seed)
     t0, c0 = time.perf_counter(), time.process_time()
     verifier, _ = fit_user_model(refs, settings, others=others, pseudo=pseudo)
-    if "random_state" in verifier.get_params() and "random_state" not in settings.verifier_params:
-        verifier.random_state = seed
     t1 = time.perf_counter()
     out: dict[str, Any] = {}
     if settings.calibrated:
@@ -150,7 +149,7 @@ def replay_adaptive(cfg: ExperimentConfig, method: str, generator: str | None, s
     from models.enrollment import fit_user_model
     from models.score_calibration import SECURITY_LEVELS, ScoreCalibration
 
-    settings = cfg.settings_for(method, generator, seed)
+    settings = cfg.settings_for(method, generator, seed).with_random_state(seed)
     cal = ScoreCalibration.from_dict({k: v for k, v in calibration.items() if k != "source"})
     policy = cfg.adaptation_policy()
 

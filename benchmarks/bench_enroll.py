@@ -72,7 +72,7 @@ def main() -> int:
             print(f"{args.generator}: networks cached with the store "
                   f"({', '.join(f'{w.name} {w.stat().st_size / 1e6:.2f} MB' for w in weights)})")
         elif weights:
-            from models.pseudo.cache import WeightCache
+            from models.nn.cache import WeightCache
 
             params, arrays = WeightCache(weights[0].parent).load(weights[0])
             n_par = sum(int(a.size) for k, a in arrays.items()

@@ -1,7 +1,7 @@
 """The one npz + JSON container of the product: named numeric arrays plus a JSON header.
 
 Recordings (``capture.formats.native``), fitted verifiers and pseudo-data generators
-(``models.serialization``) and cached network weights (``models.pseudo.cache``) are all
+(``models.serialization``) and cached network weights (``models.nn.cache``) are all
 stored this way: compressed ``.npz`` bytes whose header is a UTF-8 JSON document kept as a
 uint8 array under a reserved name. Never pickle: object arrays are refused when writing and
 ``allow_pickle=False`` when reading, so a file from an untrusted place can at worst fail to

@@ -7,7 +7,7 @@ negatives); ``score_samples`` gives a genuineness score (higher = more genuine);
 Verifiers and pseudo-data generators are ``Estimator``s: they follow scikit-learn's estimator
 protocol, so ``get_params`` / ``set_params`` / ``sklearn.base.clone`` work as everywhere in the
 field. (The few lines of that protocol are written here rather than inherited from
-``sklearn.base.BaseEstimator``: importing scikit-learn costs a login 0.5-1.5 s before it
+``sklearn.base.BaseEstimator``: importing scikit-learn would delay every login before it
 scores anything, and loading and scoring a model needs nothing else from it.) A
 constructor only stores its arguments as given; they are checked in ``fit`` (and when a
 saved model is loaded), and an unknown or invalid parameter is a ``ParameterError`` -- the
@@ -54,6 +54,35 @@ def check_trajectories(trajs: Any, what: str = "trajectories", min_count: int = 
         if not isinstance(tr, Trajectory):
             raise TrajectoryError(f"{what}[{i}] is a {type(tr).__name__}, not a Trajectory")
     return items
+
+
+RandomState = int | np.random.Generator | np.random.RandomState | None
+"""What a ``random_state`` parameter accepts (scikit-learn's ``check_random_state``)."""
+
+
+def check_random_state(value: Any) -> None:
+    """``ParameterError`` unless ``value`` is a ``RandomState``: None, an int >= 0, or a numpy
+    Generator / RandomState."""
+    if value is None or isinstance(value, (np.random.Generator, np.random.RandomState)):
+        return
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0:
+        return
+    raise ParameterError(f"random_state must be None, an int >= 0 or a numpy Generator / "
+                         f"RandomState, got {value!r}")
+
+
+def draw_seed(random_state: RandomState) -> int:
+    """One int seed from a ``random_state`` (torch takes only ints): an int is the seed itself
+    (so a default of 0 repeats what a fixed seed 0 did), a Generator / RandomState gives its
+    next draw, None a fresh one from the operating system."""
+    check_random_state(random_state)
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**32))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**32, dtype=np.int64))
+    return int(random_state)
 
 
 class Estimator:

@@ -12,14 +12,13 @@ users who do not.
 Against skilled forgers the score also charges for writing time: a forger copies the shape
 slowly and carefully, and DTW is built to forgive exactly that.  ``duration_weight`` times
 |log(query frames) - mean log(enrollment frames)| is subtracted from the normalised score
-(frames after idle trimming; 0 turns it off).  On SVC2004 this cut the skilled-forgery EER
-(Task1 6.8 -> 5.6 %, Task2 6.7 -> 5.9 %, 5 references, 3 seeds).
+(frames after idle trimming; 0 turns it off).
 
-Defaults tuned on SVC2004 Task1 and checked on Task2 (5 references, 3 seeds, skilled EER):
+Defaults tuned on SVC2004 Task1 and checked on Task2 (the measurements are in the README):
 
 * features at 100 Hz with a 20 Hz low-pass (``DEFAULT_FEATURES``) instead of the shared
   50 Hz / 10 Hz: pen data carry the fine detail that forgers miss, and the finer grid lets DTW
-  align it (with the old scoring Task1 stayed 5.6 %, but per-user EER fell 3.1 -> 2.3 %);
+  align it;
 * the distance is the nearest template's (``min_weight=1``);
 * the user's spread is shrunk toward a typical one: the normaliser is
   ``loo_mean ** scale_power * typical_spread ** (1 - scale_power)`` with ``scale_power=0.5``.
@@ -27,11 +26,7 @@ Defaults tuned on SVC2004 Task1 and checked on Task2 (5 references, 3 seeds, ski
   a threshold for their (usually close) forgers.  ``typical_spread`` (``TYPICAL_SPREAD``: the
   median leave-one-out distance of pen and of in-air data at these features) changes no
   ranking; it keeps a typical user's genuine scores near -1 so that ``threshold`` keeps its
-  meaning on both kinds of data.  Shrinking more (scale_power 0.8 -> 0.5) took Task1 4.3 -> 3.2 % and the
-  validation set Task2 4.7 -> 4.3 %, Leap in-air random 1.5 -> 1.3 %.
-
-Together (DTW alone, skilled / random EER): Task1 5.58 / 0.33 -> 3.22 / 0.05 %, Task2
-5.92 / 0.00 -> 4.33 / 0.00 %; Leap in-air random 2.92 -> 1.31 %.
+  meaning on both kinds of data.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ Nothing here touches a store or a file: ``authapp`` decides where models and dat
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
 from models.base import Verifier, check_trajectories
 from models.calibrated import DEFAULT_GUARD_FAR, CalibratedVerifier
-from models.ensemble import FUSION_MEMBERS
+from models.ensemble import FUSION_MEMBERS, EnsembleVerifier
 from models.quality import QualityConfig, QualityReport, check_enrollment
 from models.registry import VERIFIERS
 from models.score_calibration import (
@@ -44,7 +44,7 @@ PRODUCT_VERIFIERS = ("fusion", "dtw", "subspace", "svm", "ss-svm")
 
 RECOMMENDED_VERIFIERS = ("fusion", "dtw")
 """The kinds whose calibrated thresholds keep FRR low on their own (README, "Every verifier":
-subspace, svm and ss-svm alone reject 4-68 % of genuine attempts); the others are offered for
+subspace, svm and ss-svm alone reject many genuine attempts); the others are offered for
 experiments and as fusion members."""
 
 
@@ -99,6 +99,29 @@ class EnrollmentSettings:
         check_level(self.security)
         if self.min_samples < 2:
             raise AirAuthError("min_samples must be at least 2")
+
+    def with_random_state(self, random_state: int) -> EnrollmentSettings:
+        """These settings with ``random_state`` given to every verifier (or calibrated /
+        fused member) that draws random numbers, unless its params already name one: how
+        the harness's per-(seed, identity) seed reaches them before they are fitted.
+        Deterministic verifiers have no such parameter and are left as they are."""
+        def seeded(params: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+            out = {k: dict(v or {}) for k, v in params.items()}
+            for name in names:
+                if "random_state" in VERIFIERS.cls(name)._get_param_names():
+                    out.setdefault(name, {}).setdefault("random_state", random_state)
+            return out
+
+        if self.verifier == "fusion" and self.calibrated:  # {member: params}
+            own = seeded(self.verifier_params, FUSION_MEMBERS)
+        else:
+            own = seeded({self.verifier: self.verifier_params}, [self.verifier])[self.verifier]
+            if issubclass(VERIFIERS.cls(self.verifier), EnsembleVerifier):  # its members
+                given = seeded(own.get("member_params") or {},
+                               own.get("members") or FUSION_MEMBERS)
+                if given:
+                    own["member_params"] = given
+        return replace(self, verifier_params=own)
 
     def members(self) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
         """(member names, {member: params}) of the calibrated model for ``verifier``:

@@ -38,11 +38,7 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {"dtw": 6.0}
 
 DTW with its duration term is the only member that separates skilled forgers well, and the
 one whose per-user normalisation transfers to other people; weighting it up helped on every
-set (5 references, 3 seeds, fusion EER; the Leap split was tuned on its first 25 people and
-checked on the other 25): SVC2004 Task1 skilled 5.75 -> 5.44 %, Task2 skilled 7.00 -> 6.33 %,
-Leap random 1.02 -> 0.77 % (first 25).  With the sharper DTW (100 Hz features, nearest
-template, shrunk spread) 6 beat 3 on SVC2004 (tuned on Task1: skilled 4.56 -> 4.22 %; checked
-on Task2: 5.33 -> 5.00 %) and left Leap (all 50 people) at 0.51 %.
+set, pen and in-air (the measurements are in the README).
 """
 COMBINE = ("sum", "logistic")
 NORMS = ("impostor", "genuine", "gap", "none")
@@ -113,11 +109,9 @@ class FusionVerifier(EnsembleVerifier):
     member_norms: {name: norm} overriding ``norm`` for single members.  "own" keeps a
         member's own per-user normalisation and only moves its threshold to 0.5 (the "gap"
         units' boundary): for DTW, whose score is already divided by the user's spread, this
-        stops the random-impostor gap from setting its scale.  Measured (5 references,
-        3 seeds, ``--param 'fusion.member_norms={"dtw": "own"}'``): SVC2004 skilled EER
-        Task1 4.44 -> 3.25 %, Task2 5.00 -> 4.67 %, random unchanged, but Leap in-air random
-        0.51 -> 1.14 %: against random impostors the gap scale is what helps, so the default
-        stays "gap" for every member.
+        stops the random-impostor gap from setting its scale.  It helped against skilled
+        forgers on pen data but hurt against random impostors in the air, where the gap
+        scale is what helps, so the default stays "gap" for every member.
     """
 
     name = "fusion"

@@ -3,19 +3,18 @@
 A user enrolls with only a few samples, so one bad sample (written much slower, much smaller,
 a different word, an aborted attempt) poisons the template. Each sample is compared with the
 set's median: active writing time (idle start/end trimmed), size (RMS distance from the
-centroid, mm), extent along each axis (an in-air sample written 2.7x as deep as the others
-loosened u26's account of the Leap signatures until it accepted 2.6 % of everyone; the
-overall size hid it: 1.5x) and shape (DTW distance to the other samples relative to how far the other
+centroid, mm), extent along each axis (an in-air sample written far deeper than the others
+loosened an account of the Leap signatures until it accepted many other people, while the
+overall size hid it) and shape (DTW distance to the other samples relative to how far the other
 samples are from each other: leave-one-out, so one outlier cannot hide by inflating the
 reference). Messages are phrased for the person enrolling ("sample 3 is much slower than the
 others (4.1 s vs median 1.9 s)").
 
 Default thresholds were set on the shared real data (50 Leap signers + FMKit, 5-sample sets
-drawn at random): they flag about 1 % of genuine sets per criterion; the extent check flags
-about 2 % of Leap samples (none of FMKit's or SVC2004's), which ``models.enrollment`` leaves
-out of the model rather than refusing the enrollment. The shape check reliably
-catches a different word (ratio about 2.8 on FMKit "jisuanji" among "luduo") but only about a
-quarter of other people's signatures: it is a quality gate, not a verifier.
+drawn at random) to flag few genuine sets (the rates are in the README); samples the extent
+check flags are left out of the model by ``models.enrollment`` rather than refusing the
+enrollment. The shape check reliably catches a different word but only some of other
+people's signatures: it is a quality gate, not a verifier.
 """
 
 from __future__ import annotations

@@ -251,12 +251,13 @@ def calibration_features(raw: np.ndarray, n_members: int, cohort_raw: np.ndarray
 def _canonical(members: Sequence[str], params: Mapping[str, Any]) -> str:
     """The members' parameters that differ from their defaults, as canonical JSON: members
     are identified by registry name + those (``{"window": 0.15}`` is DTW's default, so it
-    identifies the same DTW as ``{}``)."""
+    identifies the same DTW as ``{}``). ``random_state`` does not identify a member: the
+    harness seeds every fit differently, and one calibration serves them all."""
     from models.registry import VERIFIERS
 
     out = {}
     for name in sorted(set(members) | set(params)):
-        own = dict(params.get(name) or {})
+        own = {k: v for k, v in dict(params.get(name) or {}).items() if k != "random_state"}
         if name in VERIFIERS:
             own = VERIFIERS.non_default(name, own)
         if own:
@@ -425,9 +426,9 @@ class DevelopmentScores:
 
 THRESHOLD_CONFIDENCE = 0.9
 """Level thresholds hold their random-FAR targets on this share of resampled development
-populations (``people_threshold_for_far``). Measured on Leap, leave-people-out (README,
-"Promise table"): 0.5 is the plain threshold (normal level 2.06x its promise, FRR 1.39 %),
-0.8 gives 1.71x / 2.03 %, 0.9 1.22x / 2.28 %, 0.95 1.19x / 3.30 %."""
+populations (``people_threshold_for_far``); 0.5 is the plain threshold. Chosen on Leap,
+leave-people-out: the trade between kept promise and FRR is in the README ("Promise
+table")."""
 BOOTSTRAP_RESAMPLES = 200
 
 
@@ -439,8 +440,8 @@ def people_threshold_for_far(scores: np.ndarray, far: float, clusters: Sequence[
     The empirical threshold (``threshold_for_far``) meets the target on the development
     attempts, but impostor tails differ from one group of people to the next: a few easy
     accounts and good impostors make the top impostor scores, and a new population has its
-    own. Measured on Leap, the thresholds learned on one fold let in 2x (level normal) to 8x
-    (high) their target on the other fold. Here
+    own: on Leap, the thresholds learned on one fold let in several times their target on
+    the other fold (README). Here
     the people are resampled (a two-way "pigeonhole" bootstrap: enrolled people and writers
     of the attempts drawn with replacement, each independently; an attempt weighs the product
     of its two multiplicities), the empirical threshold is taken on every resample, and the

@@ -214,8 +214,7 @@ class SVMVerifier(_SVMBase):
     length, features, align, window, global_weight, warp_weight: the ``FixedEncoder``
         settings.  ``global_weight`` (log writing time) defaults to 3: the shape vector is
         DTW-aligned, so without it the SVM is blind to tempo, the main cue against skilled
-        forgers (SVC2004 skilled EER, 5 references, 3 seeds: Task1 8.75 -> 7.89 %, Task2
-        8.17 -> 7.33 %; Leap random unchanged at 1.29 % on the first 25 people).
+        forgers.
     dtw_weight: weight of the appended (min, mean) DTW distances to the enrollment
         templates, divided by the mean distance among the templates (0 = left out).
     kernel, C, gamma: the SVC's; ``nu``: the one-class fallback's.

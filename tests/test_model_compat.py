@@ -53,3 +53,25 @@ def test_saved_generator_loads_and_generates_as_before(name):
         assert len(got[kind]) == len(want[kind])
         for a, b in zip(got[kind], want[kind]):
             np.testing.assert_allclose(a, b, atol=2e-6)
+
+
+def test_one_class_verifier_saved_with_one_seed_loads():
+    """Before the pretraining seed and the per-fit ``random_state`` were separate, the
+    one-class verifiers had one ``seed`` for both: such a model (and such settings) still
+    load, with that seed as both, and score as the model did."""
+    from models.oneclass.verifiers import GANomalyVerifier
+    from models.serialization import dump_verifier
+
+    genuine, _, queries = DATA(2)
+    tiny = {"hidden": 8, "latent": 8, "epochs": 3}
+    v = GANomalyVerifier(detector=tiny, scratch={"epochs": 3}, pretrain_seed=3,
+                         random_state=3).fit(genuine)
+    params, arrays = v.get_state()
+    own = dict(params["params"])
+    del own["pretrain_seed"], own["random_state"]
+    old = GANomalyVerifier.from_state({**params, "params": {**own, "seed": 3}}, arrays)
+    assert (old.pretrain_seed, old.random_state) == (3, 3)
+    np.testing.assert_array_equal(old.score_samples(queries), v.score_samples(queries))
+    assert load_verifier(dump_verifier(old)).get_params() == v.get_params()
+    cfg = GANomalyVerifier.from_config({"seed": 5, "adapt_steps": 2})
+    assert (cfg.pretrain_seed, cfg.random_state, cfg.adapt_steps) == (5, 5, 2)

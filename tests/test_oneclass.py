@@ -18,16 +18,12 @@ from capture.datasets import load_dataset
 from capture.errors import TrajectoryError
 from capture.trajectory import Trajectory
 from models.base import NotFittedError, ParameterError
+from models.nn.gan import gradient_penalty
+from models.nn.nets import ConvDecoder, ConvEncoder, check_length
 from models.oneclass import verifiers
 from models.oneclass.fanogan import FAnoGAN
 from models.oneclass.ganomaly import GANomaly
-from models.oneclass.nets import (
-    ConvDecoder,
-    ConvEncoder,
-    InpaintNet,
-    check_length,
-    gradient_penalty,
-)
+from models.pseudo.inpaint_net import InpaintNet
 from models.registry import make_verifier
 from models.serialization import dump_verifier, load_verifier
 
@@ -346,3 +342,38 @@ def test_harness_runs_the_new_detectors(fmkit_dir, tmp_path, capsys):
     for m in methods:
         s = res["methods"][m]["random"]
         assert s["n_genuine"] == 2 * 5 and 0.0 <= s["eer"] <= 1.0
+
+
+def test_random_state_reaches_the_fit_and_pretraining_stays_shared(svc, background, tmp_path,
+                                                                   monkeypatch):
+    """``random_state`` seeds adaptation (and training from scratch): two values differ, one
+    value repeats exactly; the pretrained network is shared whatever the ``random_state``
+    (``pretrain_seed`` is what keys the weight cache)."""
+    monkeypatch.delenv("AIRAUTH_PSEUDO_CACHE", raising=False)
+    verifiers.clear_memory()
+    refs, queries = svc.genuine("U1")[:5], svc.genuine("U1")[5:] + svc.forgeries("U1")[:5]
+
+    def scores(rs, **extra):
+        v = make_verifier("ganomaly", **_tiny("ganomaly", cache_dir=str(tmp_path), **extra),
+                          random_state=rs).fit(refs, background)
+        return v.weights_, v.score_samples(queries)
+
+    w1, s1 = scores(1)
+    assert w1 == "trained"
+    w1b, s1b = scores(1)
+    w2, s2 = scores(2)
+    assert (w1b, w2) == ("memory", "memory") and len(list(tmp_path.glob("ganomaly-*"))) == 1
+    np.testing.assert_array_equal(s1, s1b)
+    assert not np.allclose(s1, s2)
+    gen = scores(np.random.default_rng(7))[1]
+    np.testing.assert_array_equal(gen, scores(np.random.default_rng(7))[1])
+    assert scores(1, pretrain_seed=1)[0] == "trained"  # another pretraining: another network
+    # without background: training from scratch follows random_state
+    scratch = {"scratch": {"epochs": 5}}
+    a, b, c = (make_verifier("ganomaly", **_tiny("ganomaly", **scratch), random_state=rs)
+               .fit(refs[:4]).score_samples(queries) for rs in (4, 4, 5))
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    for bad in (-1, "0", 1.5):
+        with pytest.raises(ParameterError, match="random_state"):
+            make_verifier("ganomaly", random_state=bad).check_params()

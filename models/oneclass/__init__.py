@@ -1,8 +1,7 @@
-"""One-class GAN anomaly detectors and the small 1-D networks they share with the pseudo-data
-inpainting generators.
+"""One-class GAN anomaly detectors (the networks they share with the pseudo-data generators
+are in ``models.nn``).
 
-- ``nets``: 1-D convolutional encoder / decoder / critic / inpainting networks over
-  (batch, channels, length) arrays, the WGAN-GP gradient penalty, and npz-safe state helpers.
+- ``nets``: the networks only the detectors use (joint and code critics, U-Net, score range).
 - ``ganomaly``: GANomaly (Akcay et al. 2018): encoder-decoder-encoder, the anomaly score is the
   distance between the code of a sample and the code of its reconstruction.
 - ``fanogan``: f-AnoGAN (Schlegl et al. 2019): a WGAN-GP, then an izi encoder trained to invert

@@ -54,7 +54,7 @@ class AnoGAN(ArrayDetector):
                                  "search_steps >= 0")
 
     def _build(self) -> None:
-        from models.oneclass.nets import ConvDecoder, ConvEncoder
+        from models.nn.nets import ConvDecoder, ConvEncoder
 
         c, n, h = self.channels_, self.length_, self.hidden
         self.g_ = ConvDecoder(self.latent, c, n, h)
@@ -64,7 +64,8 @@ class AnoGAN(ArrayDetector):
         return {"g": self.g_, "d": self.d_}
 
     def _gan(self, x: np.ndarray, steps: int, lr: float, rng: np.random.Generator) -> None:
-        from models.oneclass.nets import batches, tensor, train_wgan_gp
+        from models.nn.gan import train_wgan_gp
+        from models.nn.tensors import batches, tensor
 
         self.gan_loss_ = train_wgan_gp(
             self.g_, self.d_, tensor(x), batches(len(x), self.batch_size, rng), steps=steps,

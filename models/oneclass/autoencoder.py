@@ -33,7 +33,7 @@ class AutoEncoder(EpochDetector):
         self.threads = threads
 
     def _build(self) -> None:
-        from models.oneclass.nets import ConvDecoder, ConvEncoder
+        from models.nn.nets import ConvDecoder, ConvEncoder
 
         c, n, h = self.channels_, self.length_, self.hidden
         self.enc_ = ConvEncoder(c, n, self.latent, h)
@@ -45,7 +45,7 @@ class AutoEncoder(EpochDetector):
     def _steps(self, x: np.ndarray, steps: int, lr: float, rng: np.random.Generator) -> None:
         import torch
 
-        from models.oneclass.nets import batches, tensor
+        from models.nn.tensors import batches, tensor
 
         opt = torch.optim.Adam([*self.enc_.parameters(), *self.dec_.parameters()], lr=lr)
         xt, it = tensor(x), batches(len(x), self.batch_size, rng)

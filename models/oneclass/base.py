@@ -44,7 +44,7 @@ class ArrayDetector(Estimator, Persistent, ABC):
     def fit(self, x: Any, seed: int = 0) -> ArrayDetector:
         import torch
 
-        from models.pseudo.embedding import set_threads
+        from models.nn.threads import set_threads
 
         self.check_params()
         arr = check_array(x)
@@ -61,7 +61,7 @@ class ArrayDetector(Estimator, Persistent, ABC):
         """A few more training steps on ``x`` only (fine-tuning to a narrower normal class)."""
         import torch
 
-        from models.pseudo.embedding import set_threads
+        from models.nn.threads import set_threads
 
         self._check_fitted()
         arr = check_array(x, self.channels_, self.length_)
@@ -102,7 +102,7 @@ class ArrayDetector(Estimator, Persistent, ABC):
 
     # -- state --------------------------------------------------------------------------------
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        from models.oneclass.nets import module_arrays
+        from models.nn.tensors import module_arrays
 
         self._check_fitted()
         params = {"kind": self.kind, "version": VERSION, "params": self.get_params(deep=False),
@@ -111,7 +111,7 @@ class ArrayDetector(Estimator, Persistent, ABC):
 
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> ArrayDetector:
-        from models.oneclass.nets import load_module_arrays
+        from models.nn.tensors import load_module_arrays
 
         if params.get("kind") != cls.kind or params.get("version") != VERSION:
             raise ValueError(f"not a version-{VERSION} {cls.kind} state")

@@ -42,7 +42,8 @@ class EGBAD(EpochDetector):
         self.threads = threads
 
     def _build(self) -> None:
-        from models.oneclass.nets import ConvDecoder, ConvEncoder, JointCritic
+        from models.nn.nets import ConvDecoder, ConvEncoder
+        from models.oneclass.nets import JointCritic
 
         c, n, h = self.channels_, self.length_, self.hidden
         self.g_ = ConvDecoder(self.latent, c, n, h)
@@ -57,20 +58,20 @@ class EGBAD(EpochDetector):
 
     def _d_loss(self, x: Any, z: Any, ex: Any, gz: Any) -> Any:
         """Discriminator loss on real pairs (x, ex = E(x)) and fake pairs (gz = G(z), z)."""
-        from models.oneclass.nets import bce
+        from models.nn.gan import bce
 
         return bce(self.d_(x, ex.detach()), True) + bce(self.d_(gz.detach(), z), False)
 
     def _g_loss(self, x: Any, z: Any, ex: Any, gz: Any) -> Any:
         """G and E fool D: the labels swapped."""
-        from models.oneclass.nets import bce
+        from models.nn.gan import bce
 
         return bce(self.d_(x, ex), False) + bce(self.d_(gz, z), True)
 
     def _steps(self, x: np.ndarray, steps: int, lr: float, rng: np.random.Generator) -> None:
         import torch
 
-        from models.oneclass.nets import batches, tensor
+        from models.nn.tensors import batches, tensor
 
         gen = [*self.g_.parameters(), *self.e_.parameters()]
         disc = [p for m in self._critics() for p in m.parameters()]
@@ -128,7 +129,8 @@ class ALAD(EGBAD):
         self.threads = threads
 
     def _build(self) -> None:
-        from models.oneclass.nets import ConvEncoder, mlp
+        from models.nn.nets import ConvEncoder
+        from models.oneclass.nets import mlp
 
         super()._build()
         c, n, h = self.channels_, self.length_, self.hidden
@@ -151,7 +153,7 @@ class ALAD(EGBAD):
     def _d_loss(self, x: Any, z: Any, ex: Any, gz: Any) -> Any:
         import torch
 
-        from models.oneclass.nets import bce
+        from models.nn.gan import bce
 
         with torch.no_grad():
             xr, zr = self.g_(ex), self.e_(gz)
@@ -164,7 +166,7 @@ class ALAD(EGBAD):
     def _g_loss(self, x: Any, z: Any, ex: Any, gz: Any) -> Any:
         import torch
 
-        from models.oneclass.nets import bce
+        from models.nn.gan import bce
 
         xx_fake, zz_fake = self._cycles(x, z, ex, gz)
         return (super()._g_loss(x, z, ex, gz)

@@ -59,7 +59,7 @@ class FAnoGAN(ArrayDetector):
                                  ">= 1, encoder_steps >= 0")
 
     def _build(self) -> None:
-        from models.oneclass.nets import ConvDecoder, ConvEncoder
+        from models.nn.nets import ConvDecoder, ConvEncoder
 
         c, n, h = self.channels_, self.length_, self.hidden
         self.g_ = ConvDecoder(self.latent, c, n, h)
@@ -70,7 +70,8 @@ class FAnoGAN(ArrayDetector):
         return {"g": self.g_, "d": self.d_, "e": self.e_}
 
     def _train(self, x: np.ndarray, rng: np.random.Generator) -> None:
-        from models.oneclass.nets import batches, tensor, train_wgan_gp
+        from models.nn.gan import train_wgan_gp
+        from models.nn.tensors import batches, tensor
 
         xt = tensor(x)
         it = batches(len(x), self.batch_size, rng)
@@ -89,7 +90,7 @@ class FAnoGAN(ArrayDetector):
         """Hook after ``fit`` and ``adapt`` (Berg et al. record their score ranges here)."""
 
     def _adapt(self, x: np.ndarray, steps: int, rng: np.random.Generator) -> None:
-        from models.oneclass.nets import batches, tensor
+        from models.nn.tensors import batches, tensor
 
         xt = tensor(x)
         self._fit_encoder(xt, steps, self.adapt_lr, [self.e_, self.g_],

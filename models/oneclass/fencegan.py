@@ -42,7 +42,7 @@ class FenceGAN(EpochDetector):
         self.threads = threads
 
     def _build(self) -> None:
-        from models.oneclass.nets import ConvDecoder, ConvEncoder
+        from models.nn.nets import ConvDecoder, ConvEncoder
 
         c, n, h = self.channels_, self.length_, self.hidden
         self.g_ = ConvDecoder(self.latent, c, n, h)
@@ -54,7 +54,8 @@ class FenceGAN(EpochDetector):
     def _steps(self, x: np.ndarray, steps: int, lr: float, rng: np.random.Generator) -> None:
         import torch
 
-        from models.oneclass.nets import batches, bce, tensor
+        from models.nn.gan import bce
+        from models.nn.tensors import batches, tensor
 
         opt_g = torch.optim.Adam(self.g_.parameters(), lr=lr, betas=(0.5, 0.999))
         opt_d = torch.optim.Adam(self.d_.parameters(), lr=lr, betas=(0.5, 0.999))

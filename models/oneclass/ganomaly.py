@@ -42,7 +42,7 @@ class GANomaly(EpochDetector):
         self.threads = threads
 
     def _build(self) -> None:
-        from models.oneclass.nets import ConvDecoder, ConvEncoder
+        from models.nn.nets import ConvDecoder, ConvEncoder
 
         c, n, h = self.channels_, self.length_, self.hidden
         self.ge_ = ConvEncoder(c, n, self.latent, h)
@@ -57,7 +57,8 @@ class GANomaly(EpochDetector):
         import torch
         import torch.nn.functional as F
 
-        from models.oneclass.nets import batches, bce, tensor
+        from models.nn.gan import bce
+        from models.nn.tensors import batches, tensor
 
         gen = [*self.ge_.parameters(), *self.gd_.parameters(), *self.e2_.parameters()]
         opt_g = torch.optim.Adam(gen, lr=lr, betas=(0.5, 0.999))

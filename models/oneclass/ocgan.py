@@ -45,7 +45,8 @@ class OCGAN(EpochDetector):
         self.threads = threads
 
     def _build(self) -> None:
-        from models.oneclass.nets import ConvDecoder, ConvEncoder, mlp
+        from models.nn.nets import ConvDecoder, ConvEncoder
+        from models.oneclass.nets import mlp
 
         c, n, h = self.channels_, self.length_, self.hidden
         self.en_ = ConvEncoder(c, n, self.latent, h)
@@ -65,7 +66,7 @@ class OCGAN(EpochDetector):
         on its "normal" loss), staying in the box."""
         import torch
 
-        from models.oneclass.nets import bce
+        from models.nn.gan import bce
 
         u = u.detach().clone()
         for _ in range(self.mining_steps):
@@ -77,7 +78,8 @@ class OCGAN(EpochDetector):
     def _steps(self, x: np.ndarray, steps: int, lr: float, rng: np.random.Generator) -> None:
         import torch
 
-        from models.oneclass.nets import batches, bce, tensor
+        from models.nn.gan import bce
+        from models.nn.tensors import batches, tensor
 
         gen = [*self.en_.parameters(), *self.de_.parameters()]
         disc = [*self.dl_.parameters(), *self.dv_.parameters(), *self.cl_.parameters()]

@@ -41,7 +41,8 @@ class SkipGANomaly(EpochDetector):
         self.threads = threads
 
     def _build(self) -> None:
-        from models.oneclass.nets import ConvEncoder, UNet1d
+        from models.nn.nets import ConvEncoder
+        from models.oneclass.nets import UNet1d
 
         self.g_ = UNet1d(self.channels_, self.length_, self.hidden)
         self.d_ = ConvEncoder(self.channels_, self.length_, 1, self.hidden)
@@ -52,7 +53,8 @@ class SkipGANomaly(EpochDetector):
     def _steps(self, x: np.ndarray, steps: int, lr: float, rng: np.random.Generator) -> None:
         import torch
 
-        from models.oneclass.nets import batches, bce, tensor
+        from models.nn.gan import bce
+        from models.nn.tensors import batches, tensor
 
         opt_g = torch.optim.Adam(self.g_.parameters(), lr=lr, betas=(0.5, 0.999))
         opt_d = torch.optim.Adam(self.d_.parameters(), lr=lr, betas=(0.5, 0.999))

@@ -37,7 +37,7 @@ import numpy as np
 
 from capture.trajectory import Trajectory
 from models import calibration
-from models.base import ParameterError, Verifier
+from models.base import ParameterError, RandomState, Verifier, check_random_state, draw_seed
 from models.fixed_features import FixedEncoder, check_dims
 from models.oneclass.base import VERSION, ArrayDetector
 
@@ -88,7 +88,8 @@ class _GANVerifier(Verifier):
     def __init__(self, features: Mapping[str, Any] | None = None, length: int = 32,
                  detector: Mapping[str, Any] | None = None, adapt_steps: int = 30,
                  min_background: int = 20, scratch: Mapping[str, Any] | None = None,
-                 threshold: float = 0.5, seed: int = 0, cache_dir: str | None = None) -> None:
+                 threshold: float = 0.5, pretrain_seed: int = 0,
+                 random_state: RandomState = 0, cache_dir: str | None = None) -> None:
         self.features = features
         self.length = length
         self.detector = detector
@@ -96,15 +97,32 @@ class _GANVerifier(Verifier):
         self.min_background = min_background
         self.scratch = scratch
         self.threshold = threshold
-        self.seed = seed
+        self.pretrain_seed = pretrain_seed
+        self.random_state = random_state
         self.cache_dir = None if cache_dir is None else str(cache_dir)
 
+    @staticmethod
+    def _translated(params: Mapping[str, Any]) -> dict[str, Any]:
+        """Parameters of models and settings stored before the pretraining seed and the
+        per-fit ``random_state`` were separate: the one ``seed`` was both."""
+        p = dict(params)
+        if "seed" in p:
+            seed = p.pop("seed")
+            p.setdefault("pretrain_seed", seed)
+            p.setdefault("random_state", seed)
+        return p
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> _GANVerifier:
+        return super().from_config(cls._translated(config))
+
     def _check_params(self) -> None:
-        from models.oneclass.nets import check_length
+        from models.nn.nets import check_length
 
         check_length(self.length)
         if self.adapt_steps < 0 or self.min_background < 0:
             raise ParameterError("adapt_steps and min_background must be >= 0")
+        check_random_state(self.random_state)
 
     # -- encoding ---------------------------------------------------------------------------
     def _encoder(self) -> FixedEncoder:
@@ -116,7 +134,7 @@ class _GANVerifier(Verifier):
 
     # -- fitting ----------------------------------------------------------------------------
     def _fit(self, genuine: list[Trajectory], impostors: list[Trajectory]) -> None:
-        from models.oneclass.nets import check_length
+        from models.nn.nets import check_length
 
         check_length(self.length)
         self.dims_ = genuine[0].dims
@@ -125,15 +143,16 @@ class _GANVerifier(Verifier):
                       if calibration.pseudo_kind(t) is None and t.dims == self.dims_]
         x_gen = self._arrays(genuine)
         real = calibration.real_indices(genuine) or list(range(len(genuine)))
+        seed = draw_seed(self.random_state)
         if len(background) >= self.min_background:
             x_bg = self._arrays(background)
             det = self._pretrained(background, x_bg)
-            det.adapt(x_gen, self.adapt_steps, seed=self.seed)
+            det.adapt(x_gen, self.adapt_steps, seed=seed)
             self.pretrained_ = True
         else:
             params = {**self._detector_params(), **dict(self.default_scratch),
                       **dict(self.scratch or {})}
-            det = _detector_class(self.kind)(**params).fit(x_gen, seed=self.seed)
+            det = _detector_class(self.kind)(**params).fit(x_gen, seed=seed)
             x_bg = None
             self.pretrained_, self.weights_ = False, "scratch"
         self.detector_ = det
@@ -149,9 +168,10 @@ class _GANVerifier(Verifier):
 
     def _pretrained(self, background: list[Trajectory], x_bg: np.ndarray) -> ArrayDetector:
         """The detector trained on this background (memory, then disk cache, then training);
-        always a fresh copy, since adaptation changes it."""
+        always a fresh copy, since adaptation changes it. Trained with ``pretrain_seed``, not
+        the per-fit ``random_state``: every user of a background shares one network."""
+        from models.nn.cache import WeightCache, default_cache_dir, digest
         from models.pseudo.base import background_fingerprint
-        from models.pseudo.cache import WeightCache, default_cache_dir, digest
 
         cls = _detector_class(self.kind)
         recipe = {"version": VERSION, "kind": self.kind, "detector": self._detector_params(),
@@ -159,7 +179,7 @@ class _GANVerifier(Verifier):
                   "shape": list(x_bg.shape[1:])}
         family = f"v{VERSION}-{digest(recipe, 10)}"
         data = digest({"background": background_fingerprint(background),
-                       "seed": int(self.seed)}, 10)
+                       "seed": int(self.pretrain_seed)}, 10)
         key = f"{family}-{data}"
         if key in _MEMORY:
             _MEMORY.move_to_end(key)
@@ -176,7 +196,7 @@ class _GANVerifier(Verifier):
                 except (KeyError, TypeError, ValueError):
                     det = None  # stale or damaged: train afresh
         if det is None:
-            det = cls(**self._detector_params()).fit(x_bg, seed=self.seed)
+            det = cls(**self._detector_params()).fit(x_bg, seed=int(self.pretrain_seed))
             self.weights_ = "trained"
             if cache is not None:
                 cache.put(family, data, *det.get_state())
@@ -200,14 +220,17 @@ class _GANVerifier(Verifier):
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         self._check_fitted()
         d_params, d_arrays = self.detector_.get_state()
-        params = {"params": self.get_params(deep=False), "dims": self.dims_, "ref": self.ref_,
+        own = self.get_params(deep=False)
+        rs = own["random_state"]  # a Generator was drawn from at fit and is not JSON-able
+        own["random_state"] = int(rs) if isinstance(rs, (int, np.integer)) else None
+        params = {"params": own, "dims": self.dims_, "ref": self.ref_,
                   "unit": self.unit_, "threshold": self.threshold_,
                   "pretrained": self.pretrained_, "detector_state": d_params}
         return params, {"det." + k: v for k, v in d_arrays.items()}
 
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> _GANVerifier:
-        v = cls(**params["params"])
+        v = cls(**cls._translated(params["params"]))
         v.dims_ = int(params["dims"])
         v.ref_, v.unit_ = float(params["ref"]), float(params["unit"])
         v.threshold_ = float(params["threshold"])
@@ -223,7 +246,8 @@ class GANomalyVerifier(_GANVerifier):
 
     Parameters: features, length (the fixed-length encoding), detector (``GANomaly`` params),
     adapt_steps, min_background, scratch (detector params without background), threshold
-    (gap units), seed, cache_dir.
+    (gap units), pretrain_seed (the shared pretraining: part of the weight cache's key),
+    random_state (adaptation, or training from scratch: per fit), cache_dir.
     """
 
     name = "ganomaly"

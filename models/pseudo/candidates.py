@@ -371,6 +371,14 @@ def _calibrated(parent: Trajectory, rec: _Rec, target: float, parent_seq: np.nda
     return rec
 
 
+def calibrate_displacement(parent: Trajectory, pos: np.ndarray, target: float) -> np.ndarray:
+    """Positions ``pos`` (on ``parent``'s frames) whose displacement from ``parent`` is
+    rescaled to DTW distance ``target``: the per-user calibration of the candidates, shared
+    with the mask-and-inpaint generators."""
+    rec = _Rec(parent.t.copy(), pos.copy(), dict(parent.channels))
+    return _calibrated(parent, rec, target, feature_sequence(parent, _FEATURES)).pos
+
+
 def generate_candidates(references: Sequence[Trajectory], config: CandidateConfig,
                         rng: np.random.Generator, spread: float | None = None
                         ) -> list[Trajectory]:

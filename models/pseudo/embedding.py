@@ -26,6 +26,7 @@ import numpy as np
 
 from capture.trajectory import Trajectory
 from models.base import Estimator
+from models.nn.threads import set_threads
 from models.persistence import Persistent
 from models.pseudo.render import N_CHANNELS, render_batch
 
@@ -37,14 +38,6 @@ def _torch():
     import torch
 
     return torch
-
-
-def set_threads(n: int) -> None:
-    """Cap torch's intra-op threads (the product runs on a 2-core machine next to other work)."""
-    torch = _torch()
-    n = int(max(1, min(2, n)))
-    if torch.get_num_threads() != n:
-        torch.set_num_threads(n)
 
 
 class EfficientNetEmbedder(Estimator, Persistent):

@@ -26,7 +26,7 @@ times the user's own spread between references from its parent (the same DTW cal
 candidate generator uses), i.e. as far as another real repetition would.
 
 Networks are trained once per background (fold, or the store's other users) and cached like
-the EfficientNet (``models.pseudo.cache``): family = format version + training recipe +
+the EfficientNet (``models.nn.cache``): family = format version + training recipe +
 dimensionality, data = background fingerprint + seed.
 """
 
@@ -39,6 +39,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from capture.trajectory import Trajectory, TrajectoryMeta
+from models.nn.cache import WeightCache, default_cache_dir, digest
 from models.pseudo.base import (
     GENUINE,
     IMPOSTOR,
@@ -48,7 +49,6 @@ from models.pseudo.base import (
     background_fingerprint,
     tag,
 )
-from models.pseudo.cache import WeightCache, default_cache_dir, digest
 
 VERSION = 1
 MIN_BACKGROUND = 4
@@ -240,8 +240,9 @@ class InpaintGenerator(PseudoGenerator):
     def _fit(self, background: list[Trajectory], seed: int) -> None:
         import torch
 
-        from models.oneclass.nets import check_length, load_module_arrays
-        from models.pseudo.embedding import set_threads
+        from models.nn.nets import check_length
+        from models.nn.tensors import load_module_arrays
+        from models.nn.threads import set_threads
 
         check_length(self.length)
         if len({t.dims for t in background}) > 1:
@@ -301,7 +302,7 @@ class InpaintGenerator(PseudoGenerator):
                 digest(data, 10))
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        from models.oneclass.nets import module_arrays
+        from models.nn.tensors import module_arrays
 
         return module_arrays(self._state_modules())
 
@@ -309,9 +310,9 @@ class InpaintGenerator(PseudoGenerator):
     def _generate(self, references: list[Trajectory], seed: int) -> PseudoData:
         import torch
 
-        from models.oneclass.nets import tensor
+        from models.nn.tensors import tensor
+        from models.nn.threads import set_threads
         from models.pseudo.candidates import reference_spread
-        from models.pseudo.embedding import set_threads
 
         if not self.trained_:
             return PseudoData()
@@ -347,10 +348,12 @@ class InpaintGenerator(PseudoGenerator):
     def _apply(self, references: list[Trajectory], parent: int, filled: np.ndarray,
                mask: np.ndarray, kind: str, temperature: float, strength: float | None,
                spread: float | None, seed: int) -> Trajectory:
+        from models.pseudo.candidates import calibrate_displacement
+
         ref = references[parent]
         pos = ref.positions + fill_displacement(ref, filled, mask)
         if strength is not None and spread is not None:
-            pos = _calibrate(ref, pos, strength * spread)
+            pos = calibrate_displacement(ref, pos, strength * spread)
         grid = np.linspace(0.0, 1.0, self.length)
         meta = TrajectoryMeta(
             user=ref.meta.user, content=ref.meta.content, device=ref.meta.device,
@@ -374,7 +377,7 @@ class InpaintGenerator(PseudoGenerator):
     @classmethod
     def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]
                    ) -> InpaintGenerator:
-        from models.oneclass.nets import load_module_arrays
+        from models.nn.tensors import load_module_arrays
 
         p = dict(params)
         if p.pop("version", None) != VERSION:
@@ -391,14 +394,3 @@ class InpaintGenerator(PseudoGenerator):
             load_module_arrays(self._state_modules(), arrays)
         self.fitted_ = True
         return self
-
-
-def _calibrate(parent: Trajectory, pos: np.ndarray, target: float) -> np.ndarray:
-    """Positions whose displacement from ``parent`` is rescaled to DTW distance ``target``
-    (the candidate generator's per-user calibration, reused as is)."""
-    from capture.preprocess import feature_sequence
-    from models.pseudo.candidates import _FEATURES, _calibrated, _Rec
-
-    rec = _Rec(parent.t.copy(), pos.copy(), dict(parent.channels))
-    rec = _calibrated(parent, rec, target, feature_sequence(parent, _FEATURES))
-    return rec.pos

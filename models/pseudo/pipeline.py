@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from capture.trajectory import Trajectory
+from models.nn.cache import WeightCache, default_cache_dir, digest
 from models.pseudo.base import (
     GENUINE,
     IMPOSTOR,
@@ -30,7 +31,6 @@ from models.pseudo.base import (
     identity_of,
     tag,
 )
-from models.pseudo.cache import WeightCache, default_cache_dir, digest
 from models.pseudo.candidates import CandidateConfig, generate_candidates, reference_spread
 from models.pseudo.embedding import VERSION as EMBEDDING_VERSION
 from models.pseudo.embedding import EfficientNetEmbedder
@@ -71,7 +71,7 @@ class CandidateSVMGenerator(PseudoGenerator):
     augment_strengths : candidate strengths used as training augmentation (same writer).
     distortion_classes : add one class per background writer made of that writer's
         candidates at ``distortion_strengths`` (teaches the net what a forgery-sized change is).
-    cache_dir : folder for trained network weights (``models.pseudo.cache``); None ->
+    cache_dir : folder for trained network weights (``models.nn.cache``); None ->
         ``$AIRAUTH_PSEUDO_CACHE`` if set, else nothing is written.
     reuse_weights : without an exact cache hit (same background), reuse the newest cached
         network of the same recipe instead of training (the product's enrollment: the

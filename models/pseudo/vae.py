@@ -20,8 +20,8 @@ import numpy as np
 
 from capture.preprocess import resample_length, scale_normalize
 from capture.trajectory import Trajectory, TrajectoryMeta
+from models.nn.threads import set_threads
 from models.pseudo.base import GENUINE, IMPOSTOR, PseudoData, PseudoDataError, PseudoGenerator, tag
-from models.pseudo.embedding import set_threads
 
 VERSION = 1
 _PREFIX = "net."

@@ -1,13 +1,14 @@
-"""On-disk cache of trained embedding weights (versioned npz + JSON header, never pickle).
+"""On-disk cache of trained network weights (versioned npz + JSON header, never pickle).
 
-Training the EfficientNet takes minutes on this CPU; enrollment must take seconds. So the
-trained weights are kept in a folder the caller chooses (the store's folder in the product, a
-temp or output folder in experiments and tests; nothing is written unless a folder is given
-or ``$AIRAUTH_PSEUDO_CACHE`` names one). A file's name carries
+Shared by the pseudo-data generators (EfficientNet embedding, inpainting networks) and the
+one-class verifiers' pretrained detectors. Training such a network takes minutes on this CPU;
+enrollment must take seconds. So the trained weights are kept in a folder the caller chooses
+(the store's folder in the product, a temp or output folder in experiments and tests; nothing
+is written unless a folder is given or ``$AIRAUTH_PSEUDO_CACHE`` names one). A file's name carries
 
 - the *family*: a hash of everything that shapes the network except the data (format
   version, embedding parameters, training recipe, dimensionality), and
-- the *data key*: a hash of the background corpus and the seed.
+- the *data key*: a hash of the background corpus and the pretraining seed.
 
 An exact hit (same family and data) is always safe to use. ``newest(family)`` serves the
 product's enrollment: the background grows by one user per enrollment, and re-training for
