@@ -77,7 +77,7 @@ class VerifyResult:
     locked_until: float | None = None
     public_reason: str | None = None
     adapted: bool = False
-    """The login joined the user's references (template adaptation, ``authapp.adapt``)."""
+    """The login joined the user's references (template adaptation, ``authapp.services.adaptation``)."""
 
     @property
     def accepted(self) -> bool:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-from authapp.admin import change, current
 from authapp.cli import printable
 from authapp.cli_store import add_store_argument, open_service
+from authapp.services.admin import change, current
 from authapp.settings_schema import SPECS, SettingError
 
 

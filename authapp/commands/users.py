@@ -6,9 +6,9 @@ import argparse
 import sys
 import time
 
-from authapp.admin import lock_status
 from authapp.cli import printable
 from authapp.cli_store import add_store_argument, open_service
+from authapp.services.admin import lock_status
 from capture.errors import AirAuthError
 
 DEFAULT_LIMIT = 50

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from PyQt5.QtWidgets import QMessageBox, QWidget
 
 from authapp.gui.host import TabHost
-from authapp.proof import PROOF_WRITINGS
+from authapp.services.proof import PROOF_WRITINGS
 from capture.trajectory import Trajectory
 
 PROOF, ADMIN = "proof", "admin"

@@ -19,12 +19,11 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from authapp import admin
 from authapp.gui.authority import with_authority
 from authapp.gui.host import TabHost
 from authapp.gui.widgets import MessageLabel
 from authapp.gui.workers import error_message
-from authapp.services import AuthService
+from authapp.services import AuthService, admin
 from authapp.settings_schema import SPECS
 
 COLUMNS = ("user", "samples", "verifier", "enrolled", "status")

@@ -22,9 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from authapp import adapt, guard, identification, identify_index, security
+from authapp import guard, identify_index, security
 from authapp.guard import AuthorizationError
-from authapp.proof import check_proof
 from authapp.service_results import (
     EnrollmentReport,
     IdentifyResult,
@@ -37,6 +36,8 @@ from authapp.service_settings import (
     default_verifier_kind,
     pseudo_available,
 )
+from authapp.services import adaptation, identification
+from authapp.services.proof import check_proof
 from authapp.store import DuplicateUserError, EnrollmentStore, UnknownUserError, UserInfo
 from authapp.userid import normalize_user_id, user_key
 from capture.errors import AirAuthError, TrajectoryError
@@ -134,7 +135,7 @@ class AuthService:
         recs = [self.check_recording(r, f"sample {i + 1}") for i, r in enumerate(recs)]
         if add:
             info = self.store.get_user(name)
-            stored, _ = adapt.split_recordings(info, self.store.load_recordings(name))
+            stored, _ = adaptation.split_recordings(info, self.store.load_recordings(name))
             if stored and recs and stored[0].dims != recs[0].dims:
                 raise VerificationError(f"the new samples are {recs[0].dims}-D but user "
                                         f"{info.name!r} enrolled with {stored[0].dims}-D data")
@@ -294,7 +295,7 @@ class AuthService:
                     score=value if decision.outcome in ("accept", "reject") else None,
                     reason=decision.reason, fingerprint=fp, audit=decision.events, when=now)
                 if decision.accepted and value is not None:
-                    adapted = adapt.maybe_adapt(self, info, verifier, rec, value)
+                    adapted = adaptation.maybe_adapt(self, info, verifier, rec, value)
         return VerifyResult(name, decision.accepted, value, raw, threshold, per,
                             decision.reason, decision.outcome, replay_of=decision.replay_of,
                             locked_until=decision.locked_until,
@@ -309,7 +310,7 @@ class AuthService:
     def identify(self, recording: Trajectory) -> IdentifyResult:
         """1:N: the enrolled user whose verifier accepts ``recording`` with the largest margin
         and whose login rules pass; otherwise one neutral answer. Rate-limited per store,
-        never charged to a bystander (``authapp.identification``). Margins are over each
+        never charged to a bystander (``authapp.services.identification``). Margins are over each
         account's threshold raised for a search among N users (``identification_offset``),
         and above ``identify_index.EXHAUSTIVE_UP_TO`` users only the index's shortlist is
         scored (``_identify_candidates``)."""
@@ -360,7 +361,7 @@ class AuthService:
                   admin: bool = False) -> str:
         """Check that ``action`` ("re-enroll", "delete") on ``user``'s account is allowed:
         ``proof`` is two fresh writings that each pass a login of that user now and differ
-        from each other as genuine writings do (``authapp.proof``; recorded as login
+        from each other as genuine writings do (``authapp.services.proof``; recorded as login
         attempts), or ``admin`` is an explicit, audited administrator action. Returns who
         authorised it ("proof" or "admin"); ``AuthorizationError`` otherwise."""
         name = self.store.get_user(user).name
@@ -379,7 +380,7 @@ class AuthService:
         model goes back to the enrollment samples. Returns how many were dropped."""
         name = self.store.get_user(user).name
         with self.store.user_lock(name):
-            return adapt.revert(self, name, actor)
+            return adaptation.revert(self, name, actor)
 
     def unlock(self, user: str, actor: str = "admin") -> security.LockState:
         """End a lockout now: earlier failures stop counting (an administrator's action,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authapp import security
-from authapp.services import AuthService, Settings, default_verifier_kind
+from authapp.service_settings import Settings, default_verifier_kind
 from authapp.settings_schema import (
     LOCKOUT_KEYS,
     SPECS,
@@ -15,6 +15,9 @@ from authapp.settings_schema import (
     check_value,
     parse_cli_value,
 )
+
+if TYPE_CHECKING:
+    from authapp.services import AuthService
 
 
 def lock_status(service: AuthService, name: str) -> str:
