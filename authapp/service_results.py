@@ -39,6 +39,8 @@ class EnrollmentReport:
     re_enrolled: bool
     notes: tuple[str, ...] = ()
     security: str | None = None
+    authorised_by: str | None = None
+    """Who authorised replacing or adding to an enrolled account ("proof" / "admin")."""
 
     def lines(self) -> list[str]:
         level = f", security {self.security}" if self.security else ""
