@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported when used: the CLI's start-up loads only what a command needs
     from authapp.service_results import VerifyResult
     from authapp.services import AuthService
+    from authapp.services.actor import Actor
     from capture.trajectory import Trajectory
 
 
@@ -61,14 +62,18 @@ def read_recording(path: str) -> Trajectory:
     return load_recording(path)
 
 
-def authorize(service: AuthService, args: argparse.Namespace, user: str, action: str) -> str:
-    """Who authorises ``action`` on ``user`` ("proof" / "admin"); see
-    ``AuthService.authorize``. The proof files are read before anything is recorded."""
+def actor(args: argparse.Namespace, user: str | None = None) -> Actor:
+    """Who runs the command, as the service's ``Actor``: the administrator (``--admin``), else
+    ``user`` with their ``--proof`` files (read before anything is recorded), if any. The
+    service decides what they may do."""
+    from authapp.services.actor import Actor
+
+    if getattr(args, "admin", False):
+        return Actor.admin()
     files = getattr(args, "proof", None)
     if isinstance(files, str):
         files = [files]
-    proof = [read_recording(f) for f in files] if files else None
-    return service.authorize(user, action, proof=proof, admin=bool(getattr(args, "admin", False)))
+    return Actor.user(user, proof=[read_recording(f) for f in files] if files else None)
 
 
 def verbose(args: argparse.Namespace) -> bool:

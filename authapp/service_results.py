@@ -39,6 +39,8 @@ class EnrollmentReport:
     re_enrolled: bool
     notes: tuple[str, ...] = ()
     security: str | None = None
+    authorised_by: str | None = None
+    """Who authorised replacing or adding to an enrolled account ("proof" / "admin")."""
 
     def lines(self) -> list[str]:
         level = f", security {self.security}" if self.security else ""
@@ -77,7 +79,7 @@ class VerifyResult:
     locked_until: float | None = None
     public_reason: str | None = None
     adapted: bool = False
-    """The login joined the user's references (template adaptation, ``authapp.adapt``)."""
+    """The login joined the user's references (template adaptation, ``authapp.services.adaptation``)."""
 
     @property
     def accepted(self) -> bool:

@@ -250,20 +250,20 @@ def verify_child(store_dir: str, seconds: float, seed: int, go_file: str) -> Non
     import numpy as np
 
     from authapp.security import LockoutPolicy
-    from authapp.services import AuthService, Settings
+    from authapp.services import Actor, AuthService, Settings
     from authapp.store import EnrollmentStore
 
     lu = fmkit("luduo")
     rng = np.random.default_rng(seed)
     svc = AuthService(EnrollmentStore(store_dir, create=False),
                       Settings(verifier=STORE_KIND, lockout=LockoutPolicy(max_failures=0)))
-    svc.verify("bob", lu[9], record_attempt=False)  # warm up (imports, JIT) before timing
+    svc.offline_check(Actor.admin(), "bob", lu[9])  # warm up (imports, JIT) before timing
     n = 0
     _wait_for(go_file)
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         user = ["alice", "bob"][int(rng.integers(2))]
-        svc.verify(user, lu[int(rng.integers(len(lu)))], record_attempt=True)
+        svc.verify(user, lu[int(rng.integers(len(lu)))])
         n += 1
     print(f"attempts {n}", flush=True)
 
@@ -274,7 +274,7 @@ def enroll_child(store_dir: str, seconds: float, seed: int, go_file: str) -> Non
 
     import numpy as np
 
-    from authapp.services import AuthService, Settings
+    from authapp.services import Actor, AuthService, Settings
     from authapp.store import EnrollmentStore
 
     lu = fmkit("luduo")
@@ -288,7 +288,7 @@ def enroll_child(store_dir: str, seconds: float, seed: int, go_file: str) -> Non
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         idx = sorted(rng.choice(len(lu), size=4, replace=False).tolist())
-        svc.enroll("alice", [lu[i] for i in idx], re_enroll=True)
+        svc.enroll("alice", [lu[i] for i in idx], re_enroll=True, actor=Actor.admin())
         n += 1
     print(f"enrollments {n}", flush=True)
 

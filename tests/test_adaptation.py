@@ -11,13 +11,16 @@ import pytest
 from conftest import SHARED_DATA
 
 from authapp.guard import AuthorizationError
-from authapp.services import AuthService, Settings
+from authapp.services import Actor, AuthService, Settings
 from authapp.settings_schema import SettingError, check_value, parse_cli_value
 from authapp.store import EnrollmentStore
 from capture.datasets import load_dataset
 from models.adaptation import AdaptationPolicy, mark_adapted
 from models.base import ParameterError
 from models.calibration import is_adapted
+
+ADMIN = Actor.admin()
+"""The tests' administrator (the service audits what they do)."""
 
 SVC = SHARED_DATA / "svc2004_task1"
 USERS = ("U2", "U3", "U6", "U7", "U8", "U11")
@@ -117,7 +120,7 @@ def test_confident_logins_join_the_references_bounded_and_audited(adapted_store)
 def test_offline_checks_and_rejections_never_adapt(adapted_store) -> None:
     service = adapted_store
     info = service.store.get_user("U3")
-    r = service.verify("U3", genuine("U3")[12], record_attempt=False)
+    r = service.offline_check(ADMIN, "U3", genuine("U3")[12])
     assert not r.adapted and service.store.get_user("U3").model_sha256 == info.model_sha256
     r = service.verify("U3", genuine("U8")[8])  # someone else: rejected, never adapted
     assert not r.decision and not r.adapted
@@ -131,12 +134,12 @@ def test_an_administrator_reverts_adaptation(adapted_store) -> None:
         service.verify(user, t)
     n = service.store.get_user(user).metadata.get("n_adapted", 0)
     assert n >= 1
-    dropped = service.revert_adaptation(user)
+    dropped = service.revert_adaptation(ADMIN, user)
     assert dropped == n
     info = service.store.get_user(user)
     assert info.n_recordings == 5 and info.metadata["n_adapted"] == 0
     assert [e.event for e in service.store.audit_log(user)][-1] == "adapt_revert"
-    assert service.revert_adaptation(user) == 0
+    assert service.revert_adaptation(ADMIN, user) == 0
 
 
 def test_adaptation_off_leaves_the_model(tmp_path: Path) -> None:
@@ -185,7 +188,7 @@ def test_enroll_add_needs_authority_and_keeps_the_samples(tmp_path: Path, capsys
     assert "--admin" in capsys.readouterr().err
     service = AuthService(EnrollmentStore(tmp_path / "store"))
     with pytest.raises(AuthorizationError):
-        service.authorize("U6", "add samples")
+        service.authorize(Actor.anyone(), "U6", "add samples")
 
 
 def poisoning_rounds(service: AuthService, user: str, rounds: int = 20

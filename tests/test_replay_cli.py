@@ -74,13 +74,13 @@ def test_one_score_convention_accept_never_beside_unexplained_negatives(
     assert margin == pytest.approx(score - threshold, abs=0.02) and margin >= 0
     parts = [float(line.split()[-1]) for line in out.splitlines() if "(part of the score)" in line]
     assert len(parts) >= 2 and sum(parts) == pytest.approx(score, abs=0.02)  # 4 digits each
-    from authapp.services import AuthService
+    from authapp.services import Actor, AuthService
     from authapp.store import EnrollmentStore
     from capture.formats import load_recording
 
     with EnrollmentStore(store) as st:  # exactly, before rounding
-        r = AuthService(st).verify("luduo", load_recording(fmkit_dir / "luduo_luduo_09.txt"),
-                                   record_attempt=False)
+        r = AuthService(st).offline_check(
+            Actor.admin(), "luduo", load_recording(fmkit_dir / "luduo_luduo_09.txt"))
     *exact, (kind, margin) = r.per_verifier.items()
     assert kind == "fusion" and margin == pytest.approx(r.score)
     assert sum(v for _, v in exact) == pytest.approx(r.raw_score, rel=1e-9)

@@ -11,9 +11,12 @@ import pytest
 from authapp import identify_index
 from authapp.cli import main
 from authapp.identify_index import GRAPH_FILE, INDEX_DIR, META_FILE, UserIndex
-from authapp.services import AuthService, Settings
+from authapp.services import Actor, AuthService, Settings
 from authapp.store import EnrollmentStore
 from capture.formats import load_recording
+
+ADMIN = Actor.admin()
+"""The tests' administrator (the service audits what they do)."""
 
 
 def svc(shared_data, user: int, samples) -> list:
@@ -106,10 +109,10 @@ def test_index_follows_enroll_reenroll_delete(shared_data, tmp_path, small_index
     index = UserIndex(service.store).sync()
     assert sorted({k for k in index.keys if k}) == [f"user{u}" for u in range(1, 6)]
     before = index.updated[index.keys.index("user2")]
-    service.enroll("user2", svc(shared_data, 2, range(6, 11)), re_enroll=True)
+    service.enroll("user2", svc(shared_data, 2, range(6, 11)), re_enroll=True, actor=ADMIN)
     index = UserIndex(service.store).sync()
     assert len(index) == 5 and index.updated[index.keys.index("user2")] != before
-    service.delete("user3")
+    service.delete(ADMIN, "user3")
     index = UserIndex(service.store).sync()
     assert sorted({k for k in index.keys if k}) == ["user1", "user2", "user4", "user5"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from storekit import STORE_KIND, fmkit, snapshot
 
 from authapp.security import LockoutPolicy
 from authapp.services import (
+    Actor,
     AuthService,
     EnrollmentQualityError,
     Settings,
@@ -22,6 +24,9 @@ from capture.errors import AirAuthError, TrajectoryError
 from capture.formats import load_recording
 from capture.trajectory import Trajectory
 from models.background import shipped_background
+
+ADMIN = Actor.admin()
+"""The tests' administrator (the service audits what they do)."""
 
 
 @pytest.fixture(scope="module")
@@ -52,18 +57,18 @@ def test_enroll_report(tmp_path: Path) -> None:
         assert info.metadata["quality"]["ok"] is True
         with pytest.raises(DuplicateUserError, match="--re-enroll"):
             service.enroll("LUDUO", fmkit("luduo")[5:])
-        again = service.enroll("luduo", fmkit("luduo")[5:], re_enroll=True)
+        again = service.enroll("luduo", fmkit("luduo")[5:], re_enroll=True, actor=ADMIN)
         assert again.re_enrolled and store.get_user("luduo").n_recordings == 5
 
 
 def test_verify_accepts_genuine_and_rejects_other_word(svc: AuthService) -> None:
     for t in fmkit("luduo")[5:]:
-        r = svc.verify("luduo", t, record_attempt=False)
+        r = svc.offline_check(ADMIN, "luduo", t)
         assert r.decision and r.outcome == "accept", r.reason
         assert r.score == pytest.approx(r.raw_score - r.threshold)
         assert r.per_verifier[STORE_KIND] == pytest.approx(r.score)
     for t in fmkit("jisuanji")[5:]:
-        r = svc.verify("luduo", t, record_attempt=False)
+        r = svc.offline_check(ADMIN, "luduo", t)
         assert not r.decision and r.outcome == "reject" and r.reason.startswith("rejected")
 
 
@@ -84,12 +89,21 @@ def test_identify_best_match_and_rejection(svc: AuthService, fmkit_dir: Path) ->
 
 
 def test_check_only_verify_leaves_store_unchanged(svc: AuthService) -> None:
-    """An offline check records nothing, but applies the login's rules: a copy of an
-    enrollment sample is a replay there too (an identification is a login: recorded)."""
+    """An offline check records nothing but its audit row, and applies the login's rules: a
+    copy of an enrollment sample is a replay there too (an identification is a login:
+    recorded)."""
     before = snapshot(svc.store.path)
-    assert svc.verify("luduo", fmkit("luduo")[6], record_attempt=False).outcome == "accept"
-    assert svc.verify("luduo", fmkit("luduo")[0], record_attempt=False).outcome == "replay"
-    assert snapshot(svc.store.path) == before
+    assert svc.offline_check(ADMIN, "luduo", fmkit("luduo")[6]).outcome == "accept"
+    assert svc.offline_check(ADMIN, "luduo", fmkit("luduo")[0]).outcome == "replay"
+    after = snapshot(svc.store.path)
+    audit = after["tables"].pop("audit")  # the audit log (and its seal) grew by two rows
+    assert audit[:-2] == before["tables"].pop("audit")
+    assert [(r[2], json.loads(r[5])) for r in audit[-2:]] == [
+        ("offline_check", {"outcome": "accept", "by": "admin"}),
+        ("offline_check", {"outcome": "replay", "by": "admin"})]
+    assert [r for r in after["tables"].pop("seals") if r[0] != "audit"] == \
+        [r for r in before["tables"].pop("seals") if r[0] != "audit"]
+    assert after == before
     seen = len(svc.store.attempts("luduo"))
     svc.identify(fmkit("luduo")[6])
     assert [a.outcome for a in svc.store.attempts("luduo")][seen:] == ["accept"]
@@ -138,7 +152,7 @@ def test_an_inconsistent_sample_is_left_out_not_used(svc: AuthService) -> None:
     assert any("left out of the model" in n and "sample 4" in n for n in report.notes)
     meta = svc.store.get_user("odd-one").metadata
     assert meta["used_samples"] == [1, 2, 3] and meta["left_out"][0]["sample"] == 4
-    assert not svc.verify("odd-one", ji[5], record_attempt=False).decision
+    assert not svc.offline_check(ADMIN, "odd-one", ji[5]).decision
 
 
 def test_delete(tmp_path: Path) -> None:
@@ -146,12 +160,12 @@ def test_delete(tmp_path: Path) -> None:
         service = AuthService(store, Settings(verifier=STORE_KIND))
         service.enroll("luduo", fmkit("luduo")[:3])
         service.verify("luduo", fmkit("luduo")[5])
-        service.delete("LUDUO")
+        service.delete(ADMIN, "LUDUO")
         assert store.users() == [] and store.attempts("luduo") == []
         with pytest.raises(UnknownUserError):
             service.verify("luduo", fmkit("luduo")[5])
         with pytest.raises(UnknownUserError):
-            service.delete("luduo")
+            service.delete(ADMIN, "luduo")
 
 
 def test_settings_come_from_the_store(tmp_path: Path) -> None:
@@ -182,8 +196,8 @@ def test_default_verifier_end_to_end(tmp_path: Path) -> None:
         service = AuthService(store)
         report = service.enroll("luduo", fmkit("luduo")[:5])
         assert report.verifier_kind == kind
-        genuine = [service.verify("luduo", t, record_attempt=False) for t in fmkit("luduo")[5:]]
-        other = [service.verify("luduo", t, record_attempt=False) for t in fmkit("jisuanji")]
+        genuine = [service.offline_check(ADMIN, "luduo", t) for t in fmkit("luduo")[5:]]
+        other = [service.offline_check(ADMIN, "luduo", t) for t in fmkit("jisuanji")]
         assert sum(r.decision for r in genuine) >= 4, [r.reason for r in genuine]
         assert not any(r.decision for r in other), [r.reason for r in other]
         assert kind in genuine[0].per_verifier
@@ -212,10 +226,10 @@ def test_background_negatives_from_other_users(tmp_path: Path) -> None:
         assert meta["cohort_recordings"] == 5 + len(shipped_background(3))
         with_bg = AuthService(store, Settings(verifier="svm", background=True,
                                               calibration="none"))
-        with_bg.enroll("luduo", fmkit("luduo")[:5], re_enroll=True)
+        with_bg.enroll("luduo", fmkit("luduo")[:5], re_enroll=True, actor=ADMIN)
         assert store.get_user("luduo").metadata["background_negatives"] == 5
-        assert with_bg.verify("luduo", fmkit("luduo")[7], record_attempt=False).decision
-        assert not with_bg.verify("luduo", fmkit("jisuanji")[7], record_attempt=False).decision
+        assert with_bg.offline_check(ADMIN, "luduo", fmkit("luduo")[7]).decision
+        assert not with_bg.offline_check(ADMIN, "luduo", fmkit("jisuanji")[7]).decision
 
 
 def test_pseudo_data_setting(tmp_path: Path) -> None:
@@ -286,7 +300,7 @@ def test_identify_raises_each_threshold_for_the_number_of_users(
 
     rec = fmkit("luduo")[8]
     n = len(svc.users())
-    login = svc.verify("luduo", rec, record_attempt=False)
+    login = svc.offline_check(ADMIN, "luduo", rec)
     assert login.decision and login.score > 0
     # the real offset: the calibration's threshold for FAR / 2 over the level's
     _, verifier = svc.store.load_verifier("luduo")

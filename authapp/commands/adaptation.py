@@ -11,8 +11,7 @@ from __future__ import annotations
 import argparse
 
 from authapp.cli import printable
-from authapp.cli_store import add_store_argument, open_service
-from authapp.guard import AuthorizationError
+from authapp.cli_store import actor, add_store_argument, open_service
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,12 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     service = open_service(args)
-    info = service.store.get_user(args.user)
+    info = service.user(args.user)
     if args.revert:
-        if not args.admin:
-            raise AuthorizationError("reverting adaptation is an administrator's action: "
-                                     "add --admin (recorded in the audit log)")
-        dropped = service.revert_adaptation(info.name, actor="admin")
+        dropped = service.revert_adaptation(actor(args), info.name)  # refused without --admin
         print(printable(f"user {info.name!r}: {dropped} adapted sample(s) dropped; the model "
                         "is back to its enrollment samples"))
         return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from authapp.cli import printable
-from authapp.cli_store import add_authority_arguments, add_store_argument, authorize, open_service
+from authapp.cli_store import actor, add_authority_arguments, add_store_argument, open_service
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,8 +23,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     service = open_service(args)
-    name = service.store.get_user(args.user).name
-    actor = authorize(service, args, name, "deletion")
-    service.delete(name, actor=actor)
+    name = service.delete(actor(args, args.user), args.user)
     print(printable(f"deleted user {name!r}"))
     return 0

@@ -13,9 +13,9 @@ import argparse
 
 from authapp.cli import printable
 from authapp.cli_store import (
+    actor,
     add_authority_arguments,
     add_store_argument,
-    authorize,
     open_service,
     read_recording,
 )
@@ -63,12 +63,12 @@ def run(args: argparse.Namespace) -> int:
     if args.security is not None:
         changes["security_level"] = args.security
     service = open_service(args, create=True, **changes)
-    what = "adding samples" if args.add else "re-enrollment"
-    if args.add or (args.re_enroll and service.store.has_user(args.user)):
-        actor = authorize(service, args, args.user, what)
-        print(printable(f"{what} of {service.store.get_user(args.user).name!r} "
-                        f"authorised by {'a passing login' if actor == 'proof' else 'the administrator'}"))
-    report = service.enroll(args.user, recordings, re_enroll=args.re_enroll, add=args.add)
+    report = service.enroll(args.user, recordings, re_enroll=args.re_enroll, add=args.add,
+                            actor=actor(args, args.user))
+    if report.authorised_by is not None:
+        what = "adding samples" if args.add else "re-enrollment"
+        by = "a passing login" if report.authorised_by == "proof" else "the administrator"
+        print(printable(f"{what} of {report.user!r} authorised by {by}"))
     for line in report.lines():
         print(printable(line))
     return 0

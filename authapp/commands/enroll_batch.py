@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         for sub in bar:
             user = sub.name
             try:
-                if service.store.has_user(user):
+                if service.has_user(user):
                     skipped.append(user)
                     continue
                 service.enroll(user, _recordings(sub), update_index=False)

@@ -42,4 +42,4 @@ def run(args: argparse.Namespace) -> int:
     try:
         return run_gui(service, args.replay)
     finally:
-        service.store.close()
+        service.close()

@@ -3,7 +3,7 @@
 An identification is a login without a typed user id: the user it would name must pass the
 same lockout and replay rules. When it names nobody the answer is one neutral line (no
 "locked", no margins), the failure counts against the store's own identification limit and
-never against the closest user (``authapp.identification``). When it names someone it lists
+never against the closest user (``authapp.services.identification``). When it names someone it lists
 that account (the only one ever shown); ``-v`` adds its margin, and nobody else's.
 """
 

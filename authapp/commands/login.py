@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     recording = read_recording(args.file)
     service = open_service(args)
-    result = service.verify(args.user, recording, record_attempt=True)
+    result = service.verify(args.user, recording)
     print(printable(result.reason if verbose(args) else result.message))
     if verbose(args):  # the scores in the one form every command and the GUI show
         for line in score_lines(result):

@@ -94,7 +94,11 @@ def _enrolled_samples(args: argparse.Namespace) -> list[Trajectory]:
 
     if args.user is None:
         raise AirAuthError("--store needs --user: whose enrolled samples to compare with")
-    return open_service(args).store.load_recordings(args.user)
+    service = open_service(args)
+    try:
+        return service.recordings(args.user)
+    finally:
+        service.close()
 
 
 def _report_fit(user: str, enrolled: list[Trajectory], traj: Trajectory) -> None:

@@ -3,9 +3,10 @@
 For researchers and administrators checking a recording against an enrolled account: prints
 the decision and each verifier's score. It is not a login (nothing is recorded but an audit
 entry), yet it applies the login's rules, so it never says "accept" for a locked account or
-a replayed copy. Because it shows scores on an enrolled account, it needs ``--admin``:
-otherwise it would be an unlimited oracle for tuning a forgery. Offline scoring of research
-data belongs to ``authapp experiment``. Exit 0 accepted, 1 rejected, 2 error.
+a replayed copy. Because it shows scores on an enrolled account, the service refuses it
+without ``--admin`` (``AuthService.offline_check``): otherwise it would be an unlimited oracle
+for tuning a forgery. Offline scoring of research data belongs to ``authapp experiment``.
+Exit 0 accepted, 1 rejected, 2 error.
 """
 
 from __future__ import annotations
@@ -13,8 +14,13 @@ from __future__ import annotations
 import argparse
 
 from authapp.cli import printable
-from authapp.cli_store import add_store_argument, open_service, read_recording, score_lines
-from authapp.guard import AuthorizationError
+from authapp.cli_store import (
+    actor,
+    add_store_argument,
+    open_service,
+    read_recording,
+    score_lines,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,16 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.admin:
-        raise AuthorizationError(
-            "authapp replay shows the scores of an enrolled account, so it is an "
-            "administrator's check: add --admin (it is audited), or log in with authapp "
-            "login; to score recordings for research use authapp experiment")
     recording = read_recording(args.file)
     service = open_service(args)
-    r = service.verify(args.user, recording, record_attempt=False)
-    service.store.audit("offline_check", r.user, {"outcome": r.outcome, "by": "admin",
-                                                  "file": str(args.file)})
+    r = service.offline_check(actor(args), args.user, recording, file=str(args.file))
     print("offline check by the administrator, not a login: nothing recorded but an audit "
           "entry; the login's lockout and replay rules apply")
     print(printable(f"user:      {r.user}"))

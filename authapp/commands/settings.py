@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 
-from authapp.admin import change, current
 from authapp.cli import printable
 from authapp.cli_store import add_store_argument, open_service
+from authapp.services.actor import Actor
+from authapp.services.admin import current
 from authapp.settings_schema import SPECS, SettingError
 
 
@@ -33,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     if args.key is not None and args.key not in SPECS:
         raise SettingError(f"unknown setting {args.key!r} (known: {', '.join(SPECS)})")
     if args.value is not None:
-        change(service, args.key, args.value)
+        # whoever runs `authapp settings` on a store administers it (no --admin, as before)
+        service.change_setting(Actor.admin(), args.key, args.value)
         service = open_service(args)
         print(printable(f"{args.key} = {current(service)[args.key]} (recorded in the audit "
                         "log)"))

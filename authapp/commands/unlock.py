@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 
 from authapp.cli import printable
-from authapp.cli_store import add_store_argument, open_service
-from authapp.guard import AuthorizationError
+from authapp.cli_store import actor, add_store_argument, open_service
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,12 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not getattr(args, "admin", False):
-        raise AuthorizationError("unlocking an account is an administrator's action: "
-                                 "authapp unlock USER --admin (recorded in the audit log)")
     service = open_service(args)
-    name = service.store.get_user(args.user).name
-    before = service.unlock(name, actor="admin")
+    before = service.unlock(actor(args), args.user)  # refused without --admin
+    name = service.user(args.user).name
     if before.locked:
         print(printable(f"unlocked user {name!r} (was locked after {before.recent_failures} "
                         "failed attempts)"))

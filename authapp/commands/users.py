@@ -6,9 +6,9 @@ import argparse
 import sys
 import time
 
-from authapp.admin import lock_status
 from authapp.cli import printable
 from authapp.cli_store import add_store_argument, open_service
+from authapp.services.admin import lock_status
 from capture.errors import AirAuthError
 
 DEFAULT_LIMIT = 50
@@ -36,9 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     service = open_service(args)
-    for problem in service.store.audit_problems():  # (issue 22: deleted or edited rows)
+    for problem in service.audit_problems():  # (issue 22: deleted or edited rows)
         print(printable(f"warning: {problem} (authapp verify-store)"), file=sys.stderr)
-    total = service.store.count_users()
+    total = service.count_users()
     if not total:
         print("no users enrolled")
         return 0
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if args.page > pages:
         raise AirAuthError(f"--page {args.page}: there are {pages} page(s) of {args.limit} "
                            f"({total} users)")
-    users = service.store.users_page((args.page - 1) * args.limit, args.limit)
+    users = service.users_page((args.page - 1) * args.limit, args.limit)
     print(f"{'user':<24} {'samples':>7}  {'verifier':<9} {'enrolled':<16} status")
     for u in users:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(u.updated))

@@ -1,5 +1,7 @@
-"""Who may change an account from the GUI: its owner, by logging in first, or an
-administrator, explicitly (audited). Used by re-enrollment and deletion."""
+"""Who acts in the GUI, as the service's ``Actor``: an account's owner, by writing their
+signature first, or the administrator, explicitly (``GUI_ADMIN``: the administrator's buttons
+and check box). The service decides what each may do and audits it; used by re-enrollment,
+adding samples and deletion."""
 
 from __future__ import annotations
 
@@ -8,10 +10,13 @@ from collections.abc import Callable
 from PyQt5.QtWidgets import QMessageBox, QWidget
 
 from authapp.gui.host import TabHost
-from authapp.proof import PROOF_WRITINGS
+from authapp.services.actor import Actor
+from authapp.services.proof import PROOF_WRITINGS
 from capture.trajectory import Trajectory
 
 PROOF, ADMIN = "proof", "admin"
+GUI_ADMIN = Actor.admin("admin (GUI)")
+"""The administrator at this GUI (how the audit log names them)."""
 
 
 def ask_authority(parent: QWidget, user: str, action: str) -> str | None:
@@ -32,17 +37,17 @@ def ask_authority(parent: QWidget, user: str, action: str) -> str | None:
 
 
 def with_authority(host: TabHost, user: str, action: str,
-                   then: Callable[[str], None],
+                   then: Callable[[Actor], None],
                    failed: Callable[[str, BaseException | None], None]) -> None:
-    """Authorise ``action`` on ``user`` (see ``AuthService.authorize``), then call
-    ``then(actor)`` on the GUI thread; ``failed(message, exc)`` otherwise."""
+    """Ask who does ``action`` on ``user``, collect their proof if they are that user, then
+    call ``then(actor)`` (the service authorises it: ``AuthService.authorize``);
+    ``failed(message, exc)`` when cancelled or nothing was captured."""
     choice = ask_authority(host.window(), user, action)
-    svc = host.service
     if choice is None:
         failed("cancelled: nothing changed", None)
         return
     if choice == ADMIN:
-        host.runner.submit(lambda: svc.authorize(user, action, admin=True), then, failed)
+        then(GUI_ADMIN)
         return
     captured: list[Trajectory] = []
 
@@ -50,8 +55,7 @@ def with_authority(host: TabHost, user: str, action: str,
         if error or len(captured) < PROOF_WRITINGS:
             failed(f"no login sample captured: {error}", None)
             return
-        samples = list(captured)
-        host.runner.submit(lambda: svc.authorize(user, action, proof=samples), then, failed)
+        then(Actor.user(user, proof=list(captured)))
 
     host.set_status(f"{action}: write {user!r}'s signature twice to prove it is them")
     host.start_capture(PROOF_WRITINGS, captured.append, done)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QColor
 from PyQt5.QtWidgets import (
@@ -27,6 +25,7 @@ from authapp.gui.capture import short_names
 from authapp.gui.host import TabHost
 from authapp.gui.widgets import Banner, MessageLabel
 from authapp.services import (
+    Actor,
     AuthService,
     EnrollmentQualityError,
     EnrollmentReport,
@@ -204,19 +203,19 @@ class EnrollTab(QWidget):
             return
         base = self.host.service
         kind = self.verifier.currentData()
-        service = base if kind is None else AuthService(
-            base.store, replace(base.settings, verifier=kind), clock=base.clock)
+        service = base if kind is None else base.with_settings(verifier=kind)
         samples, re_enroll = list(self.samples), self.re_enroll.isChecked()
         add = self.add_samples.isChecked()
         self.banner.show_result("", "info")
         self.details.clear()
 
-        def start(_actor: str = "") -> None:
+        def start(actor: Actor | None = None) -> None:
             self.message.show_message(f"fitting the verifier for {user!r} on {len(samples)} "
                                       "samples...", "info")
             self.host.set_status(f"enrolling {user!r}...", self)
             self.host.runner.submit(
-                lambda: service.enroll(user, samples, re_enroll=re_enroll, add=add),
+                lambda: service.enroll(user, samples, re_enroll=re_enroll, add=add,
+                                       actor=actor),
                 self._enrolled, self._enroll_failed)
 
         if add or (re_enroll and _enrolled(base, user)):  # the account's owner or admin
@@ -294,6 +293,6 @@ class EnrollTab(QWidget):
 
 def _enrolled(service: AuthService, user: str) -> bool:
     try:
-        return service.store.has_user(user)
+        return service.has_user(user)
     except Exception:  # noqa: BLE001 - a bad id: enroll reports it
         return False

@@ -19,6 +19,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from authapp.gui.authority import GUI_ADMIN
 from authapp.gui.host import TabHost
 from authapp.gui.widgets import Banner, MessageLabel
 from authapp.service_results import accepting_candidates, score_rows
@@ -118,16 +119,13 @@ class LoginTab(QWidget):
         if self._mode == "identify":
             self.host.runner.submit(lambda: svc.identify(traj), self._identified, self._failed)
             return
-        user, record = self.user.currentText().strip(), not self.check_only.isChecked()
-
-        def check() -> VerifyResult:
-            result = svc.verify(user, traj, record_attempt=record)
-            if not record:  # the administrator's offline check leaves a trace
-                svc.store.audit("offline_check", result.user,
-                                {"outcome": result.outcome, "by": "admin (GUI)"})
-            return result
-
-        self.host.runner.submit(check, self._verified, self._failed)
+        user = self.user.currentText().strip()
+        if self.check_only.isChecked():  # the administrator's check (the service audits it)
+            self.host.runner.submit(lambda: svc.offline_check(GUI_ADMIN, user, traj),
+                                    self._verified, self._failed)
+        else:
+            self.host.runner.submit(lambda: svc.verify(user, traj), self._verified,
+                                    self._failed)
 
     def _capture_done(self, error: str | None) -> None:
         if error:

@@ -50,7 +50,7 @@ class MainWindow(QMainWindow):
         self.service = service
         self.runner = TaskRunner(self)
         self.capture_thread: CaptureThread | DrawCapture | None = None
-        self.setWindowTitle(f"AirAuth - {display_path(service.store.path)}")
+        self.setWindowTitle(f"AirAuth - {display_path(service.path)}")
         self.interrupted = False  # closed by Ctrl-C in the terminal (authapp.gui.app)
         self._status: dict[int, str] = {}  # each tab's last status message
         geometry = window_geometry()
@@ -213,7 +213,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(text)
 
     def _default_status(self) -> str:
-        return f"store: {display_path(self.service.store.path)}"
+        return f"store: {display_path(self.service.path)}"
 
     def user_enrolled(self, name: str) -> None:
         """The next thing after an enrollment is usually that user's login: pre-fill it."""
@@ -244,7 +244,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
-        remember(self.service.store.path, self.saveGeometry())
+        remember(self.service.path, self.saveGeometry())
         super().closeEvent(event)
 
 

@@ -19,12 +19,11 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from authapp import admin
-from authapp.gui.authority import with_authority
+from authapp.gui.authority import GUI_ADMIN, with_authority
 from authapp.gui.host import TabHost
 from authapp.gui.widgets import MessageLabel
 from authapp.gui.workers import error_message
-from authapp.services import AuthService
+from authapp.services import Actor, AuthService, admin
 from authapp.settings_schema import SPECS
 
 COLUMNS = ("user", "samples", "verifier", "enrolled", "status")
@@ -133,7 +132,7 @@ class UsersTab(QWidget):
             self.message.show_message("select a user to unlock", "bad")
             return
         svc = self.host.service
-        self.host.runner.submit(lambda: svc.unlock(name, actor="admin (GUI)"),
+        self.host.runner.submit(lambda: svc.unlock(GUI_ADMIN, name),
                                 lambda before: self._unlocked(name, before), self._failed)
 
     def _unlocked(self, name: str, before: Any) -> None:
@@ -156,8 +155,8 @@ class UsersTab(QWidget):
             return
         svc = self.host.service
 
-        def delete(actor: str) -> None:
-            self.host.runner.submit(lambda: svc.delete(name, actor=actor),
+        def delete(actor: Actor) -> None:
+            self.host.runner.submit(lambda: svc.delete(actor, name),
                                     lambda _: self._deleted(name), self._failed)
 
         with_authority(self.host, name, "deletion", delete, self._failed)
@@ -180,11 +179,8 @@ class UsersTab(QWidget):
             return
         svc = self.host.service
 
-        def change() -> None:
-            admin.change(svc, key, text)
-            admin.reload_settings(svc)
-
-        self.host.runner.submit(change, lambda _: self._changed(key), self._failed)
+        self.host.runner.submit(lambda: svc.change_setting(GUI_ADMIN, key, text),
+                                lambda _: self._changed(key), self._failed)
 
     def _changed(self, key: str) -> None:
         self.message.show_message(f"set {key} = {admin.current(self.host.service)[key]} "

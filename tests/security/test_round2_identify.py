@@ -11,9 +11,9 @@ from seckit import Clock
 from storekit import STORE_KIND, fmkit
 
 from authapp.cli import main
-from authapp.identification import NEUTRAL, IdentificationPausedError
 from authapp.security import LockoutPolicy
 from authapp.services import AuthService, Settings
+from authapp.services.identification import NEUTRAL, IdentificationPausedError
 from authapp.store import EnrollmentStore
 from capture.formats import load_recording
 

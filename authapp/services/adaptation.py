@@ -11,7 +11,7 @@ atomically as a new model version with an "adapt" audit event. An administrator 
 an account to its enrollment samples (``revert``), also audited.
 
 Never adapted: a replay suspect or a rejected or locked attempt (only accepted logins reach
-here), an offline check (``record_attempt=False``), an account whose model is not the
+here), an administrator's offline check (``offline_check``), an account whose model is not the
 calibrated product model, or a login that the enrollment-only model would reject
 (``AdaptationPolicy.anchor``).
 """

@@ -1,13 +1,13 @@
-"""Administration shared by the CLI and the GUI: lock status, settings shown and changed."""
+"""Administration shown by the CLI and the GUI: lock status, settings shown and changed."""
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authapp import security
-from authapp.services import AuthService, Settings, default_verifier_kind
+from authapp.service_settings import default_verifier_kind
 from authapp.settings_schema import (
     LOCKOUT_KEYS,
     SPECS,
@@ -15,6 +15,9 @@ from authapp.settings_schema import (
     check_value,
     parse_cli_value,
 )
+
+if TYPE_CHECKING:
+    from authapp.services import AuthService
 
 
 def lock_status(service: AuthService, name: str) -> str:
@@ -59,7 +62,8 @@ def _kind() -> str:
 
 
 def change(service: AuthService, key: str, text: str) -> None:
-    """Set ``key`` from the text an administrator typed (``default`` resets); audited."""
+    """Set ``key`` from the text an administrator typed (``default`` resets); audited by the
+    store. Reached through ``AuthService.change_setting``, which authorises it."""
     store = service.store
     if key not in SPECS:
         raise SettingError(f"unknown setting {key!r} (known: {', '.join(SPECS)})")
@@ -81,8 +85,3 @@ def change(service: AuthService, key: str, text: str) -> None:
         check_value("verifier", value)
         check_value("verifier_params", dict(service.settings.verifier_params), kind)
     store.set_setting(key, value, verifier_kind=kind)
-
-
-def reload_settings(service: AuthService) -> None:
-    """Take a changed store setting into ``service`` (a running GUI)."""
-    service.settings = Settings.from_store(service.store)

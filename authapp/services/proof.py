@@ -59,7 +59,7 @@ def check_proof(service: AuthService, name: str, action: str,
 
 def _passes(service: AuthService, name: str, action: str, rec: Trajectory, i: int) -> None:
     """Proof recording ``i`` as a login of ``name`` (recorded); refused unless accepted."""
-    result = service.verify(name, rec, record_attempt=True)
+    result = service.verify(name, rec)
     if not result.decision:
         raise AuthorizationError(
             f"{action} of user {name!r} refused: proof recording {i} did not pass the login "

@@ -2,9 +2,11 @@
 
 ``AuthService(store, settings)`` offers ``enroll`` (quality check, optional pseudo data, fit,
 atomic save), ``verify`` (1:1 login with lockout, replay-attack detection, attempt and audit
-records; or, with ``record_attempt=False``, an offline check by the same rules that records
-nothing), ``identify`` (1:N with a rejection option; the user it names passes the login's
-rules), ``delete``, and the administration ``authorize`` / ``unlock``. Every user-caused
+records), ``identify`` (1:N with a rejection option; the user it names passes the login's
+rules), and the decisions that need authority (``authapp.services.administration``: an
+administrator's ``offline_check``, ``unlock``, ``change_setting``, ``authorize``, ``delete``):
+they take the ``Actor`` asking (``authapp.services.actor``), authorise and audit themselves,
+so the CLI and the GUI only present them and never touch the store. Every user-caused
 problem is an ``AirAuthError`` subclass with a message meant for people; a failed call leaves
 the store unchanged.
 
@@ -18,13 +20,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from authapp import adapt, guard, identification, identify_index, security
-from authapp.guard import AuthorizationError
-from authapp.proof import check_proof
+from authapp import guard, identify_index, security
 from authapp.service_results import (
     EnrollmentReport,
     IdentifyResult,
@@ -37,6 +39,9 @@ from authapp.service_settings import (
     default_verifier_kind,
     pseudo_available,
 )
+from authapp.services import adaptation, identification
+from authapp.services.actor import Actor
+from authapp.services.administration import Administration
 from authapp.store import DuplicateUserError, EnrollmentStore, UnknownUserError, UserInfo
 from authapp.userid import normalize_user_id, user_key
 from capture.errors import AirAuthError, TrajectoryError
@@ -74,7 +79,7 @@ class VerificationError(AirAuthError, ValueError):
 
 
 # -- the service --------------------------------------------------------------------------------
-class AuthService:
+class AuthService(Administration):
     """Enrollment and login over one ``EnrollmentStore``; ``clock`` is injectable for tests."""
 
     def __init__(self, store: EnrollmentStore, settings: Settings | None = None,
@@ -110,13 +115,14 @@ class AuthService:
     # -- enrollment ---------------------------------------------------------------------------
     def enroll(self, user: str, recordings: Sequence[Trajectory],
                re_enroll: bool = False, add: bool = False,
-               update_index: bool = True) -> EnrollmentReport:
+               update_index: bool = True, actor: Actor | None = None) -> EnrollmentReport:
         """Check, (optionally) expand with pseudo data, fit and store a user's enrollment.
 
         ``add``: the recordings join the user's stored enrollment samples (e.g. written at a
         later sitting) and the model is refitted on all of them; samples adapted from logins
-        are dropped, as the new enrollment supersedes them. Callers check authority first,
-        as for a re-enrollment (``authorize``). ``update_index``: bring the identification
+        are dropped, as the new enrollment supersedes them. Replacing or adding to an
+        enrolled account needs ``actor``'s authority (``authorize``: the owner's proof or the
+        administrator), checked first. ``update_index``: bring the identification
         index up to date now (a batch of enrollments passes False and calls
         ``update_index`` once at the end).
         """
@@ -129,12 +135,16 @@ class AuthService:
             raise DuplicateUserError(
                 f"user {name!r} is already enrolled; re-enroll explicitly to replace the "
                 "enrollment (authapp enroll --re-enroll), or add samples (--add)")
+        authorised_by = None
+        if existed:  # taking over an account
+            authorised_by = self.authorize(actor or Actor.anyone(), name,
+                                           "adding samples" if add else "re-enrollment")
         self.store.check_new_user_id(name)  # before the (slow) fit; the store checks again
         recs = check_trajectories(recordings, "enrollment samples", min_count=0)
         recs = [self.check_recording(r, f"sample {i + 1}") for i, r in enumerate(recs)]
         if add:
             info = self.store.get_user(name)
-            stored, _ = adapt.split_recordings(info, self.store.load_recordings(name))
+            stored, _ = adaptation.split_recordings(info, self.store.load_recordings(name))
             if stored and recs and stored[0].dims != recs[0].dims:
                 raise VerificationError(f"the new samples are {recs[0].dims}-D but user "
                                         f"{info.name!r} enrolled with {stored[0].dims}-D data")
@@ -206,7 +216,7 @@ class AuthService:
             quality=model.quality, n_pseudo_genuine=len(model.pseudo_genuine),
             n_pseudo_impostors=len(model.pseudo_impostors), timings=timings,
             re_enrolled=existed, notes=tuple(model.notes() + verifier_advice(es)),
-            security=es.security if es.calibrated else None,
+            security=es.security if es.calibrated else None, authorised_by=authorised_by,
         )
 
     def _background(self, name: str, dims: int) -> list[Trajectory]:
@@ -251,19 +261,22 @@ class AuthService:
             raise VerificationError("this recording cannot be scored (degenerate data)")
         return value, raw, per
 
-    def verify(self, user: str, recording: Trajectory,
-               record_attempt: bool = True) -> VerifyResult:
-        """1:1 login check of ``recording`` against ``user``.
+    def verify(self, user: str, recording: Trajectory) -> VerifyResult:
+        """1:1 login of ``recording`` as ``user`` (anyone may try: the writing decides).
 
         A locked-out account is rejected unscored; a copy of a stored recording or of an
         earlier attempt (altered or not, see ``authapp.security``) is rejected as a replay;
-        otherwise the verifier decides. With ``record_attempt`` (a login) the attempt, its
-        fingerprint and audit events are recorded (and may start a lockout), all inside the
-        user's lock (``EnrollmentStore.user_lock``), so parallel logins see each other.
-        Without it (an administrator's offline check: ``authapp replay --admin``, the GUI's
-        check box) the same rules decide but nothing is recorded; callers audit it.
-        Bad input raises before anything is written.
+        otherwise the verifier decides. The attempt, its fingerprint and audit events are
+        recorded (and may start a lockout), all inside the user's lock
+        (``EnrollmentStore.user_lock``), so parallel logins see each other. Bad input raises
+        before anything is written. (An administrator's check that records no attempt is
+        ``offline_check``.)
         """
+        return self._verify(user, recording, record=True)
+
+    def _verify(self, user: str, recording: Trajectory, record: bool) -> VerifyResult:
+        """``verify``; without ``record`` the same rules decide and nothing is written (the
+        administrator's ``offline_check``, which audits it, or a benchmark's timing)."""
         info = self.store.get_user(user)
         name = info.name
         rec = self.check_recording(recording)
@@ -285,16 +298,16 @@ class AuthService:
                     name, fp, refs, value, raw, threshold, self.settings.replay_threshold,
                     security.legacy_fingerprint(rec),
                     derived=lambda: guard.derived_replay(self.store, info, rec))
-                if record_attempt:
+                if record:
                     decision = guard.with_lockout(decision, self.store, policy, name, now)
             adapted = False
-            if record_attempt:
+            if record:
                 self.store.record_attempt(
                     name, outcome=decision.outcome,
                     score=value if decision.outcome in ("accept", "reject") else None,
                     reason=decision.reason, fingerprint=fp, audit=decision.events, when=now)
                 if decision.accepted and value is not None:
-                    adapted = adapt.maybe_adapt(self, info, verifier, rec, value)
+                    adapted = adaptation.maybe_adapt(self, info, verifier, rec, value)
         return VerifyResult(name, decision.accepted, value, raw, threshold, per,
                             decision.reason, decision.outcome, replay_of=decision.replay_of,
                             locked_until=decision.locked_until,
@@ -309,7 +322,7 @@ class AuthService:
     def identify(self, recording: Trajectory) -> IdentifyResult:
         """1:N: the enrolled user whose verifier accepts ``recording`` with the largest margin
         and whose login rules pass; otherwise one neutral answer. Rate-limited per store,
-        never charged to a bystander (``authapp.identification``). Margins are over each
+        never charged to a bystander (``authapp.services.identification``). Margins are over each
         account's threshold raised for a search among N users (``identification_offset``),
         and above ``identify_index.EXHAUSTIVE_UP_TO`` users only the index's shortlist is
         scored (``_identify_candidates``)."""
@@ -343,51 +356,41 @@ class AuthService:
             log.warning("identification index not updated (%s); the next identification "
                         "updates it", exc)
 
-    # -- listing and deletion -----------------------------------------------------------------
-    def users(self) -> list:
-        """Enrolled users (``store.UserInfo`` rows), for the CLI and the GUI."""
+    # -- what the front ends show of the store ------------------------------------------------
+    @property
+    def path(self) -> Path:
+        """The store's folder (for titles and messages)."""
+        return self.store.path
+
+    def close(self) -> None:
+        self.store.close()
+
+    def with_settings(self, **changes: Any) -> AuthService:
+        """A service over the same store with ``changes`` to the settings (e.g. the verifier
+        chosen for one enrollment)."""
+        return AuthService(self.store, replace(self.settings, **changes), clock=self.clock)
+
+    def has_user(self, user: str) -> bool:
+        return self.store.has_user(user)
+
+    def user(self, user: str) -> UserInfo:
+        """The enrolled ``user`` (``UnknownUserError`` if absent)."""
+        return self.store.get_user(user)
+
+    def users(self) -> list[UserInfo]:
+        """Enrolled users, for the CLI and the GUI."""
         return self.store.users()
 
-    def delete(self, user: str, actor: str | None = None) -> None:
-        """Remove a user's enrollment, attempts and fingerprints (the audit log keeps a note,
-        with ``actor``: who authorised it). Callers check authority first (``authorize``)."""
-        self.store.delete_user(user, actor=actor)
-        self.update_index()
+    def count_users(self) -> int:
+        return self.store.count_users()
 
-    # -- administration -----------------------------------------------------------------------
-    def authorize(self, user: str, action: str,
-                  proof: Trajectory | Sequence[Trajectory] | None = None,
-                  admin: bool = False) -> str:
-        """Check that ``action`` ("re-enroll", "delete") on ``user``'s account is allowed:
-        ``proof`` is two fresh writings that each pass a login of that user now and differ
-        from each other as genuine writings do (``authapp.proof``; recorded as login
-        attempts), or ``admin`` is an explicit, audited administrator action. Returns who
-        authorised it ("proof" or "admin"); ``AuthorizationError`` otherwise."""
-        name = self.store.get_user(user).name
-        if admin:
-            self.store.audit("admin_action", name, {"action": action})
-            return "admin"
-        if proof is None:
-            raise AuthorizationError(
-                f"{action} of user {name!r} needs proof that it is them: two fresh writings "
-                "that pass their login (--proof FILE FILE), or an administrator (--admin)")
-        check_proof(self, name, action, proof)
-        return "proof"
+    def users_page(self, offset: int, limit: int) -> list[UserInfo]:
+        return self.store.users_page(offset, limit)
 
-    def revert_adaptation(self, user: str, actor: str = "admin") -> int:
-        """Drop the adapted samples of ``user`` (an administrator's action, audited): the
-        model goes back to the enrollment samples. Returns how many were dropped."""
-        name = self.store.get_user(user).name
-        with self.store.user_lock(name):
-            return adapt.revert(self, name, actor)
+    def recordings(self, user: str) -> list[Trajectory]:
+        """``user``'s stored recordings (``authapp record`` compares a new one with them)."""
+        return self.store.load_recordings(user)
 
-    def unlock(self, user: str, actor: str = "admin") -> security.LockState:
-        """End a lockout now: earlier failures stop counting (an administrator's action,
-        audited). Returns the state before."""
-        name = self.store.get_user(user).name
-        before = self.lock_state(name)
-        self.store.record_attempt(name, outcome="reset", score=None,
-                                  reason=f"unlocked by {actor}",
-                                  audit=[("unlock", {"by": actor, "was_locked": before.locked,
-                                                     "failures": before.recent_failures})])
-        return before
+    def audit_problems(self) -> list[str]:
+        """What is wrong with the audit log (deleted, edited or cut-off rows)."""
+        return self.store.audit_problems()
