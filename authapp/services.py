@@ -31,12 +31,7 @@ from authapp.service_results import (
     VerifyResult,
     per_verifier_scores,
 )
-from authapp.service_settings import (
-    Settings,
-    available_verifiers,
-    default_verifier_kind,
-    pseudo_available,
-)
+from authapp.service_settings import Settings
 from authapp.store import DuplicateUserError, EnrollmentStore, UnknownUserError, UserInfo
 from authapp.userid import normalize_user_id, user_key
 from capture.errors import AirAuthError, TrajectoryError
@@ -48,8 +43,7 @@ from models.enrollment import EnrollmentQualityError, build_user_model, verifier
 from models.serialization import dump_verifier
 
 __all__ = ["AuthService", "EnrollmentQualityError", "EnrollmentReport", "IdentifyResult",
-           "Settings", "VerificationError", "VerifyResult", "available_verifiers",
-           "default_verifier_kind", "pseudo_available"]
+           "Settings", "VerificationError", "VerifyResult"]
 
 log = logging.getLogger(__name__)
 
@@ -220,10 +214,7 @@ class AuthService:
     def _generator(self, background: list[Trajectory]) -> Any:
         """The store's pseudo-data generator (``models.pseudo``) fitted on other enrolled
         users' recordings only; it then generates from this user's samples alone."""
-        if not pseudo_available():
-            raise AirAuthError(f"pseudo data generator {self.settings.pseudo!r} is not "
-                               "installed (models.pseudo.make_generator missing)")
-        from models.pseudo import generator_class, make_generator  # type: ignore[attr-defined]
+        from models.pseudo import generator_class, make_generator
 
         # networks (the EfficientNet embedding, the inpainting GAN / VAE) are trained once and
         # kept with the store (retrained when the recipe changes; reused, not retrained, when
