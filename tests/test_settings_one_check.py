@@ -176,3 +176,15 @@ def test_the_gui_offers_exactly_the_verifiers_the_check_accepts(win) -> None:
     offered = [combo.itemData(i) for i in range(combo.count())]
     assert offered == [None, *verifier_choices()]  # None: the store's setting
     assert combo.itemText(0) == "store setting (fusion)"
+
+
+def test_verify_store_reports_a_stored_value_the_check_refuses(tmp_path: Path, capsys) -> None:
+    """The store checks only a value's keyed checksum; ``verify-store`` also asks the one
+    check, as every read of the settings does."""
+    with EnrollmentStore(tmp_path / "s") as store:
+        store.set_setting("replay_threshold", -1.0)
+    assert main(["verify-store", "--store", str(tmp_path / "s")]) == 1
+    out = capsys.readouterr().out
+    assert "problem: store setting 'replay_threshold' must be a number" in out, out
+    login = ["login", "u", str(FMKIT / "luduo_luduo_01.txt"), "--store", str(tmp_path / "s")]
+    assert main(login) == 2 and "'replay_threshold'" in capsys.readouterr().err
