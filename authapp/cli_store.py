@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,24 +32,20 @@ def add_authority_arguments(p: argparse.ArgumentParser, action: str) -> None:
                             "log)")
 
 
-SETTING_OF_FIELD = {"security_level": "security"}
-"""``Settings`` fields whose store setting has another name."""
-
-
 def open_service(args: argparse.Namespace, *, create: bool = False,
-                 **changes: object) -> AuthService:
+                 flags: Mapping[str, str] | None = None) -> AuthService:
     """The service over ``--store`` (must exist unless ``create``): the store's settings with
-    ``changes`` applied."""
+    ``flags`` ({store setting name: the text given}, e.g. ``enroll --pseudo``) over them,
+    each parsed and checked as ``authapp settings`` does, before a store is made."""
     from authapp.services import AuthService, Settings
-    from authapp.settings_schema import check_value
+    from authapp.settings_schema import parse
     from authapp.store import EnrollmentStore, default_store_path
 
-    for field, value in changes.items():  # a flag is checked as `authapp settings` checks it
-        check_value(SETTING_OF_FIELD.get(field, field), value)
+    values = {name: parse(name, text) for name, text in (flags or {}).items()}
     path = Path(args.store) if args.store else default_store_path()
     store = EnrollmentStore(path, create=create)
     try:
-        return AuthService(store, replace(Settings.from_store(store), **changes))
+        return AuthService(store, Settings.from_store(store).with_values(values))
     except BaseException:
         store.close()
         raise

@@ -1,26 +1,24 @@
-"""How enrollment and login are configured: ``Settings`` and the installed verifier choices.
+"""How enrollment and login are configured: ``Settings``, from the store and from flags.
 
-Kept apart from ``authapp.services`` because the policy (defaults, the store's saved values,
-what is installed) is read by more than the service: ``authapp.admin`` and the GUI show and
-change it without enrolling or scoring anything.
+Kept apart from ``authapp.services`` because the policy (defaults, the store's saved values)
+is read by more than the service: ``authapp.services.admin`` and the GUI show and change it without
+enrolling or scoring anything. Every value is checked by ``authapp.settings_schema`` (the
+one check of each setting) on its way into a ``Settings``.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from authapp.security import LockoutPolicy
-from authapp.settings_schema import SettingError, check_value
+from authapp.settings_schema import DEFAULT_VERIFIER, SPECS, SettingError, check, parse
 from authapp.store import EnrollmentStore
 from capture.errors import AirAuthError
 from models.adaptation import AdaptationPolicy
 from models.enrollment import EnrollmentSettings
 from models.quality import QualityConfig
-from models.registry import VERIFIERS
 from models.score_calibration import (
     DEFAULT_LEVEL,
     CalibrationSet,
@@ -28,43 +26,18 @@ from models.score_calibration import (
     shipped_calibrations,
 )
 
-__all__ = ["Settings", "available_verifiers", "default_verifier_kind", "pseudo_available"]
+__all__ = ["DEFAULT_VERIFIER", "Settings"]
 
-
-def available_verifiers() -> list[str]:
-    """Registered verifier names whose module can be imported in this installation."""
-    out = []
-    for name, target in VERIFIERS.items():
-        module = target.partition(":")[0]
-        try:
-            if importlib.util.find_spec(module) is not None:
-                out.append(name)
-        except (ImportError, ValueError):
-            pass
-    return out
-
-
-def default_verifier_kind() -> str:
-    """"fusion" when installed, else the first available of dtw, ss-svm, svm, subspace."""
-    avail = available_verifiers()
-    for name in ("fusion", "dtw", "ss-svm", "svm", "subspace"):
-        if name in avail:
-            return name
-    raise AirAuthError("no verifier is installed (models.registry lists none importable)")
-
-
-def pseudo_available() -> bool:
-    """Is a pseudo-data generator (``models.pseudo.make_generator``) installed?"""
-    try:
-        module = importlib.import_module("models.pseudo")
-    except ImportError:
-        return False
-    return hasattr(module, "make_generator")
+FIELD_OF_SETTING = {"security": "security_level"}
+"""Store settings whose ``Settings`` field has another name (the rest share theirs)."""
+ADAPTATION_PARTS = {"adaptation": "enabled", "adapt_margin": "margin",
+                    "max_adapted": "max_adapted"}
+"""Store settings that are parts of ``Settings.adaptation``."""
 
 
 @dataclass(frozen=True)
 class Settings:
-    """How enrollment and login behave. ``verifier=None`` picks ``default_verifier_kind()``.
+    """How enrollment and login behave. ``verifier=None`` picks ``DEFAULT_VERIFIER``.
 
     ``pseudo``: name for ``models.pseudo.make_generator`` or None (no pseudo data).
     ``security_level``: the security level of the calibrated threshold (low, normal, high;
@@ -78,7 +51,7 @@ class Settings:
     users' recordings as training negatives.
     ``shipped_background``: calibrated only -- while the store holds fewer than 20 other
     users, the package's public people (``models.background``) join the cohort.
-    Store-wide values saved with ``EnrollmentStore.set_setting`` (keys: "verifier",
+    Store-wide values saved with ``authapp.services.admin.save`` (keys: "verifier",
     "verifier_params", "pseudo", "security", "calibration", "lockout", "replay_threshold",
     "adaptation", "adapt_margin", "max_adapted";
     ``authapp settings``) override the defaults via ``Settings.from_store``, so an
@@ -103,7 +76,7 @@ class Settings:
 
     @property
     def verifier_kind(self) -> str:
-        return self.verifier or default_verifier_kind()
+        return self.verifier or DEFAULT_VERIFIER
 
     def enrollment(self) -> EnrollmentSettings:
         """The pipeline settings (``models.enrollment``) -- the ones the harness uses too."""
@@ -126,41 +99,39 @@ class Settings:
     def from_store(cls, store: EnrollmentStore) -> Settings:
         """The store's saved settings over the defaults; each value checked on the way in
         (``authapp.settings_schema``), a bad one is an ``AirAuthError`` naming it."""
-        saved = store.get_settings()
-        kw: dict[str, Any] = {}
-        if isinstance(saved.get("verifier"), str):
-            kw["verifier"] = saved["verifier"]
-        if isinstance(saved.get("verifier_params"), dict):
-            kw["verifier_params"] = saved["verifier_params"]
-            kind = kw.get("verifier") or default_verifier_kind()
-            try:
-                check_value("verifier_params", saved["verifier_params"], kind)
-            except SettingError as exc:
-                raise AirAuthError(f"store {exc}; change it with authapp settings") from exc
-        if saved.get("pseudo") is None or isinstance(saved.get("pseudo"), str):
-            kw["pseudo"] = saved.get("pseudo")
-        for key in ("background", "shipped_background"):
-            if isinstance(saved.get(key), bool):
-                kw[key] = saved[key]
-        for key, field_name in (("security", "security_level"), ("calibration", "calibration")):
-            if key in saved:
-                try:
-                    kw[field_name] = check_value(key, saved[key])
-                except SettingError as exc:
-                    raise AirAuthError(f"store {exc}; change it with authapp settings") from exc
-        if isinstance(saved.get("lockout"), dict):
-            kw["lockout"] = LockoutPolicy(**saved["lockout"])
-        if isinstance(saved.get("replay_threshold"), float):
-            kw["replay_threshold"] = saved["replay_threshold"]
-        adapt: dict[str, Any] = {}
-        for key, part in (("adaptation", "enabled"), ("adapt_margin", "margin"),
-                          ("max_adapted", "max_adapted")):
-            if key in saved:
-                try:
-                    adapt[part] = check_value(key, saved[key])
-                except SettingError as exc:
-                    raise AirAuthError(f"store {exc}; change it with authapp settings") from exc
-        if adapt:
-            kw["adaptation"] = AdaptationPolicy(**adapt)
-        return cls(**kw)
+        try:
+            return cls().with_values(store.get_settings())
+        except SettingError as exc:
+            raise AirAuthError(f"store {exc}; change it with authapp settings") from exc
 
+    def with_text(self, typed: Mapping[str, str]) -> Settings:
+        """These settings with some replaced by what a person typed or picked (command-line
+        flags, the GUI's choices; store setting names), each parsed and checked as
+        ``authapp settings`` does (``settings_schema.parse``)."""
+        return self.with_values({name: parse(name, text) for name, text in typed.items()})
+
+    def with_values(self, values: Mapping[str, Any]) -> Settings:
+        """These settings with some replaced by store setting values (JSON, names as in
+        ``settings_schema.SPECS`` plus "lockout"), each checked (``settings_schema.check``);
+        the verifier parameters must suit the verifier then in effect. ``SettingError``
+        names a bad one. Settings another module owns are left to it."""
+        kw: dict[str, Any] = {}
+        adapt: dict[str, Any] = {}
+        for name, value in values.items():
+            if name == "verifier_params":
+                continue  # checked below, against the verifier in effect
+            value = check(name, value)
+            if name == "lockout":
+                kw["lockout"] = LockoutPolicy(**value)
+            elif name in ADAPTATION_PARTS:
+                adapt[ADAPTATION_PARTS[name]] = value
+            elif name in SPECS:  # (the lockout parts were refused by check)
+                kw[FIELD_OF_SETTING.get(name, name)] = value
+        if adapt:
+            kw["adaptation"] = replace(self.adaptation, **adapt)
+        if "verifier_params" in values or "verifier" in kw:
+            kind = kw.get("verifier", self.verifier) or DEFAULT_VERIFIER
+            params = values.get("verifier_params", self.verifier_params)
+            # (no parameters suit every verifier: its module is not imported for them)
+            kw["verifier_params"] = check("verifier_params", params, kind if params else None)
+        return replace(self, **kw)

@@ -12,7 +12,7 @@ from conftest import SHARED_DATA
 
 from authapp.guard import AuthorizationError
 from authapp.services import Actor, AuthService, Settings
-from authapp.settings_schema import SettingError, check_value, parse_cli_value
+from authapp.settings_schema import SettingError, check, parse
 from authapp.store import EnrollmentStore
 from capture.datasets import load_dataset
 from models.adaptation import AdaptationPolicy, mark_adapted
@@ -70,14 +70,14 @@ def test_policy_rules_and_bounds() -> None:
 
 
 def test_adaptation_settings_are_checked() -> None:
-    assert check_value("adaptation", False) is False
-    assert check_value("adapt_margin", 2) == 2.0 and check_value("max_adapted", 5) == 5
-    assert parse_cli_value("adaptation", "off") is False
-    assert parse_cli_value("max_adapted", "4") == 4
+    assert check("adaptation", False) is False
+    assert check("adapt_margin", 2) == 2.0 and check("max_adapted", 5) == 5
+    assert parse("adaptation", "off") is False
+    assert parse("max_adapted", "4") == 4
     for name, value in (("adaptation", "yes"), ("adapt_margin", -2), ("adapt_margin", 1e999),
                         ("max_adapted", 2.5), ("max_adapted", 1000), ("adapt_margin", True)):
         with pytest.raises(SettingError):
-            check_value(name, value)
+            check(name, value)
 
 
 @pytest.fixture(scope="module")

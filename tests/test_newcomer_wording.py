@@ -107,6 +107,6 @@ def test_a_flag_and_the_setting_get_the_same_answer(store: str, fmkit_dir: Path,
     assert code == code2 == 2 and err.split("error: ")[1] == err2.split("error: ")[1], (err, err2)
     assert not Path(other).exists() or not any(Path(other).glob("users/*"))
     assert run(capsys, "settings", setting, good, "--store", other)[0] == 0
-    from authapp.settings_schema import check_value
+    from authapp.settings_schema import check
 
-    assert check_value(setting, good) == good
+    assert check(setting, good) == good

@@ -36,14 +36,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_authority_arguments(p, "re-enroll (or add samples to)")
     p.add_argument("--verifier", default=None,
                    help="verifier kind (dtw, subspace, svm, ss-svm, fusion; default: the "
-                        "store's setting, else fusion when installed)")
+                        "store's setting, else fusion)")
     p.add_argument("--pseudo", default=None, metavar="NAME",
                    help="expand the samples with this pseudo-data generator ('off' for none)")
-    p.add_argument("--security", choices=("low", "normal", "high"), default=None,
-                   help="security level of the account's threshold (default: the store's "
-                        "setting, else normal: about 0.1 %% of other people and 5 %% of "
-                        "skilled forgers accepted on the development data; high: 0.01 %% / "
-                        "2 %%; low: 1 %% / 10 %%)")
+    p.add_argument("--security", default=None, metavar="LEVEL",
+                   help="security level of the account's threshold: low, normal or high "
+                        "(default: the store's setting, else normal: about 0.1 %% of other "
+                        "people and 5 %% of skilled forgers accepted on the development data; "
+                        "high: 0.01 %% / 2 %%; low: 1 %% / 10 %%)")
     add_store_argument(p)
     p.set_defaults(func=run)
 
@@ -55,14 +55,10 @@ def run(args: argparse.Namespace) -> int:
     if args.add and args.re_enroll:
         raise AuthorizationError("--add and --re-enroll exclude each other: --add keeps the "
                                  "enrolled samples, --re-enroll replaces them")
-    changes: dict[str, object] = {}
-    if args.verifier:
-        changes["verifier"] = args.verifier
-    if args.pseudo is not None:
-        changes["pseudo"] = None if args.pseudo == "off" else args.pseudo
-    if args.security is not None:
-        changes["security_level"] = args.security
-    service = open_service(args, create=True, **changes)
+    flags = {"verifier": args.verifier or None, "pseudo": args.pseudo,
+             "security": args.security}  # parsed and checked as `authapp settings` does
+    service = open_service(args, create=True,
+                           flags={k: v for k, v in flags.items() if v is not None})
     report = service.enroll(args.user, recordings, re_enroll=args.re_enroll, add=args.add,
                             actor=actor(args, args.user))
     if report.authorised_by is not None:

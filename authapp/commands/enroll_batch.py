@@ -69,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     subs = user_folders(args.folder)
-    changes: dict[str, object] = {"verifier": args.verifier} if args.verifier else {}
-    service = open_service(args, create=True, **changes)
+    service = open_service(args, create=True,
+                           flags={"verifier": args.verifier} if args.verifier else None)
     enrolled: list[str] = []
     skipped: list[str] = []
     refused: list[tuple[str, str]] = []

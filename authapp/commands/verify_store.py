@@ -14,6 +14,7 @@ from pathlib import Path
 from authapp.cli import printable
 from authapp.cli_store import add_store_argument
 from authapp.store import EnrollmentStore, default_store_path
+from capture.errors import AirAuthError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,9 +26,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from authapp.service_settings import Settings
+
     # the store alone, not the service: its settings are among what is checked
     with EnrollmentStore(Path(args.store) if args.store else default_store_path()) as store:
         problems = store.verify_store()
+        try:  # each setting's value too (the store checks only its keyed checksum)
+            Settings.from_store(store)
+        except AirAuthError as exc:
+            problems += [str(exc)] if str(exc) not in problems else []
         for line in problems:
             print(printable(f"problem: {line}"))
         if problems:

@@ -24,13 +24,9 @@ from authapp.gui.authority import with_authority
 from authapp.gui.capture import short_names
 from authapp.gui.host import TabHost
 from authapp.gui.widgets import Banner, MessageLabel
-from authapp.services import (
-    Actor,
-    AuthService,
-    EnrollmentQualityError,
-    EnrollmentReport,
-    available_verifiers,
-)
+from authapp.services import Actor, AuthService, EnrollmentQualityError, EnrollmentReport
+from authapp.settings_schema import verifier_choices
+from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
 
 STORE_DEFAULT = "store setting"
@@ -59,7 +55,7 @@ class EnrollTab(QWidget):
         self.n_samples.setValue(5)
         self.verifier = QComboBox()
         self.verifier.addItem(f"{STORE_DEFAULT} ({self._store_kind()})", None)
-        for name in available_verifiers():
+        for name in verifier_choices():
             self.verifier.addItem(name, name)
         self.re_enroll = QCheckBox("replace an existing enrollment (re-enroll)")
         self.add_samples = QCheckBox("add to an existing enrollment "
@@ -133,10 +129,7 @@ class EnrollTab(QWidget):
             self.capture()
 
     def _store_kind(self) -> str:
-        try:
-            return self.host.service.settings.verifier_kind
-        except Exception:  # noqa: BLE001 - no verifier installed: enroll will say so
-            return "none installed"
+        return self.host.service.settings.verifier_kind
 
     # -- samples --------------------------------------------------------------------------
     def capture(self) -> None:
@@ -203,7 +196,11 @@ class EnrollTab(QWidget):
             return
         base = self.host.service
         kind = self.verifier.currentData()
-        service = base if kind is None else base.with_settings(verifier=kind)
+        try:  # the choice is checked as `authapp settings verifier` and `--verifier` are
+            service = base if kind is None else base.with_settings({"verifier": kind})
+        except AirAuthError as exc:
+            self._show_error(str(exc))
+            return
         samples, re_enroll = list(self.samples), self.re_enroll.isChecked()
         add = self.add_samples.isChecked()
         self.banner.show_result("", "info")

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +32,7 @@ from authapp.service_results import (
     VerifyResult,
     per_verifier_scores,
 )
-from authapp.service_settings import (
-    Settings,
-    available_verifiers,
-    default_verifier_kind,
-    pseudo_available,
-)
+from authapp.service_settings import Settings
 from authapp.services import adaptation, identification
 from authapp.services.actor import Actor
 from authapp.services.administration import Administration
@@ -52,9 +46,16 @@ from models.base import Verifier, check_trajectories
 from models.enrollment import EnrollmentQualityError, build_user_model, verifier_advice
 from models.serialization import dump_verifier
 
-__all__ = ["AuthService", "EnrollmentQualityError", "EnrollmentReport", "IdentifyResult",
-           "Settings", "VerificationError", "VerifyResult", "available_verifiers",
-           "default_verifier_kind", "pseudo_available"]
+__all__ = [
+    "Actor",
+    "AuthService",
+    "EnrollmentQualityError",
+    "EnrollmentReport",
+    "IdentifyResult",
+    "Settings",
+    "VerificationError",
+    "VerifyResult",
+]
 
 log = logging.getLogger(__name__)
 
@@ -230,10 +231,7 @@ class AuthService(Administration):
     def _generator(self, background: list[Trajectory]) -> Any:
         """The store's pseudo-data generator (``models.pseudo``) fitted on other enrolled
         users' recordings only; it then generates from this user's samples alone."""
-        if not pseudo_available():
-            raise AirAuthError(f"pseudo data generator {self.settings.pseudo!r} is not "
-                               "installed (models.pseudo.make_generator missing)")
-        from models.pseudo import generator_class, make_generator  # type: ignore[attr-defined]
+        from models.pseudo import generator_class, make_generator
 
         # networks (the EfficientNet embedding, the inpainting GAN / VAE) are trained once and
         # kept with the store (retrained when the recipe changes; reused, not retrained, when
@@ -365,10 +363,11 @@ class AuthService(Administration):
     def close(self) -> None:
         self.store.close()
 
-    def with_settings(self, **changes: Any) -> AuthService:
-        """A service over the same store with ``changes`` to the settings (e.g. the verifier
-        chosen for one enrollment)."""
-        return AuthService(self.store, replace(self.settings, **changes), clock=self.clock)
+    def with_settings(self, typed: Mapping[str, str]) -> AuthService:
+        """A service over the same store with some settings replaced by what a person typed or
+        picked (store setting names, e.g. the verifier chosen for one enrollment), each
+        checked as ``authapp settings`` checks it (``SettingError`` names a bad one)."""
+        return AuthService(self.store, self.settings.with_text(typed), clock=self.clock)
 
     def has_user(self, user: str) -> bool:
         return self.store.has_user(user)

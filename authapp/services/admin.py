@@ -7,13 +7,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from authapp import security
-from authapp.service_settings import default_verifier_kind
 from authapp.settings_schema import (
+    DEFAULT_VERIFIER,
     LOCKOUT_KEYS,
     SPECS,
     SettingError,
-    check_value,
-    parse_cli_value,
+    check,
+    parse,
 )
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def current(service: AuthService) -> dict[str, Any]:
     """Every setting's effective value (also for the GUI): one entry per ``SPECS`` key."""
     s = service.settings
     return {
-        "verifier": s.verifier or f"{_kind()} (default)",
+        "verifier": s.verifier or f"{DEFAULT_VERIFIER} (default)",
         "verifier_params": json.dumps(dict(s.verifier_params)),
         "pseudo": s.pseudo or "off",
         "background": str(s.background).lower(),
@@ -54,34 +54,28 @@ def current(service: AuthService) -> dict[str, Any]:
     }
 
 
-def _kind() -> str:
-    try:
-        return default_verifier_kind()
-    except Exception:  # noqa: BLE001 - shown, not needed
-        return "none installed"
-
-
 def change(service: AuthService, key: str, text: str) -> None:
     """Set ``key`` from the text an administrator typed (``default`` resets); audited by the
     store. Reached through ``AuthService.change_setting``, which authorises it."""
-    store = service.store
     if key not in SPECS:
         raise SettingError(f"unknown setting {key!r} (known: {', '.join(SPECS)})")
-    if text.strip().lower() == "default" and key not in LOCKOUT_KEYS:
-        store.unset_setting(key)
-        return
-    if key in LOCKOUT_KEYS:
+    reset = text.strip().lower() == "default"
+    if key in LOCKOUT_KEYS:  # one part of the stored "lockout" policy
         policy = service.settings.lockout
         saved = {k: getattr(policy, k) for k in LOCKOUT_KEYS}
-        if text.strip().lower() == "default":
-            saved[key] = getattr(security.LockoutPolicy(), key)
-        else:
-            saved[key] = parse_cli_value(key, text)
-        store.set_setting("lockout", saved)
-        return
-    value = parse_cli_value(key, text)
-    kind = value if key == "verifier" else (service.settings.verifier or _kind())
-    if key == "verifier":  # the saved parameters must suit the new verifier
-        check_value("verifier", value)
-        check_value("verifier_params", dict(service.settings.verifier_params), kind)
-    store.set_setting(key, value, verifier_kind=kind)
+        saved[key] = getattr(security.LockoutPolicy(), key) if reset else parse(key, text)
+        save(service, "lockout", saved)
+    elif reset:
+        service.store.unset_setting(key)
+    else:
+        save(service, key, parse(key, text))
+
+
+def save(service: AuthService, key: str, value: Any) -> None:
+    """Store one setting's JSON value once it passes the one check
+    (``settings_schema.check``) and suits the others (the verifier parameters the
+    verifier: ``Settings.with_values``); audited. Every write of a setting comes here."""
+    value = check(key, value)
+    service.settings.with_values({key: value})
+    service.store.set_setting(key, value)
+

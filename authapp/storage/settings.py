@@ -1,5 +1,7 @@
-"""Store-wide settings (e.g. the lockout policy): JSON values with keyed checksums, checked
-against ``authapp.settings_schema`` when written and when read.
+"""Store-wide settings (e.g. the lockout policy): opaque JSON values with keyed checksums.
+
+What a value may be is ``authapp.settings_schema``'s question, asked before a value is
+written (``authapp.services.admin.save``) and after it is read (``Settings.from_store``), not here.
 
 Part of ``authapp.store.EnrollmentStore`` (a mixin).
 """
@@ -10,7 +12,6 @@ import json
 from typing import Any
 
 from authapp import storekey
-from authapp.settings_schema import SettingError, check_value
 from authapp.storage.errors import StoreError, StoreTamperedError
 
 
@@ -20,8 +21,8 @@ class StoreSettings:
     def get_settings(self) -> dict[str, Any]:
         """Store-wide settings (JSON values), e.g. the lockout policy an administrator chose.
 
-        Every value's keyed checksum and range are checked (``authapp.settings_schema``): a
-        value written outside AirAuth, or out of range, is an error naming it. The rows must
+        Every value's keyed checksum is checked: a value written outside AirAuth is an
+        error naming it (its range is ``authapp.settings_schema``'s). The rows must
         be the sealed set, and the set the latest version the audit log recorded
         (``authapp.storage.seals``): a deleted row or an older one put back is tampering."""
         with self._read() as c:
@@ -31,13 +32,9 @@ class StoreSettings:
         out = {}
         for k, v, _ in rows:
             try:
-                value = json.loads(v)
+                out[k] = json.loads(v)
             except (ValueError, RecursionError) as exc:
                 raise StoreError(f"store setting {k!r} is unreadable") from exc
-            try:
-                out[k] = check_value(k, value)
-            except SettingError as exc:
-                raise StoreError(f"store setting {k!r} is invalid: {exc}") from exc
         return out
 
     def _check_rows(self, rows: list) -> None:
@@ -47,11 +44,9 @@ class StoreSettings:
                                          "(keyed checksum does not match); set it again with "
                                          "authapp settings")
 
-    def set_setting(self, key: str, value: Any, verifier_kind: str | None = None) -> None:
-        """Store one setting after checking it (``authapp.settings_schema``); audited.
-
-        ``verifier_kind``: what ``verifier_params`` are checked against."""
-        value = check_value(key, value, verifier_kind)
+    def set_setting(self, key: str, value: Any) -> None:
+        """Store one setting (a JSON value, already checked: ``authapp.services.admin.save``);
+        audited."""
         text = json.dumps(value)
         with self._write() as c:
             version = self._change_settings(c, key, text)
