@@ -137,7 +137,7 @@ class EnrollmentStore(StoreOpening, StoreTransactions, KeyedRows, Seals, UserRec
 
     @property
     def schema_version(self) -> int:
-        return int(self._connection().execute("PRAGMA user_version").fetchone()[0])
+        return int(self._connection().execute("PRAGMA user_version").fetchone()["user_version"])
 
     def close(self) -> None:
         with self._mutex:

@@ -53,7 +53,7 @@ class GarbageCollection:
         then (``StoreOpening._sweep_on_open``); ``only=()``: the registered garbage's
         folders alone."""
         with self._read() as c:
-            garbage = [r[0] for r in c.execute("SELECT path FROM garbage ORDER BY path")]
+            garbage = [r["path"] for r in c.execute("SELECT path FROM garbage ORDER BY path")]
             scope = None if only is None else \
                 set(only) | {rel.split("/", 1)[0] for rel in garbage}
             if scope is not None and len(scope) > SCOPE_MAX:
@@ -64,13 +64,14 @@ class GarbageCollection:
                 args = tuple(sorted(scope))
                 join = "CROSS JOIN"  # users by their dirname index first, then recordings
                 # by theirs (SQLite would otherwise scan every recording)
-            users = {r[0] for r in c.execute(f"SELECT u.dirname FROM users u{where}", args)}
-            referenced = {f"{d}/{f}" for d, f in c.execute(
-                f"SELECT u.dirname, m.file FROM users u {join} models m ON m.user_id = u.id"
-                + where, args)}
-            referenced |= {f"{d}/{f}" for d, f in c.execute(
-                f"SELECT u.dirname, r.file FROM users u {join} models m ON m.user_id = u.id "
-                f"{join} recordings r ON r.model_id = m.id" + where, args)}
+            users = {r["dirname"] for r in c.execute(
+                f"SELECT u.dirname AS dirname FROM users u{where}", args)}
+            referenced = {f"{r['dirname']}/{r['file']}" for r in c.execute(
+                f"SELECT u.dirname AS dirname, m.file AS file FROM users u {join} models m "
+                "ON m.user_id = u.id" + where, args)}
+            referenced |= {f"{r['dirname']}/{r['file']}" for r in c.execute(
+                f"SELECT u.dirname AS dirname, r.file AS file FROM users u {join} models m "
+                f"ON m.user_id = u.id {join} recordings r ON r.model_id = m.id" + where, args)}
         removed = 0
         done: list[str] = []
         users_dir = self.path / USERS_DIR
@@ -155,7 +156,7 @@ class GarbageCollection:
         """Move user folders and artifact files that no row accounts for (and that are not
         registered garbage) to ``quarantine/``, with an audit entry; delete nothing."""
         with self._read() as c:
-            pending = {r[0] for r in c.execute("SELECT path FROM garbage")}
+            pending = {r["path"] for r in c.execute("SELECT path FROM garbage")}
         unknown: list[Path] = []
         base = self.path / USERS_DIR
         for name, entries in listing.items():

@@ -91,7 +91,7 @@ class LoginHistory:
                 "SELECT id, user_key, time, outcome, score, reason FROM attempts "
                 "WHERE user_key = ? AND (? IS NULL OR time >= ?) ORDER BY time, id",
                 (IDENTIFY_KEY, since, since)).fetchall()
-        return [Attempt(*r) for r in rows]
+        return [_attempt(r) for r in rows]
 
     def audit(self, event: str, user: str | None = None, detail: dict[str, Any] | None = None,
               when: float | None = None) -> None:
@@ -110,7 +110,7 @@ class LoginHistory:
                 "SELECT id, user_key, time, outcome, score, reason FROM attempts "
                 "WHERE user_key = ? AND (? IS NULL OR time >= ?) ORDER BY time, id",
                 (key, since, since)).fetchall()
-        return [Attempt(*r) for r in rows]
+        return [_attempt(r) for r in rows]
 
     def fingerprints(self, user: str) -> list[StoredFingerprint]:
         """Fingerprints of the user's enrollment recordings and past login attempts.
@@ -124,9 +124,11 @@ class LoginHistory:
                              "description, mac FROM fingerprints WHERE user_key = ? ORDER BY id",
                              (key,)).fetchall()
         out = []
-        for source, ref, created, n, d, version, blob, desc, mac in rows:
+        for r in rows:
+            source, ref, created, version = r["source"], r["ref"], r["created"], r["version"]
+            n, d, blob, desc = r["rows"], r["cols"], r["data"], r["description"]
             if not isinstance(blob, bytes) or not isinstance(desc, (bytes, type(None))) \
-                    or not storekey.same(mac, self._fp_mac(key, source, ref, created, n, d,
+                    or not storekey.same(r["mac"], self._fp_mac(key, source, ref, created, n, d,
                                                            version, blob, desc)):
                 raise StoreTamperedError(
                     f"the replay history of user {normalize_user_id(user)!r} was changed "
@@ -152,13 +154,19 @@ class LoginHistory:
                 rows = c.execute("SELECT id, time, event, user_name, detail FROM audit "
                                  "WHERE user_key = ? ORDER BY id", (user_key(user),)).fetchall()
         out = []
-        for i, t, ev, name, detail in rows:
+        for r in rows:
             try:
-                d = json.loads(detail)
+                d = json.loads(r["detail"])
             except ValueError:
                 d = {}
-            out.append(AuditEntry(i, t, ev, name, d if isinstance(d, dict) else {}))
+            out.append(AuditEntry(r["id"], r["time"], r["event"], r["user_name"],
+                                  d if isinstance(d, dict) else {}))
         return out
+
+
+def _attempt(r: sqlite3.Row) -> Attempt:
+    return Attempt(id=r["id"], user_key=r["user_key"], time=r["time"], outcome=r["outcome"],
+                   score=r["score"], reason=r["reason"])
 
 
 def _fmt_time(t: float) -> str:

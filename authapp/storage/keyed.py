@@ -6,8 +6,7 @@ Part of ``authapp.store.EnrollmentStore`` (a mixin).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import sqlite3
 
 from authapp import storekey
 from authapp.storage.errors import StoreIntegrityError
@@ -37,11 +36,13 @@ class KeyedRows:
     def _setting_mac(self, name: str, value: str) -> str:
         return storekey.mac(self._key, "setting", name, value)
 
-    def _check_model_row(self, row: Sequence[Any]) -> None:
-        """Refuse a model row whose keyed checksum does not match (see ``storekey``)."""
-        name, key, dirname, fname, sha, kind, meta = (row[0], row[1], row[2], row[7], row[8],
-                                                      row[6], row[9])
-        if not storekey.same(row[11], self._model_mac(key, dirname, fname, sha, kind, meta)):
+    def _check_model_row(self, row: sqlite3.Row) -> None:
+        """Refuse a model row whose keyed checksum does not match (see ``storekey``); ``row``
+        has the columns of ``UserRecords._USER_SQL``."""
+        name = row["name"]
+        expected = self._model_mac(row["key"], row["dirname"], row["model_file"],
+                                   row["model_sha256"], row["verifier_kind"], row["metadata"])
+        if not storekey.same(row["mac"], expected):
             raise StoreIntegrityError(
                 name, f"the stored model of user {name!r} was changed outside AirAuth (its "
                 "keyed checksum does not match); re-enroll the user (--re-enroll --admin)")

@@ -16,7 +16,7 @@ from typing import Any
 from authapp import storekey
 from authapp.storage.errors import StoreBusyError, StoreIntegrityError, UnknownUserError
 from authapp.storage.layout import USERS_DIR, _sha256
-from authapp.storage.records import UserInfo
+from authapp.storage.records import RecordingRow, UserInfo
 from authapp.userid import normalize_user_id, user_key
 from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
@@ -60,7 +60,8 @@ class ArtifactLoading:
             raise StoreIntegrityError(
                 user, f"stored recording of user {user!r} is unreadable ({exc})") from exc
 
-    def _with_snapshot(self, user: str, load: Callable[[UserInfo, list[tuple]], Any]) -> Any:
+    def _with_snapshot(self, user: str,
+                       load: Callable[[UserInfo, list[RecordingRow]], Any]) -> Any:
         """Run ``load(info, recording_rows)``; retry if a concurrent re-enroll moved the files.
 
         The rows' keyed checksums are checked first."""
@@ -68,26 +69,28 @@ class ArtifactLoading:
             key = user_key(user)
             with self._read() as c:
                 row = c.execute(self._USER_SQL + " WHERE u.key = ?", (key,)).fetchone()
-                recs = c.execute("SELECT idx, file, sha256, mac FROM recordings WHERE "
-                                 "model_id = ? ORDER BY idx", (row[5],)).fetchall() if row else []
                 if row is None:
                     raise UnknownUserError(f"no user {normalize_user_id(user)!r} is enrolled "
                                            f"in {self.path}")
+                stored = c.execute("SELECT idx, file, sha256, mac FROM recordings WHERE "
+                                   "model_id = ? ORDER BY idx", (row["model_id"],)).fetchall()
+                recs = [RecordingRow(r["idx"], r["file"], r["sha256"]) for r in stored]
                 self._check_model_row(row)
-                self._check_recordings_seal(c, row[0], row[1], row[5], [r[:3] for r in recs])
-            for idx, fname, sha, rmac in recs:
-                if not storekey.same(rmac, self._rec_mac(row[1], row[5], idx, fname, sha)):
+                self._check_recordings_seal(c, row["name"], row["key"], row["model_id"], recs)
+            for rec, r in zip(recs, stored):
+                if not storekey.same(r["mac"], self._rec_mac(row["key"], row["model_id"],
+                                                            rec.idx, rec.file, rec.sha256)):
                     raise StoreIntegrityError(
-                        row[0], f"the stored recordings of user {row[0]!r} were changed outside "
-                        "AirAuth (keyed checksum); re-enroll the user (--re-enroll --admin)")
-            recs = [r[:3] for r in recs]
+                        row["name"], f"the stored recordings of user {row['name']!r} were "
+                        "changed outside AirAuth (keyed checksum); re-enroll the user "
+                        "(--re-enroll --admin)")
             info = self._user_from_row(row)
             try:
                 return load(info, recs)
             except FileNotFoundError as exc:
                 with self._read() as c:
                     now = c.execute("SELECT model_id FROM users WHERE key = ?", (key,)).fetchone()
-                if now is not None and now[0] == info.model_id:
+                if now is not None and now["model_id"] == info.model_id:
                     raise StoreIntegrityError(
                         info.name, f"stored data of user {info.name!r} is damaged: "
                         f"{Path(exc.filename or '?').name} is missing; re-enroll the user "
@@ -116,7 +119,7 @@ class ArtifactLoading:
     def load_recordings(self, user: str) -> list[Trajectory]:
         """The user's enrollment recordings, checksum-verified."""
         return self._with_snapshot(user, lambda info, recs: [
-            self._read_recording_file(info.name, info.dirname, f, sha) for _, f, sha in recs])
+            self._read_recording_file(info.name, info.dirname, r.file, r.sha256) for r in recs])
 
     def check_integrity(self) -> list[str]:
         """Problems found (one message per damaged user); empty when everything verifies."""

@@ -69,8 +69,9 @@ class StoreOpening:
         self._conn = conn
         try:
             self._retry(lambda: conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}"))
+            conn.row_factory = sqlite3.Row  # rows are read by column name
             mode = self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
-            if not mode or str(mode[0]).lower() != "wal":
+            if not mode or str(mode["journal_mode"]).lower() != "wal":
                 raise StoreError(f"store database {db} cannot use WAL mode ({mode})")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -124,9 +125,9 @@ class StoreOpening:
         """Refuse to open a database that lists no users next to user folders it did not
         register as garbage (see ``_refuse_lost_database``)."""
         with self._read() as c:
-            if c.execute("SELECT COUNT(*) FROM users").fetchone()[0]:
+            if c.execute("SELECT COUNT(*) AS n FROM users").fetchone()["n"]:
                 return
-            pending = {r[0] for r in c.execute("SELECT path FROM garbage")}
+            pending = {r["path"] for r in c.execute("SELECT path FROM garbage")}
         if any(f"{f.name}/" not in pending for f in self._user_folders()):
             self._refuse_lost_database(0)
 
@@ -174,7 +175,7 @@ class StoreOpening:
             conn = self._connection()
             if version >= 3 and conn.execute(
                     "SELECT EXISTS (SELECT 1 FROM models WHERE mac IS NOT NULL) OR EXISTS "
-                    "(SELECT 1 FROM settings WHERE mac IS NOT NULL)").fetchone()[0]:
+                    "(SELECT 1 FROM settings WHERE mac IS NOT NULL) AS keyed").fetchone()["keyed"]:
                 raise StoreError(f"the store key {path} is missing: the stored models and "
                                  "settings cannot be verified without it. Restore it from a "
                                  "backup")
@@ -205,8 +206,7 @@ class StoreOpening:
                             os.chmod(f.path, FILE_MODE)
 
     def _migrate(self) -> None:
-        conn = self._connection()
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        version = self.schema_version
         if version > SCHEMA_VERSION:
             raise StoreVersionError(
                 f"store at {self.path} has schema version {version}, newer than this AirAuth "
@@ -218,11 +218,15 @@ class StoreOpening:
         if version == SCHEMA_VERSION:
             return
         with self._writer_lock(), self._write() as c:
-            version = c.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
+            version = self.schema_version  # re-read under the lock
             context = MigrationContext(path=self.path, key=self._key, clock=self.clock)
-            for v in range(version, SCHEMA_VERSION):
-                MIGRATIONS[v](c, context)
-                c.execute(f"PRAGMA user_version = {v + 1}")
+            c.row_factory = None  # frozen migrations read rows as the tuples they were
+            try:  # written for
+                for v in range(version, SCHEMA_VERSION):
+                    MIGRATIONS[v](c, context)
+                    c.execute(f"PRAGMA user_version = {v + 1}")
+            finally:
+                c.row_factory = sqlite3.Row
 
 
 def _is_real_dir(path: str | Path) -> bool:

@@ -22,6 +22,7 @@ from typing import Any
 
 from authapp import storekey
 from authapp.storage.errors import StoreError, StoreIntegrityError, StoreTamperedError
+from authapp.storage.records import RecordingRow
 from capture.container import json_default
 
 
@@ -29,9 +30,9 @@ class Seals:
     """Seals over sets of rows (part of ``EnrollmentStore``)."""
 
     # -- the checksums ------------------------------------------------------------------------
-    def _recs_mac(self, key: str, model_id: int, rows: Sequence[Sequence[Any]]) -> str:
+    def _recs_mac(self, key: str, model_id: int, rows: Sequence[RecordingRow]) -> str:
         """Keyed checksum of a model's recordings list: (idx, file, sha256) rows by idx."""
-        listing = json.dumps([[int(i), f, h] for i, f, h in sorted(rows)])
+        listing = json.dumps([[int(r.idx), r.file, r.sha256] for r in sorted(rows)])
         return storekey.mac(self._key, "model recordings", key, int(model_id), listing)
 
     def _chain_mac(self, prev: str, rid: int, when: float, event: str, key: str | None,
@@ -45,10 +46,10 @@ class Seals:
         row = c.execute("SELECT body, mac FROM seals WHERE name = ?", (name,)).fetchone()
         if row is None:
             return None
-        if not storekey.same(row[1], storekey.mac(self._key, "seal", name, row[0])):
+        if not storekey.same(row["mac"], storekey.mac(self._key, "seal", name, row["body"])):
             raise StoreTamperedError(f"the store's {name} seal was changed outside AirAuth "
                                      "(keyed checksum does not match)")
-        return json.loads(row[0])
+        return json.loads(row["body"])
 
     def _write_seal(self, c: sqlite3.Connection, name: str, value: dict[str, Any]) -> None:
         body = json.dumps(value, sort_keys=True)
@@ -58,16 +59,17 @@ class Seals:
 
     # -- model recordings ---------------------------------------------------------------------
     def _seal_recordings(self, c: sqlite3.Connection, key: str, model_id: int) -> None:
-        rows = c.execute("SELECT idx, file, sha256 FROM recordings WHERE model_id = ?",
-                         (model_id,)).fetchall()
+        rows = [RecordingRow(r["idx"], r["file"], r["sha256"]) for r in c.execute(
+            "SELECT idx, file, sha256 FROM recordings WHERE model_id = ?", (model_id,))]
         c.execute("UPDATE models SET recs_mac = ? WHERE id = ?",
                   (self._recs_mac(key, model_id, rows), model_id))
 
     def _check_recordings_seal(self, c: sqlite3.Connection, name: str, key: str,
-                               model_id: int, rows: Sequence[Sequence[Any]]) -> None:
+                               model_id: int, rows: Sequence[RecordingRow]) -> None:
         """Refuse a model whose recordings rows are not the ones it was saved with."""
         row = c.execute("SELECT recs_mac FROM models WHERE id = ?", (model_id,)).fetchone()
-        if row is None or not storekey.same(row[0], self._recs_mac(key, model_id, rows)):
+        if row is None or not storekey.same(row["recs_mac"],
+                                            self._recs_mac(key, model_id, rows)):
             raise StoreIntegrityError(
                 name, f"the stored recordings of user {name!r} were removed or changed "
                 "outside AirAuth (the model's list of recordings does not match); re-enroll "
@@ -82,8 +84,8 @@ class Seals:
         cur = c.execute("INSERT INTO audit (time, event, user_key, user_name, detail) "
                         "VALUES (?, ?, ?, ?, ?)", (when, event, key, name, text))
         rid = int(cur.lastrowid)
-        chain = self._chain_mac(last[0] if last and last[0] else "", rid, when, event, key,
-                                name, text)
+        chain = self._chain_mac(last["chain"] if last and last["chain"] else "", rid, when,
+                                event, key, name, text)
         c.execute("UPDATE audit SET chain = ? WHERE id = ?", (chain, rid))
         self._write_seal(c, "audit", {"id": rid, "chain": chain})
 
@@ -99,17 +101,19 @@ class Seals:
                 return [str(exc)]
         problems = []
         prev = ""
-        for rid, t, ev, ukey, uname, detail, chain in rows:
-            expected = self._chain_mac(prev, rid, t, ev, ukey, uname, detail)
-            if not storekey.same(chain, expected):
-                problems.append(f"audit row {rid} ({ev}) was changed, or a row before it "
-                                "deleted, outside AirAuth")
-                expected = chain or ""  # go on from the stored value: report each break once
+        for r in rows:
+            expected = self._chain_mac(prev, r["id"], r["time"], r["event"], r["user_key"],
+                                       r["user_name"], r["detail"])
+            if not storekey.same(r["chain"], expected):
+                problems.append(f"audit row {r['id']} ({r['event']}) was changed, or a row "
+                                "before it deleted, outside AirAuth")
+                expected = r["chain"] or ""  # go on from the stored value: each break once
             prev = expected
+        last = rows[-1] if rows else None
         if head is None:
             problems.append("the audit log's seal is missing")
-        elif not rows or head.get("id") != rows[-1][0] or head.get("chain") != rows[-1][6]:
-            problems.append(f"the audit log ends at row {rows[-1][0] if rows else 0}, but it "
+        elif last is None or head.get("id") != last["id"] or head.get("chain") != last["chain"]:
+            problems.append(f"the audit log ends at row {last['id'] if last else 0}, but it "
                             f"was sealed at row {head.get('id')}: rows were deleted or added "
                             "at its end outside AirAuth")
         return problems
@@ -146,7 +150,7 @@ class Seals:
         row = c.execute("SELECT detail FROM audit WHERE event IN ('setting', 'migrate') AND "
                         "detail LIKE '%settings_version%' ORDER BY id DESC LIMIT 1").fetchone()
         try:
-            version = json.loads(row[0]).get("settings_version") if row else None
+            version = json.loads(row["detail"]).get("settings_version") if row else None
         except (ValueError, AttributeError):
             return None
         return version if isinstance(version, int) else None

@@ -1,5 +1,8 @@
-"""Store-wide settings (e.g. the lockout policy): JSON values with keyed checksums, checked
-against ``authapp.settings_schema`` when written and when read.
+"""Store-wide settings (e.g. the lockout policy): opaque JSON values with keyed checksums.
+
+The store keeps what it is given and refuses what was changed outside AirAuth; whether a
+value makes sense is the settings layer's question (``authapp.settings_schema``), not the
+store's.
 
 Part of ``authapp.store.EnrollmentStore`` (a mixin).
 """
@@ -7,10 +10,10 @@ Part of ``authapp.store.EnrollmentStore`` (a mixin).
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from authapp import storekey
-from authapp.settings_schema import SettingError, check_value
 from authapp.storage.errors import StoreError, StoreTamperedError
 
 
@@ -20,38 +23,36 @@ class StoreSettings:
     def get_settings(self) -> dict[str, Any]:
         """Store-wide settings (JSON values), e.g. the lockout policy an administrator chose.
 
-        Every value's keyed checksum and range are checked (``authapp.settings_schema``): a
-        value written outside AirAuth, or out of range, is an error naming it. The rows must
+        Every value's keyed checksum is checked: a value written outside AirAuth is an error
+        naming it (whether a value is in range is ``authapp.settings_schema``'s question,
+        asked where the settings are used). The rows must
         be the sealed set, and the set the latest version the audit log recorded
         (``authapp.storage.seals``): a deleted row or an older one put back is tampering."""
         with self._read() as c:
             rows = c.execute("SELECT key, value, mac FROM settings").fetchall()
             self._check_rows(rows)  # each row's own checksum first (the message names it)
-            self._check_settings_set(c, {k: v for k, v, _ in rows})
+            self._check_settings_set(c, {r["key"]: r["value"] for r in rows})
         out = {}
-        for k, v, _ in rows:
+        for r in rows:
             try:
-                value = json.loads(v)
+                out[r["key"]] = json.loads(r["value"])
             except (ValueError, RecursionError) as exc:
-                raise StoreError(f"store setting {k!r} is unreadable") from exc
-            try:
-                out[k] = check_value(k, value)
-            except SettingError as exc:
-                raise StoreError(f"store setting {k!r} is invalid: {exc}") from exc
+                raise StoreError(f"store setting {r['key']!r} is unreadable") from exc
         return out
 
-    def _check_rows(self, rows: list) -> None:
-        for k, v, mac in rows:
-            if not storekey.same(mac, self._setting_mac(k, v)):
+    def _check_rows(self, rows: list[sqlite3.Row]) -> None:
+        for r in rows:
+            k = r["key"]
+            if not storekey.same(r["mac"], self._setting_mac(k, r["value"])):
                 raise StoreTamperedError(f"store setting {k!r} was changed outside AirAuth "
                                          "(keyed checksum does not match); set it again with "
                                          "authapp settings")
 
     def set_setting(self, key: str, value: Any, verifier_kind: str | None = None) -> None:
-        """Store one setting after checking it (``authapp.settings_schema``); audited.
+        """Store one setting (any JSON value, kept as given); audited.
 
-        ``verifier_kind``: what ``verifier_params`` are checked against."""
-        value = check_value(key, value, verifier_kind)
+        ``verifier_kind``: what ``verifier_params`` are checked against, by the settings
+        layer (``authapp.settings_schema``); the store does not check values."""
         text = json.dumps(value)
         with self._write() as c:
             version = self._change_settings(c, key, text)
