@@ -4,7 +4,7 @@ The store keeps what it is given and refuses what was changed outside AirAuth; w
 value makes sense is the settings layer's question (``authapp.settings_schema``), not the
 store's.
 
-Part of ``authapp.store.EnrollmentStore`` (a mixin).
+A repository over the store's ``Database`` (``authapp.store.EnrollmentStore`` fronts it).
 """
 
 from __future__ import annotations
@@ -14,11 +14,18 @@ import sqlite3
 from typing import Any
 
 from authapp import storekey
+from authapp.storage import keyed
+from authapp.storage.database import Database
 from authapp.storage.errors import StoreError, StoreTamperedError
+from authapp.storage.seals import Seals
 
 
 class StoreSettings:
-    """Settings (part of ``EnrollmentStore``)."""
+    """Store-wide settings, each kept with its keyed checksum, the set under a seal."""
+
+    def __init__(self, db: Database, seals: Seals) -> None:
+        self.db = db
+        self.seals = seals
 
     def get_settings(self) -> dict[str, Any]:
         """Store-wide settings (JSON values), e.g. the lockout policy an administrator chose.
@@ -28,10 +35,10 @@ class StoreSettings:
         asked where the settings are used). The rows must
         be the sealed set, and the set the latest version the audit log recorded
         (``authapp.storage.seals``): a deleted row or an older one put back is tampering."""
-        with self._read() as c:
+        with self.db.read() as c:
             rows = c.execute("SELECT key, value, mac FROM settings").fetchall()
             self._check_rows(rows)  # each row's own checksum first (the message names it)
-            self._check_settings_set(c, {r["key"]: r["value"] for r in rows})
+            self.seals.check_settings_set(c, {r["key"]: r["value"] for r in rows})
         out = {}
         for r in rows:
             try:
@@ -43,7 +50,7 @@ class StoreSettings:
     def _check_rows(self, rows: list[sqlite3.Row]) -> None:
         for r in rows:
             k = r["key"]
-            if not storekey.same(r["mac"], self._setting_mac(k, r["value"])):
+            if not storekey.same(r["mac"], keyed.setting_mac(self.db.key, k, r["value"])):
                 raise StoreTamperedError(f"store setting {k!r} was changed outside AirAuth "
                                          "(keyed checksum does not match); set it again with "
                                          "authapp settings")
@@ -54,14 +61,14 @@ class StoreSettings:
         ``verifier_kind``: what ``verifier_params`` are checked against, by the settings
         layer (``authapp.settings_schema``); the store does not check values."""
         text = json.dumps(value)
-        with self._write() as c:
-            version = self._change_settings(c, key, text)
-            self._insert_audit(c, self.clock(), "setting", None, None,
+        with self.db.write() as c:
+            version = self.seals.change_settings(c, key, text)
+            self.seals.insert_audit(c, self.db.clock(), "setting", None, None,
                                {key: value, "settings_version": version})
 
     def unset_setting(self, key: str) -> None:
         """Return one setting to its default; audited."""
-        with self._write() as c:
-            version = self._change_settings(c, key, None)
-            self._insert_audit(c, self.clock(), "setting", None, None,
+        with self.db.write() as c:
+            version = self.seals.change_settings(c, key, None)
+            self.seals.insert_audit(c, self.db.clock(), "setting", None, None,
                                {key: "default", "settings_version": version})
