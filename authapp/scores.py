@@ -114,12 +114,14 @@ def read_scores(path: Path) -> ExperimentResult:
             if tuple(next(reader, ())) != SCORE_COLUMNS:
                 raise ScoreFileError(f"{path}: unexpected columns (expected "
                                      f"{', '.join(SCORE_COLUMNS)})")
-            rows: dict[tuple[str, str, int], list[list[str]]] = {}
-            for row in reader:
-                if len(row) != len(SCORE_COLUMNS):
-                    raise ScoreFileError(f"{path}: line {reader.line_num} has {len(row)} "
+            rows: dict[tuple[str, str, int], list[dict[str, str]]] = {}
+            for fields in reader:
+                if len(fields) != len(SCORE_COLUMNS):
+                    raise ScoreFileError(f"{path}: line {reader.line_num} has {len(fields)} "
                                          f"fields, expected {len(SCORE_COLUMNS)}")
-                rows.setdefault((row[0], row[3], int(row[4])), []).append(row)
+                row = dict(zip(SCORE_COLUMNS, fields))
+                rows.setdefault((row["identity"], row["method"], int(row["seed"])),
+                                []).append(row)
     except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
         if isinstance(exc, ScoreFileError):
             raise
@@ -147,14 +149,15 @@ def _with_calibration(meta: Mapping[str, Any], cal: Mapping[str, Any]) -> Mappin
             "security": cal.get("security")}
 
 
-def _trial(ident: str, meta: Mapping[str, Any], rows: list[list[str]]) -> Trial:
-    scores = np.array([float(r[5]) for r in rows])
+def _trial(ident: str, meta: Mapping[str, Any], rows: list[dict[str, str]]) -> Trial:
+    scores = np.array([float(r["score"]) for r in rows])
     return Trial(
-        method=meta["method"], seed=int(meta["seed"]), attempt_files=[r[1] for r in rows],
-        attempt_identities=[r[9] for r in rows],
-        types=np.array([r[2] for r in rows], dtype=str if rows else "<U1"),
+        method=meta["method"], seed=int(meta["seed"]),
+        attempt_files=[r["attempt_file"] for r in rows],
+        attempt_identities=[r["attempt_identity"] for r in rows],
+        types=np.array([r["type"] for r in rows], dtype=str if rows else "<U1"),
         scores=scores, threshold=float(meta["threshold"]),
-        decisions=np.array([float(r[7]) for r in rows]), fit_s=float(meta["fit_s"]),
+        decisions=np.array([float(r["decision"]) for r in rows]), fit_s=float(meta["fit_s"]),
         score_s=float(meta["score_s"]), cpu_s=float(meta["cpu_s"]),
         reference_files=list(meta["reference_files"]), fold=int(meta["fold"]),
         cohort_people=int(meta.get("cohort_people", 0)), left_out=list(meta["left_out"]),

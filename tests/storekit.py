@@ -56,7 +56,7 @@ def snapshot(store_dir: Path) -> dict:
 
 def age_full_sweep(store_dir: Path, days: float = 2.0) -> None:
     """Make the store's last full sweep ``days`` old: its next opening sweeps every folder
-    (``StoreOpening._sweep_on_open``), as it would a day later."""
+    (``authapp.storage.opening.sweep_on_open``), as it would a day later."""
     import os
     import time
 
@@ -79,7 +79,7 @@ def check_consistent(store_dir: Path, expect_users: set[str] | None = None) -> d
     from authapp.store import EnrollmentStore
 
     with EnrollmentStore(store_dir) as store:
-        conn = store._connection()
+        conn = store.db.connection()
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         seen: dict[str, int] = {}

@@ -15,6 +15,7 @@ from storekit import STORE_KIND, age_full_sweep, check_consistent, fmkit, save_u
 
 from authapp import store as store_mod
 from authapp.storage import history as store_history
+from authapp.storage import keyed
 from authapp.storage import layout as store_layout
 from authapp.store import (
     SCHEMA_VERSION,
@@ -61,7 +62,7 @@ def test_round_trip_keeps_recordings_and_model(store: EnrollmentStore) -> None:
     for f in store.fingerprints("luduo"):  # each kept with its prefilter description
         np.testing.assert_array_equal(f.description, describe_one(f.points))
     assert store.schema_version == SCHEMA_VERSION
-    mode = store._connection().execute("PRAGMA journal_mode").fetchone()[0]
+    mode = store.db.connection().execute("PRAGMA journal_mode").fetchone()["journal_mode"]
     assert mode.lower() == "wal"
 
 
@@ -156,14 +157,15 @@ def test_pickled_model_is_never_unpickled(store: EnrollmentStore, tmp_path: Path
     data = buf.getvalue()
     name = f"model-{store_layout._sha256(data)}.npz"
     (store.path / "users" / info.dirname / name).write_bytes(data)
-    with store._write() as c:
+    with store.db.write() as c:
         c.execute("UPDATE models SET file = ?, sha256 = ? WHERE id = ?",
                   (name, store_layout._sha256(data), info.model_id))
         meta = c.execute("SELECT metadata FROM models WHERE id = ?", (info.model_id,)).fetchone()
         # even with the store's key (the keyed checksum made to match), no pickle runs
         c.execute("UPDATE models SET mac = ? WHERE id = ?",
-                  (store._model_mac(info.key, info.dirname, name, store_layout._sha256(data),
-                                    info.verifier_kind, meta[0]), info.model_id))
+                  (keyed.model_mac(store.db.key, info.key, info.dirname, name,
+                                   store_layout._sha256(data), info.verifier_kind,
+                                   meta["metadata"]), info.model_id))
     with pytest.raises(StoreIntegrityError, match="cannot be loaded"):
         store.load_verifier("luduo")
     assert not marker.exists()

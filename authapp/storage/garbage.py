@@ -1,7 +1,7 @@
 """Garbage collection: deleting only files the store registered (table ``garbage``) once
 no row references them, removing temporaries, and quarantining what it cannot account for.
 
-Part of ``authapp.store.EnrollmentStore`` (a mixin).
+A repository over the store's ``Database`` (``authapp.store.EnrollmentStore`` fronts it).
 """
 
 from __future__ import annotations
@@ -15,13 +15,16 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
+from authapp.storage.database import Database
 from authapp.storage.layout import (
     QUARANTINE_DIR,
     TMP_DIR,
     USERS_DIR,
     _crash_point,
     _make_private_dir,
+    user_folder_names,
 )
+from authapp.storage.seals import Seals
 from capture.files import TEMP_RE
 
 SCOPE_MAX = 500
@@ -30,7 +33,11 @@ sweep them all instead (and keep the SQL query's parameter list short)."""
 
 
 class GarbageCollection:
-    """Clean-up of files nothing references (part of ``EnrollmentStore``)."""
+    """Clean-up of files nothing references."""
+
+    def __init__(self, db: Database, seals: Seals) -> None:
+        self.db = db
+        self.seals = seals
 
     def collect_garbage(self, wait: bool = True) -> int:
         """Delete the store's own files that no row references any more (registered in
@@ -40,20 +47,20 @@ class GarbageCollection:
         With ``wait=False`` it does nothing while another process is writing. Clean-up is
         best effort: a file it may not delete is left for the next time, not an error.
         """
-        with self._writer_lock(wait=wait) as locked:
+        with self.db.writer_lock(wait=wait) as locked:
             if not locked:
                 return 0
-            return self._collect_garbage_locked()
+            return self.collect_locked()
 
-    def _collect_garbage_locked(self, only: Iterable[str] | None = None) -> int:
+    def collect_locked(self, only: Iterable[str] | None = None) -> int:
         """``only``: the user folders (dirnames) a save or delete touched. Then only those
         folders (and the registered garbage's) are searched for temporaries and unknown
         files, so that an enrollment does not walk every user's folder: a store of 10,000
         users slowed to 80 enrollments a minute. Opening the store sweeps them all now and
-        then (``StoreOpening._sweep_on_open``); ``only=()``: the registered garbage's
+        then (``authapp.storage.opening.sweep_on_open``); ``only=()``: the registered garbage's
         folders alone."""
-        with self._read() as c:
-            garbage = [r[0] for r in c.execute("SELECT path FROM garbage ORDER BY path")]
+        with self.db.read() as c:
+            garbage = [r["path"] for r in c.execute("SELECT path FROM garbage ORDER BY path")]
             scope = None if only is None else \
                 set(only) | {rel.split("/", 1)[0] for rel in garbage}
             if scope is not None and len(scope) > SCOPE_MAX:
@@ -64,16 +71,17 @@ class GarbageCollection:
                 args = tuple(sorted(scope))
                 join = "CROSS JOIN"  # users by their dirname index first, then recordings
                 # by theirs (SQLite would otherwise scan every recording)
-            users = {r[0] for r in c.execute(f"SELECT u.dirname FROM users u{where}", args)}
-            referenced = {f"{d}/{f}" for d, f in c.execute(
-                f"SELECT u.dirname, m.file FROM users u {join} models m ON m.user_id = u.id"
-                + where, args)}
-            referenced |= {f"{d}/{f}" for d, f in c.execute(
-                f"SELECT u.dirname, r.file FROM users u {join} models m ON m.user_id = u.id "
-                f"{join} recordings r ON r.model_id = m.id" + where, args)}
+            users = {r["dirname"] for r in c.execute(
+                f"SELECT u.dirname AS dirname FROM users u{where}", args)}
+            referenced = {f"{r['dirname']}/{r['file']}" for r in c.execute(
+                f"SELECT u.dirname AS dirname, m.file AS file FROM users u {join} models m "
+                "ON m.user_id = u.id" + where, args)}
+            referenced |= {f"{r['dirname']}/{r['file']}" for r in c.execute(
+                f"SELECT u.dirname AS dirname, r.file AS file FROM users u {join} models m "
+                f"ON m.user_id = u.id {join} recordings r ON r.model_id = m.id" + where, args)}
         removed = 0
         done: list[str] = []
-        users_dir = self.path / USERS_DIR
+        users_dir = self.db.path / USERS_DIR
         for rel in garbage:  # files first (sorted: "d/f" after "d/")
             if rel.endswith("/"):
                 continue
@@ -106,7 +114,7 @@ class GarbageCollection:
                     continue  # not empty: what is left gets quarantined
                 done.append(rel)
         if done:
-            with self._write() as c:
+            with self.db.write() as c:
                 c.executemany("DELETE FROM garbage WHERE path = ?", [(r,) for r in done])
         try:  # one listing of the folders serves both sweeps below
             listing = self._list_folders(scope)
@@ -121,8 +129,8 @@ class GarbageCollection:
         """The user folders (all, or those in ``scope``) by name, and their entries; a
         folder that cannot be listed has none."""
         out: dict[str, list[os.DirEntry]] = {}
-        base = os.path.join(self.path, USERS_DIR)
-        for name in self._user_folder_names(scope):
+        base = os.path.join(self.db.path, USERS_DIR)
+        for name in user_folder_names(self.db.path, scope):
             try:
                 with os.scandir(os.path.join(base, name)) as it:
                     out[name] = list(it)
@@ -141,7 +149,7 @@ class GarbageCollection:
                         os.unlink(f.path)
                         removed += 1
         with contextlib.suppress(OSError):
-            for f in (self.path / TMP_DIR).iterdir():
+            for f in (self.db.path / TMP_DIR).iterdir():
                 with contextlib.suppress(OSError):
                     if f.is_dir() and not f.is_symlink():
                         shutil.rmtree(f)
@@ -154,10 +162,10 @@ class GarbageCollection:
                             listing: dict[str, list[os.DirEntry]]) -> None:
         """Move user folders and artifact files that no row accounts for (and that are not
         registered garbage) to ``quarantine/``, with an audit entry; delete nothing."""
-        with self._read() as c:
-            pending = {r[0] for r in c.execute("SELECT path FROM garbage")}
+        with self.db.read() as c:
+            pending = {r["path"] for r in c.execute("SELECT path FROM garbage")}
         unknown: list[Path] = []
-        base = self.path / USERS_DIR
+        base = self.db.path / USERS_DIR
         for name, entries in listing.items():
             if name not in users:
                 if f"{name}/" not in pending:
@@ -169,21 +177,21 @@ class GarbageCollection:
                     unknown.append(base / name / f.name)
         if not unknown or not users:
             return  # (no users at all: a lost database, refused on open, not quarantined)
-        qdir = self.path / QUARANTINE_DIR
+        qdir = self.db.path / QUARANTINE_DIR
         moved = []
         try:
             _make_private_dir(qdir)
-            stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.clock()))
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.db.clock()))
             for item in unknown:
                 name = f"{stamp}-{item.parent.name + '-' if item.parent.name != USERS_DIR else ''}{item.name}"
                 dest = qdir / name
                 if dest.exists():
                     dest = qdir / f"{name}-{uuid.uuid4().hex[:8]}"
                 os.rename(item, dest)
-                moved.append(str(item.relative_to(self.path)))
+                moved.append(str(item.relative_to(self.db.path)))
         except OSError:
             pass
         if moved:
-            with self._write() as c:
-                self._insert_audit(c, self.clock(), "quarantine", None, None,
+            with self.db.write() as c:
+                self.seals.insert_audit(c, self.db.clock(), "quarantine", None, None,
                                    {"moved": moved, "to": QUARANTINE_DIR})

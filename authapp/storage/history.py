@@ -1,6 +1,6 @@
 """Login history: attempts, replay fingerprints (capped per user) and the audit log.
 
-Part of ``authapp.store.EnrollmentStore`` (a mixin).
+A repository over the store's ``Database`` (``authapp.store.EnrollmentStore`` fronts it).
 """
 
 from __future__ import annotations
@@ -14,8 +14,11 @@ from typing import Any
 import numpy as np
 
 from authapp import replay_prefilter, storekey
+from authapp.storage import keyed
+from authapp.storage.database import Database
 from authapp.storage.errors import StoreTamperedError, UnknownUserError
 from authapp.storage.records import FINGERPRINT_VERSION, Attempt, AuditEntry, StoredFingerprint
+from authapp.storage.seals import Seals
 from authapp.userid import normalize_user_id, user_key
 
 IDENTIFY_KEY = "#identify"
@@ -28,9 +31,13 @@ compared with all of them (about 4 ms each)."""
 
 
 class LoginHistory:
-    """Attempts, fingerprints and audit entries (part of ``EnrollmentStore``)."""
+    """Attempts, fingerprints and audit entries."""
 
-    def _insert_fingerprint(self, c: sqlite3.Connection, key: str, source: str, ref: str,
+    def __init__(self, db: Database, seals: Seals) -> None:
+        self.db = db
+        self.seals = seals
+
+    def insert_fingerprint(self, c: sqlite3.Connection, key: str, source: str, ref: str,
                             created: float, fp: np.ndarray, version: int | None = None) -> None:
         arr = np.ascontiguousarray(fp, dtype=np.float32)
         if arr.ndim != 2:
@@ -44,7 +51,7 @@ class LoginHistory:
                   "version, description, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                   (key, source, ref, created, arr.shape[0], arr.shape[1], data, version,
                    desc_bytes,
-                   self._fp_mac(key, source, ref, created, arr.shape[0], arr.shape[1], version,
+                   keyed.fp_mac(self.db.key, key, source, ref, created, arr.shape[0], arr.shape[1], version,
                                 data, desc_bytes)))
 
     def record_attempt(self, user: str, *, outcome: str, score: float | None, reason: str,
@@ -56,15 +63,15 @@ class LoginHistory:
         ``outcome`` "reset" marks the point from which failures count again (an unlock)."""
         name = normalize_user_id(user)
         key = user_key(name)
-        now = self.clock() if when is None else when
-        with self._write() as c:
+        now = self.db.clock() if when is None else when
+        with self.db.write() as c:
             if c.execute("SELECT 1 FROM users WHERE key = ?", (key,)).fetchone() is None:
                 # deleted meanwhile (a delete racing a login): leave no orphan rows
-                raise UnknownUserError(f"no user {name!r} is enrolled in {self.path}")
+                raise UnknownUserError(f"no user {name!r} is enrolled in {self.db.path}")
             c.execute("INSERT INTO attempts (user_key, time, outcome, score, reason) "
                       "VALUES (?, ?, ?, ?, ?)", (key, now, outcome, score, reason))
             if fingerprint is not None:
-                self._insert_fingerprint(c, key, "attempt",
+                self.insert_fingerprint(c, key, "attempt",
                                          f"login attempt at {_fmt_time(now)}", now, fingerprint)
                 c.execute(
                     "DELETE FROM fingerprints WHERE user_key = ? AND source = 'attempt' AND id "
@@ -72,45 +79,45 @@ class LoginHistory:
                     "'attempt' ORDER BY created DESC, id DESC LIMIT ?)",
                     (key, key, MAX_ATTEMPT_FINGERPRINTS))
             for event, detail in audit:
-                self._insert_audit(c, now, event, key, name, detail)
+                self.seals.insert_audit(c, now, event, key, name, detail)
 
     def record_identification(self, outcome: str, reason: str,
                               when: float | None = None) -> None:
         """Record an identification that named nobody, for the store's own rate limit
         (``IDENTIFY_KEY``), with an audit event that names no user."""
-        now = self.clock() if when is None else when
-        with self._write() as c:
+        now = self.db.clock() if when is None else when
+        with self.db.write() as c:
             c.execute("INSERT INTO attempts (user_key, time, outcome, score, reason) "
                       "VALUES (?, ?, ?, NULL, ?)", (IDENTIFY_KEY, now, outcome, reason))
-            self._insert_audit(c, now, "identify_" + outcome, None, None, {})
+            self.seals.insert_audit(c, now, "identify_" + outcome, None, None, {})
 
     def identifications(self, since: float | None = None) -> list[Attempt]:
         """Identifications that named nobody (oldest first), optionally from ``since``."""
-        with self._read() as c:
+        with self.db.read() as c:
             rows = c.execute(
                 "SELECT id, user_key, time, outcome, score, reason FROM attempts "
                 "WHERE user_key = ? AND (? IS NULL OR time >= ?) ORDER BY time, id",
                 (IDENTIFY_KEY, since, since)).fetchall()
-        return [Attempt(*r) for r in rows]
+        return [_attempt(r) for r in rows]
 
     def audit(self, event: str, user: str | None = None, detail: dict[str, Any] | None = None,
               when: float | None = None) -> None:
         """Append one event to the audit log."""
         name = normalize_user_id(user) if user is not None else None
         key = user_key(name) if name is not None else None
-        with self._write() as c:
-            self._insert_audit(c, self.clock() if when is None else when, event, key, name,
+        with self.db.write() as c:
+            self.seals.insert_audit(c, self.db.clock() if when is None else when, event, key, name,
                                detail or {})
 
     def attempts(self, user: str, since: float | None = None) -> list[Attempt]:
         """Login attempts of ``user`` (oldest first), optionally only those at/after ``since``."""
         key = user_key(user)
-        with self._read() as c:
+        with self.db.read() as c:
             rows = c.execute(
                 "SELECT id, user_key, time, outcome, score, reason FROM attempts "
                 "WHERE user_key = ? AND (? IS NULL OR time >= ?) ORDER BY time, id",
                 (key, since, since)).fetchall()
-        return [Attempt(*r) for r in rows]
+        return [_attempt(r) for r in rows]
 
     def fingerprints(self, user: str) -> list[StoredFingerprint]:
         """Fingerprints of the user's enrollment recordings and past login attempts.
@@ -119,14 +126,16 @@ class LoginHistory:
         silently weaken the replay check, so it is an error (``StoreTamperedError``).
         """
         key = user_key(user)
-        with self._read() as c:
+        with self.db.read() as c:
             rows = c.execute("SELECT source, ref, created, rows, cols, version, data, "
                              "description, mac FROM fingerprints WHERE user_key = ? ORDER BY id",
                              (key,)).fetchall()
         out = []
-        for source, ref, created, n, d, version, blob, desc, mac in rows:
+        for r in rows:
+            source, ref, created, version = r["source"], r["ref"], r["created"], r["version"]
+            n, d, blob, desc = r["rows"], r["cols"], r["data"], r["description"]
             if not isinstance(blob, bytes) or not isinstance(desc, (bytes, type(None))) \
-                    or not storekey.same(mac, self._fp_mac(key, source, ref, created, n, d,
+                    or not storekey.same(r["mac"], keyed.fp_mac(self.db.key, key, source, ref, created, n, d,
                                                            version, blob, desc)):
                 raise StoreTamperedError(
                     f"the replay history of user {normalize_user_id(user)!r} was changed "
@@ -144,7 +153,7 @@ class LoginHistory:
 
     def audit_log(self, user: str | None = None) -> list[AuditEntry]:
         """Audit entries (oldest first), optionally of one user."""
-        with self._read() as c:
+        with self.db.read() as c:
             if user is None:
                 rows = c.execute("SELECT id, time, event, user_name, detail FROM audit "
                                  "ORDER BY id").fetchall()
@@ -152,13 +161,19 @@ class LoginHistory:
                 rows = c.execute("SELECT id, time, event, user_name, detail FROM audit "
                                  "WHERE user_key = ? ORDER BY id", (user_key(user),)).fetchall()
         out = []
-        for i, t, ev, name, detail in rows:
+        for r in rows:
             try:
-                d = json.loads(detail)
+                d = json.loads(r["detail"])
             except ValueError:
                 d = {}
-            out.append(AuditEntry(i, t, ev, name, d if isinstance(d, dict) else {}))
+            out.append(AuditEntry(r["id"], r["time"], r["event"], r["user_name"],
+                                  d if isinstance(d, dict) else {}))
         return out
+
+
+def _attempt(r: sqlite3.Row) -> Attempt:
+    return Attempt(id=r["id"], user_key=r["user_key"], time=r["time"], outcome=r["outcome"],
+                   score=r["score"], reason=r["reason"])
 
 
 def _fmt_time(t: float) -> str:

@@ -10,10 +10,11 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from authapp.storage.errors import StoreError
+from authapp.userid import DIRNAME_RE
 from capture.files import atomic_write
 
 DB_NAME = "store.sqlite3"
@@ -68,6 +69,35 @@ def _write_private_file(folder: Path, name: str, data: bytes) -> None:
     """Write ``folder/name`` all-or-nothing with mode 0600 (``capture.files.atomic_write``)."""
     atomic_write(folder / name, data, mode=FILE_MODE,
                  before_replace=lambda: _crash_point("file-written"))
+
+
+def user_folders(store: Path, names: Iterable[str] | None = None) -> list[Path]:
+    """Folders in ``users/`` named like the store names them (symlinks excluded): all of
+    them, or those of ``names`` that exist (a clean-up after one save)."""
+    base = store / USERS_DIR
+    return [base / n for n in user_folder_names(store, names)]
+
+
+def user_folder_names(store: Path, names: Iterable[str] | None = None) -> list[str]:
+    """``user_folders``' names, sorted: one directory scan, file types from it, no path
+    objects (opening a store of 10,000 users walks them twice)."""
+    base = os.path.join(store, USERS_DIR)
+    if names is None:
+        with os.scandir(base) as it:
+            found = [e.name for e in it
+                     if DIRNAME_RE.match(e.name) and e.is_dir(follow_symlinks=False)]
+    else:
+        found = [n for n in names
+                 if DIRNAME_RE.match(n) and is_real_dir(os.path.join(base, n))]
+    return sorted(found)
+
+
+def is_real_dir(path: str | Path) -> bool:
+    """A folder, not a symbolic link to one (and not missing)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 _CRASH_HOOK: Callable[[str], None] | None = None

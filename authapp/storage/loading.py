@@ -1,7 +1,7 @@
 """Loading a user's model and recordings: checksum-verified, never through a symbolic link,
 retried when a concurrent re-enrollment moved the files.
 
-Part of ``authapp.store.EnrollmentStore`` (a mixin).
+A repository over the store's ``Database`` (``authapp.store.EnrollmentStore`` fronts it).
 """
 
 from __future__ import annotations
@@ -14,22 +14,31 @@ from pathlib import Path
 from typing import Any
 
 from authapp import storekey
+from authapp.storage import keyed
+from authapp.storage.database import Database
 from authapp.storage.errors import StoreBusyError, StoreIntegrityError, UnknownUserError
 from authapp.storage.layout import USERS_DIR, _sha256
-from authapp.storage.records import UserInfo
+from authapp.storage.records import RecordingRow, UserInfo
+from authapp.storage.seals import Seals
+from authapp.storage.users import USER_SQL, UserRecords, user_from_row
 from authapp.userid import normalize_user_id, user_key
 from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
 
 
 class ArtifactLoading:
-    """Reading stored artifacts (part of ``EnrollmentStore``)."""
+    """Reading stored artifacts: a user's rows, their keyed checksums, then the files."""
+
+    def __init__(self, db: Database, seals: Seals, users: UserRecords) -> None:
+        self.db = db
+        self.seals = seals
+        self.users = users
 
     def _read_artifact(self, user: str, dirname: str, fname: str, sha: str) -> bytes:
         """Bytes of one artifact, checked against its sha256 (FileNotFoundError passes through).
 
         Symbolic links (the user's folder or the file) are never followed."""
-        folder = self.path / USERS_DIR / dirname
+        folder = self.db.path / USERS_DIR / dirname
         path = folder / fname
         try:
             if os.path.islink(folder):
@@ -55,39 +64,42 @@ class ArtifactLoading:
 
         data = self._read_artifact(user, dirname, fname, sha)
         try:
-            return read_native(self.path / USERS_DIR / dirname / fname, data)
+            return read_native(self.db.path / USERS_DIR / dirname / fname, data)
         except RecordingFormatError as exc:
             raise StoreIntegrityError(
                 user, f"stored recording of user {user!r} is unreadable ({exc})") from exc
 
-    def _with_snapshot(self, user: str, load: Callable[[UserInfo, list[tuple]], Any]) -> Any:
+    def _with_snapshot(self, user: str,
+                       load: Callable[[UserInfo, list[RecordingRow]], Any]) -> Any:
         """Run ``load(info, recording_rows)``; retry if a concurrent re-enroll moved the files.
 
         The rows' keyed checksums are checked first."""
         for _ in range(20):
             key = user_key(user)
-            with self._read() as c:
-                row = c.execute(self._USER_SQL + " WHERE u.key = ?", (key,)).fetchone()
-                recs = c.execute("SELECT idx, file, sha256, mac FROM recordings WHERE "
-                                 "model_id = ? ORDER BY idx", (row[5],)).fetchall() if row else []
+            with self.db.read() as c:
+                row = c.execute(USER_SQL + " WHERE u.key = ?", (key,)).fetchone()
                 if row is None:
                     raise UnknownUserError(f"no user {normalize_user_id(user)!r} is enrolled "
-                                           f"in {self.path}")
-                self._check_model_row(row)
-                self._check_recordings_seal(c, row[0], row[1], row[5], [r[:3] for r in recs])
-            for idx, fname, sha, rmac in recs:
-                if not storekey.same(rmac, self._rec_mac(row[1], row[5], idx, fname, sha)):
+                                           f"in {self.db.path}")
+                stored = c.execute("SELECT idx, file, sha256, mac FROM recordings WHERE "
+                                   "model_id = ? ORDER BY idx", (row["model_id"],)).fetchall()
+                recs = [RecordingRow(r["idx"], r["file"], r["sha256"]) for r in stored]
+                keyed.check_model_row(self.db.key, row)
+                self.seals.check_recordings_seal(c, row["name"], row["key"], row["model_id"], recs)
+            for rec, r in zip(recs, stored):
+                if not storekey.same(r["mac"], keyed.rec_mac(self.db.key, row["key"], row["model_id"],
+                                                            rec.idx, rec.file, rec.sha256)):
                     raise StoreIntegrityError(
-                        row[0], f"the stored recordings of user {row[0]!r} were changed outside "
-                        "AirAuth (keyed checksum); re-enroll the user (--re-enroll --admin)")
-            recs = [r[:3] for r in recs]
-            info = self._user_from_row(row)
+                        row["name"], f"the stored recordings of user {row['name']!r} were "
+                        "changed outside AirAuth (keyed checksum); re-enroll the user "
+                        "(--re-enroll --admin)")
+            info = user_from_row(row)
             try:
                 return load(info, recs)
             except FileNotFoundError as exc:
-                with self._read() as c:
+                with self.db.read() as c:
                     now = c.execute("SELECT model_id FROM users WHERE key = ?", (key,)).fetchone()
-                if now is not None and now[0] == info.model_id:
+                if now is not None and now["model_id"] == info.model_id:
                     raise StoreIntegrityError(
                         info.name, f"stored data of user {info.name!r} is damaged: "
                         f"{Path(exc.filename or '?').name} is missing; re-enroll the user "
@@ -116,12 +128,12 @@ class ArtifactLoading:
     def load_recordings(self, user: str) -> list[Trajectory]:
         """The user's enrollment recordings, checksum-verified."""
         return self._with_snapshot(user, lambda info, recs: [
-            self._read_recording_file(info.name, info.dirname, f, sha) for _, f, sha in recs])
+            self._read_recording_file(info.name, info.dirname, r.file, r.sha256) for r in recs])
 
     def check_integrity(self) -> list[str]:
         """Problems found (one message per damaged user); empty when everything verifies."""
         problems = []
-        for info in self.users():
+        for info in self.users.users():
             try:
                 self.load_verifier(info.key)
                 self.load_recordings(info.key)

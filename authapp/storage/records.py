@@ -4,7 +4,7 @@ attempt outcomes that the lockout policy counts."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -24,6 +24,14 @@ class UserInfo:
     model_sha256: str
     n_recordings: int
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class RecordingRow(NamedTuple):
+    """What a model's recordings list (and its seal) holds of one stored recording."""
+
+    idx: int
+    file: str
+    sha256: str
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,23 @@
 """Enrolled users: looking them up, saving an enrollment crash-safely (files first, then
 the rows in one transaction, then garbage) and deleting a user.
 
-Part of ``authapp.store.EnrollmentStore`` (a mixin).
+A repository over the store's ``Database`` (``authapp.store.EnrollmentStore`` fronts it).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from authapp.storage import keyed
+from authapp.storage.database import Database
 from authapp.storage.errors import DuplicateUserError, StoreError, UnknownUserError
+from authapp.storage.garbage import GarbageCollection
+from authapp.storage.history import LoginHistory
 from authapp.storage.layout import (
     USERS_DIR,
     _crash_point,
@@ -20,7 +25,8 @@ from authapp.storage.layout import (
     _sha256,
     _write_private_file,
 )
-from authapp.storage.records import UserInfo
+from authapp.storage.records import RecordingRow, UserInfo
+from authapp.storage.seals import Seals
 from authapp.userid import (
     ConfusableUserIdError,
     find_confusable,
@@ -32,69 +38,80 @@ from capture.container import json_default
 from capture.files import fsync_dir
 from capture.trajectory import Trajectory
 
+USER_SQL = (
+    "SELECT u.name AS name, u.key AS key, u.dirname AS dirname, u.created AS created, "
+    "u.updated AS updated, m.id AS model_id, m.verifier_kind AS verifier_kind, "
+    "m.file AS model_file, m.sha256 AS model_sha256, m.metadata AS metadata, "
+    "(SELECT COUNT(*) FROM recordings r WHERE r.model_id = m.id) AS n_recordings, "
+    "m.mac AS mac FROM users u JOIN models m ON m.id = u.model_id"
+)
+"""An enrolled user's row: ``user_from_row`` reads it, ``keyed.check_model_row`` checks it."""
+
+
+def user_from_row(row: sqlite3.Row) -> UserInfo:
+    try:
+        metadata = json.loads(row["metadata"])
+    except (TypeError, ValueError):
+        metadata = {}
+    return UserInfo(name=row["name"], key=row["key"], dirname=row["dirname"],
+                    created=row["created"], updated=row["updated"], model_id=row["model_id"],
+                    verifier_kind=row["verifier_kind"], model_file=row["model_file"],
+                    model_sha256=row["model_sha256"], n_recordings=int(row["n_recordings"]),
+                    metadata=metadata if isinstance(metadata, dict) else {})
+
 
 class UserRecords:
-    """Users and their enrollments (part of ``EnrollmentStore``)."""
+    """Users and their enrollments: the rows, the files a save writes, their clean-up."""
 
-    _USER_SQL = (
-        "SELECT u.name, u.key, u.dirname, u.created, u.updated, m.id, m.verifier_kind, m.file, "
-        "m.sha256, m.metadata, (SELECT COUNT(*) FROM recordings r WHERE r.model_id = m.id), "
-        "m.mac FROM users u JOIN models m ON m.id = u.model_id"
-    )
-
-    @staticmethod
-    def _user_from_row(row: Sequence[Any]) -> UserInfo:
-        try:
-            metadata = json.loads(row[9])
-        except (TypeError, ValueError):
-            metadata = {}
-        return UserInfo(name=row[0], key=row[1], dirname=row[2], created=row[3], updated=row[4],
-                        model_id=row[5], verifier_kind=row[6], model_file=row[7],
-                        model_sha256=row[8], n_recordings=int(row[10]),
-                        metadata=metadata if isinstance(metadata, dict) else {})
+    def __init__(self, db: Database, seals: Seals, history: LoginHistory,
+                 garbage: GarbageCollection) -> None:
+        self.db = db
+        self.seals = seals
+        self.history = history
+        self.garbage = garbage
 
     def users(self) -> list[UserInfo]:
         """Every enrolled user, sorted by canonical key."""
-        with self._read() as c:
-            rows = c.execute(self._USER_SQL + " ORDER BY u.key").fetchall()
-        return [self._user_from_row(r) for r in rows]
+        with self.db.read() as c:
+            rows = c.execute(USER_SQL + " ORDER BY u.key").fetchall()
+        return [user_from_row(r) for r in rows]
 
     def user_versions(self) -> dict[str, float]:
         """{canonical key: time of the current enrollment} of every enrolled user: what an
         index derived from the enrollments compares to see what changed (one light query,
         no metadata parsed, also at 10,000 users)."""
-        with self._read() as c:
+        with self.db.read() as c:
             rows = c.execute("SELECT key, updated FROM users WHERE model_id IS NOT NULL"
                              ).fetchall()
-        return {str(k): float(t) for k, t in rows}
+        return {str(r["key"]): float(r["updated"]) for r in rows}
 
     def count_users(self) -> int:
         """How many users are enrolled."""
-        with self._read() as c:
-            return int(c.execute("SELECT COUNT(*) FROM users WHERE model_id IS NOT NULL"
-                                 ).fetchone()[0])
+        with self.db.read() as c:
+            return int(c.execute("SELECT COUNT(*) AS n FROM users WHERE model_id IS NOT NULL"
+                                 ).fetchone()["n"])
 
     def users_page(self, offset: int, limit: int) -> list[UserInfo]:
         """``limit`` enrolled users from position ``offset`` in canonical-key order (the order
         of ``users``), for listings that page."""
-        with self._read() as c:
-            rows = c.execute(self._USER_SQL + " ORDER BY u.key LIMIT ? OFFSET ?",
+        with self.db.read() as c:
+            rows = c.execute(USER_SQL + " ORDER BY u.key LIMIT ? OFFSET ?",
                              (max(0, int(limit)), max(0, int(offset)))).fetchall()
-        return [self._user_from_row(r) for r in rows]
+        return [user_from_row(r) for r in rows]
 
     def get_user(self, user: str) -> UserInfo:
         """The enrolled user ``user`` (any case / normal form); ``UnknownUserError`` if absent."""
         key = user_key(user)
-        with self._read() as c:
-            row = c.execute(self._USER_SQL + " WHERE u.key = ?", (key,)).fetchone()
+        with self.db.read() as c:
+            row = c.execute(USER_SQL + " WHERE u.key = ?", (key,)).fetchone()
         if row is None:
             raise UnknownUserError(f"no user {normalize_user_id(user)!r} is enrolled in "
-                                   f"{self.path}")
-        return self._user_from_row(row)
+                                   f"{self.db.path}")
+        return user_from_row(row)
 
     def has_user(self, user: str) -> bool:
         key = user_key(user)
-        with self._read() as c:
+        with self.db.read() as c:
             return c.execute("SELECT 1 FROM users WHERE key = ? AND model_id IS NOT NULL",
                              (key,)).fetchone() is not None
 
@@ -102,10 +119,10 @@ class UserRecords:
         """Raise ``ConfusableUserIdError`` if ``user`` is not enrolled but looks like someone who
         is (Unicode look-alikes: an attacker enrolling "аlice" in Cyrillic next to "alice")."""
         name = normalize_user_id(user)
-        with self._read() as c:
+        with self.db.read() as c:
             if c.execute("SELECT 1 FROM users WHERE key = ?", (user_key(name),)).fetchone():
                 return
-            names = [r[0] for r in c.execute("SELECT name FROM users")]
+            names = [r["name"] for r in c.execute("SELECT name FROM users")]
         other = find_confusable(name, names)
         if other is not None:
             raise ConfusableUserIdError(
@@ -138,36 +155,36 @@ class UserRecords:
             raise ValueError("one fingerprint per recording is needed")
         meta_json = json.dumps(metadata or {}, sort_keys=True, default=json_default)
         blobs = [encode_recording(r) for r in recordings]
-        now = self.clock()
-        with self._writer_lock():
+        now = self.db.clock()
+        with self.db.writer_lock():
             if not re_enroll and self.has_user(key):
                 raise DuplicateUserError(
                     f"user {name!r} is already enrolled; re-enroll explicitly to replace the "
                     "enrollment (authapp enroll --re-enroll)"
                 )
             self.check_new_user_id(name)
-            folder = self.path / USERS_DIR / dirname
+            folder = self.db.path / USERS_DIR / dirname
             model_sha = _sha256(model)
             model_file = f"model-{model_sha}.npz"
-            rec_rows = [(i, f"rec-{_sha256(b)}.npz", _sha256(b), len(b))
+            rec_rows = [RecordingRow(i, f"rec-{_sha256(b)}.npz", _sha256(b))
                         for i, b in enumerate(blobs)]
             # 0. register the files about to be written: deletable if the save never commits
-            with self._write() as c:
+            with self.db.write() as c:
                 c.executemany("INSERT OR IGNORE INTO garbage (path, since) VALUES (?, ?)",
                               [(f"{dirname}/", now), (f"{dirname}/{model_file}", now)]
-                              + [(f"{dirname}/{r[1]}", now) for r in rec_rows])
+                              + [(f"{dirname}/{r.file}", now) for r in rec_rows])
             if not folder.is_dir() or folder.is_symlink():
                 _make_private_dir(folder)
                 fsync_dir(folder.parent)  # the new folder's entry survives a power loss
             # 1. new files under content-addressed names (old ones untouched)
             _write_private_file(folder, model_file, model)
-            for (_, fname, _, _), blob in zip(rec_rows, blobs):
-                _write_private_file(folder, fname, blob)
+            for r, blob in zip(rec_rows, blobs):
+                _write_private_file(folder, r.file, blob)
             _crash_point("files-written")
             # 2. switch the rows in one transaction
-            with self._write() as c:
+            with self.db.write() as c:
                 row = c.execute("SELECT id, model_id FROM users WHERE key = ?", (key,)).fetchone()
-                if row is not None and row[1] is not None and not re_enroll:
+                if row is not None and row["model_id"] is not None and not re_enroll:
                     raise DuplicateUserError(f"user {name!r} is already enrolled")
                 if row is None:
                     cur = c.execute(
@@ -175,32 +192,33 @@ class UserRecords:
                         "VALUES (?, ?, ?, ?, ?)", (key, name, dirname, now, now))
                     user_id, old_model = cur.lastrowid, None
                 else:
-                    user_id, old_model = row
+                    user_id, old_model = row["id"], row["model_id"]
                 cur = c.execute(
                     "INSERT INTO models (user_id, verifier_kind, file, sha256, size, created, "
                     "metadata, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (user_id, verifier_kind, model_file, model_sha, len(model), now, meta_json,
-                     self._model_mac(key, dirname, model_file, model_sha, verifier_kind,
+                     keyed.model_mac(self.db.key, key, dirname, model_file, model_sha, verifier_kind,
                                      meta_json)))
                 model_id = cur.lastrowid
                 c.executemany(
                     "INSERT INTO recordings (model_id, idx, file, sha256, size, mac) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
-                    [(model_id, *r, self._rec_mac(key, model_id, r[0], r[1], r[2]))
-                     for r in rec_rows])
-                self._seal_recordings(c, key, model_id)
+                    [(model_id, r.idx, r.file, r.sha256, len(blob),
+                      keyed.rec_mac(self.db.key, key, model_id, r.idx, r.file, r.sha256))
+                     for r, blob in zip(rec_rows, blobs)])
+                self.seals.seal_recordings(c, key, model_id)
                 c.execute("UPDATE users SET model_id = ?, updated = ?, name = ? WHERE id = ?",
                           (model_id, now, name, user_id))
                 # the new files are referenced from now on: no longer garbage
                 c.executemany("DELETE FROM garbage WHERE path = ?",
                               [(f"{dirname}/",), (f"{dirname}/{model_file}",)]
-                              + [(f"{dirname}/{r[1]}",) for r in rec_rows])
+                              + [(f"{dirname}/{r.file}",) for r in rec_rows])
                 if old_model is not None:
                     old_files = c.execute(
                         "SELECT file FROM models WHERE id = ? UNION SELECT file FROM "
                         "recordings WHERE model_id = ?", (old_model, old_model)).fetchall()
                     c.executemany("INSERT OR IGNORE INTO garbage (path, since) VALUES (?, ?)",
-                                  [(f"{dirname}/{f}", now) for (f,) in old_files])
+                                  [(f"{dirname}/{r['file']}", now) for r in old_files])
                     c.execute("DELETE FROM models WHERE id = ?", (old_model,))
                     # a new enrollment starts with a clean slate: earlier failures no longer
                     # count towards a lockout (the attempts stay, for the audit trail)
@@ -208,17 +226,17 @@ class UserRecords:
                               "VALUES (?, ?, 'reset', NULL, ?)",
                               (key, now, "re-enrolled" if event is None else event))
                 for i, fp in enumerate(fingerprints or []):
-                    self._insert_fingerprint(c, key, "enroll", f"enrollment sample {i + 1}",
+                    self.history.insert_fingerprint(c, key, "enroll", f"enrollment sample {i + 1}",
                                              now, fp)
                 what = event or ("re_enroll" if old_model is not None else "enroll")
-                self._insert_audit(c, now, what,
+                self.seals.insert_audit(c, now, what,
                                    key, name, {"verifier": verifier_kind,
                                                "samples": len(recordings),
                                                **({"by": actor} if actor else {}),
                                                **(audit_detail or {})})
             _crash_point("committed")
             # 3. drop files nothing references any more (this user's folder: O(1) in users)
-            self._collect_garbage_locked(only=[dirname])
+            self.garbage.collect_locked(only=[dirname])
         return self.get_user(key)
 
     def delete_user(self, user: str, actor: str | None = None) -> None:
@@ -228,25 +246,26 @@ class UserRecords:
         name = normalize_user_id(user)
         key = user_key(name)
         # the user's lock first: a login in progress finishes (and records) before the rows go
-        with self.user_lock(name), self._writer_lock():
-            with self._write() as c:
+        with self.db.user_lock(name), self.db.writer_lock():
+            with self.db.write() as c:
                 row = c.execute("SELECT id, name, dirname FROM users WHERE key = ?",
                                 (key,)).fetchone()
                 if row is None:
-                    raise UnknownUserError(f"no user {name!r} is enrolled in {self.path}")
+                    raise UnknownUserError(f"no user {name!r} is enrolled in {self.db.path}")
+                user_id, dirname = row["id"], row["dirname"]
                 files = c.execute(
-                    "SELECT m.file FROM models m WHERE m.user_id = ? UNION SELECT r.file FROM "
-                    "recordings r JOIN models m ON r.model_id = m.id WHERE m.user_id = ?",
-                    (row[0], row[0])).fetchall()
-                now = self.clock()
+                    "SELECT m.file AS file FROM models m WHERE m.user_id = ? UNION SELECT r.file "
+                    "FROM recordings r JOIN models m ON r.model_id = m.id WHERE m.user_id = ?",
+                    (user_id, user_id)).fetchall()
+                now = self.db.clock()
                 c.executemany("INSERT OR IGNORE INTO garbage (path, since) VALUES (?, ?)",
-                              [(f"{row[2]}/{f}", now) for (f,) in files]
-                              + [(f"{row[2]}/", now)])
-                c.execute("DELETE FROM models WHERE user_id = ?", (row[0],))
-                c.execute("DELETE FROM users WHERE id = ?", (row[0],))
+                              [(f"{dirname}/{r['file']}", now) for r in files]
+                              + [(f"{dirname}/", now)])
+                c.execute("DELETE FROM models WHERE user_id = ?", (user_id,))
+                c.execute("DELETE FROM users WHERE id = ?", (user_id,))
                 c.execute("DELETE FROM attempts WHERE user_key = ?", (key,))
                 c.execute("DELETE FROM fingerprints WHERE user_key = ?", (key,))
-                self._insert_audit(c, now, "delete", key, row[1],
+                self.seals.insert_audit(c, now, "delete", key, row["name"],
                                    {"by": actor} if actor else {})
             _crash_point("committed")
-            self._collect_garbage_locked(only=[row[2]])
+            self.garbage.collect_locked(only=[dirname])

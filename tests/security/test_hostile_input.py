@@ -20,6 +20,7 @@ from storekit import STORE_KIND, fmkit
 from authapp import cli
 from authapp.cli import main
 from authapp.services import AuthService, Settings
+from authapp.storage import keyed
 from authapp.store import EnrollmentStore
 from capture.errors import RecordingFormatError
 from capture.formats import load_recording
@@ -212,22 +213,24 @@ def test_crafted_store_contents_are_one_line_errors(store_dir: Path, capsys,
                                                     fmkit_dir: Path) -> None:
     login = ["login", "luduo", str(fmkit_dir / "luduo_luduo_07.txt"), "--store", str(store_dir)]
     # a fingerprint blob of odd size (written behind AirAuth's back, even with a valid key)
-    with EnrollmentStore(store_dir) as store, store._write() as c:
+    with EnrollmentStore(store_dir) as store, store.db.write() as c:
         row = c.execute("SELECT id, user_key, source, ref, created, rows, cols, version "
                         "FROM fingerprints LIMIT 1").fetchone()
         blob = b"\x00" * 13
+        mac = keyed.fp_mac(store.db.key, row["user_key"], row["source"], row["ref"],
+                           row["created"], row["rows"], row["cols"], row["version"], blob)
         c.execute("UPDATE fingerprints SET data = ?, description = NULL, mac = ? WHERE id = ?",
-                  (blob, store._fp_mac(*row[1:], blob), row[0]))
+                  (blob, mac, row["id"]))
     code, _, err = _run(capsys, *login)
     _one_line_error(code, err, "damaged")
     # verifier_params={"bogus": 1}: refused on write, and on read when written directly
     code, _, err = _run(capsys, "settings", "verifier_params", '{"bogus": 1}',
                         "--store", str(store_dir))
     _one_line_error(code, err, "verifier_params")
-    with EnrollmentStore(store_dir) as store, store._write() as c:
+    with EnrollmentStore(store_dir) as store, store.db.write() as c:
         v = '{"bogus": 1}'
         c.execute("INSERT INTO settings (key, value, mac) VALUES ('verifier_params', ?, ?)",
-                  (v, store._setting_mac("verifier_params", v)))
+                  (v, keyed.setting_mac(store.db.key, "verifier_params", v)))
     code, _, err = _run(capsys, "enroll", "new", *[str(fmkit_dir / f"luduo_jisuanji_0{i}.txt")
                                                    for i in range(1, 5)],
                         "--store", str(store_dir))

@@ -1,7 +1,9 @@
-"""Transactions and locks: one SQLite connection shared by threads, busy retries, and the
-flocks that serialise writers of files and the logins of one user.
+"""The store's database object: one SQLite connection shared by threads, its transactions
+and busy retries, the flocks that serialise writers of files and the logins of one user, and
+the key of the keyed checksums (``authapp.storage.keyed``).
 
-Part of ``authapp.store.EnrollmentStore`` (a mixin).
+The repositories (users, artifacts, history, settings, garbage) are each handed this one
+object; ``authapp.storage.opening`` connects it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,15 +27,46 @@ except ImportError:  # pragma: no cover - not on Linux
     fcntl = None  # type: ignore[assignment]
 
 
-class StoreTransactions:
-    """Connection, transactions and locks (part of ``EnrollmentStore``)."""
+class Database:
+    """Connection, transactions, locks and key of one store folder ``path``.
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
+    ``busy_timeout``: seconds to wait for another process's lock before ``StoreBusyError``.
+    ``clock``: time source of the rows written. ``key``: the keyed checksums' key (loaded
+    when the store is opened). Rows are read as ``sqlite3.Row`` (by column name).
+    """
+
+    def __init__(self, path: Path, busy_timeout: float, clock: Callable[[], float]) -> None:
+        self.path = path
+        self.busy_timeout = float(busy_timeout)
+        self.clock = clock
+        self.key = b""
+        self.conn: sqlite3.Connection | None = None
+        self.lock_fd: int | None = None
+        self._mutex = threading.RLock()
+        self._user_mutex = threading.RLock()  # threads of this process take turns too
+        self._identify_mutex = threading.RLock()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.connection().execute("PRAGMA user_version").fetchone()["user_version"])
+
+    def close(self) -> None:
+        with self._mutex:
+            if self.conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.close()
+                self.conn = None
+            if self.lock_fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self.lock_fd)
+                self.lock_fd = None
+
+    def connection(self) -> sqlite3.Connection:
+        if self.conn is None:
             raise StoreError("the enrollment store is closed")
-        return self._conn
+        return self.conn
 
-    def _retry(self, fn: Callable[[], Any]) -> Any:
+    def retry(self, fn: Callable[[], Any]) -> Any:
         """Run ``fn``, retrying while SQLite reports a busy/locked database."""
         deadline = time.monotonic() + self.busy_timeout
         delay = 0.01
@@ -51,46 +85,46 @@ class StoreTransactions:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.2)
 
-    def _db_error(self, exc: sqlite3.Error) -> StoreError:
+    def db_error(self, exc: sqlite3.Error) -> StoreError:
         """A database failure as a message: a read-only file, a dropped table, a damaged
         page; never a traceback."""
         return StoreError(f"store database {self.path / DB_NAME} cannot be used: {exc} "
                           "(damaged, read-only or changed outside AirAuth)")
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE: takes the write lock up front, no upgrades)."""
         with self._mutex:
-            conn = self._connection()
+            conn = self.connection()
             try:
-                self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+                self.retry(lambda: conn.execute("BEGIN IMMEDIATE"))
             except sqlite3.Error as exc:
-                raise self._db_error(exc) from exc
+                raise self.db_error(exc) from exc
             try:
                 yield conn
                 _crash_point("before-commit")
-                self._retry(lambda: conn.execute("COMMIT"))
+                self.retry(lambda: conn.execute("COMMIT"))
             except BaseException as exc:
                 if conn.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
-                    raise self._db_error(exc) from exc
+                    raise self.db_error(exc) from exc
                 raise
 
     @contextlib.contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
+    def read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: every SELECT inside sees the same snapshot."""
         with self._mutex:
-            conn = self._connection()
+            conn = self.connection()
             try:
-                self._retry(lambda: conn.execute("BEGIN"))
+                self.retry(lambda: conn.execute("BEGIN"))
             except sqlite3.Error as exc:
-                raise self._db_error(exc) from exc
+                raise self.db_error(exc) from exc
             try:
                 yield conn
             except sqlite3.Error as exc:
-                raise self._db_error(exc) from exc
+                raise self.db_error(exc) from exc
             finally:
                 if conn.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
@@ -142,12 +176,12 @@ class StoreTransactions:
                 os.close(fd)  # releases the flock
 
     @contextlib.contextmanager
-    def _writer_lock(self, wait: bool = True) -> Iterator[bool]:
+    def writer_lock(self, wait: bool = True) -> Iterator[bool]:
         """Exclusive flock serialising writers of files (saves, deletes, garbage collection).
 
         Yields False (without the lock) when ``wait`` is False and another writer holds it.
         """
-        if fcntl is None or self._lock_fd is None:
+        if fcntl is None or self.lock_fd is None:
             yield True
             return
         with self._mutex:
@@ -155,7 +189,7 @@ class StoreTransactions:
                 deadline = time.monotonic() + self.busy_timeout
                 while True:
                     try:
-                        fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                         break
                     except BlockingIOError:
                         if time.monotonic() >= deadline:
@@ -166,11 +200,11 @@ class StoreTransactions:
                         time.sleep(0.02)
             else:
                 try:
-                    fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     yield False
                     return
             try:
                 yield True
             finally:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
