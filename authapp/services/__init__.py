@@ -66,14 +66,6 @@ MAX_ABS_POSITION_MM = 1.0e5
 """Positions beyond 100 m from the device are not a hand: reject instead of overflowing."""
 
 
-def identification_offset(verifier: Verifier, n_enrolled: int) -> float:
-    """Extra margin a 1:N search among ``n_enrolled`` users asks of this account
-    (``CalibratedVerifier.identification_offset``; 0 for a verifier's own uncalibrated
-    threshold, which has no false-accept target to keep)."""
-    offset = getattr(verifier, "identification_offset", None)
-    return float(offset(n_enrolled)) if callable(offset) else 0.0
-
-
 class VerificationError(AirAuthError, ValueError):
     """A recording cannot be scored against a user (wrong kind of data, unusable values)."""
 
@@ -320,10 +312,11 @@ class AuthService(Administration):
     def identify(self, recording: Trajectory) -> IdentifyResult:
         """1:N: the enrolled user whose verifier accepts ``recording`` with the largest margin
         and whose login rules pass; otherwise one neutral answer. Rate-limited per store,
-        never charged to a bystander (``authapp.services.identification``). Margins are over each
-        account's threshold raised for a search among N users (``identification_offset``),
-        and above ``identify_index.EXHAUSTIVE_UP_TO`` users only the index's shortlist is
-        scored (``_identify_candidates``)."""
+        never charged to a bystander (``authapp.services.identification``). Margins are over
+        each account's threshold raised for a search among N users
+        (``identification.identification_offset``), and above
+        ``identify_index.EXHAUSTIVE_UP_TO`` users only the index's shortlist is scored
+        (``_identify_candidates``)."""
         return identification.identify(self, recording)
 
     def _identify_candidates(self, rec: Trajectory) -> list[UserInfo]:

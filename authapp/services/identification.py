@@ -27,6 +27,7 @@ from capture.errors import AirAuthError
 if TYPE_CHECKING:
     from authapp.services import AuthService
     from capture.trajectory import Trajectory
+    from models.base import Verifier
 
 NEUTRAL = "rejected: no enrolled user accepts this recording"
 """The one answer of an identification that names nobody."""
@@ -34,6 +35,14 @@ NEUTRAL = "rejected: no enrolled user accepts this recording"
 
 class IdentificationPausedError(AirAuthError, PermissionError):
     """Too many identifications named nobody recently: identification pauses for a while."""
+
+
+def identification_offset(verifier: Verifier, n_enrolled: int) -> float:
+    """Extra margin a 1:N search among ``n_enrolled`` users asks of this account
+    (``CalibratedVerifier.identification_offset``; 0 for a verifier's own uncalibrated
+    threshold, which has no false-accept target to keep)."""
+    offset = getattr(verifier, "identification_offset", None)
+    return float(offset(n_enrolled)) if callable(offset) else 0.0
 
 
 def paused(service: AuthService, now: float, extra_failure: bool = False) -> LockState:
@@ -60,8 +69,6 @@ def identify(service: AuthService, recording: Trajectory) -> IdentifyResult:
             raise IdentificationPausedError(
                 "identification is paused after too many attempts that matched nobody; try "
                 f"again after {guard.fmt_time(state.until)} (or log in with your user id)")
-        from authapp.services import identification_offset  # (services imports this module)
-
         candidates: list[tuple[str, float]] = []
         n_enrolled = store.count_users()  # the search's N, however few the index shortlists
         for info in service._identify_candidates(rec):
