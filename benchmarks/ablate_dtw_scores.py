@@ -35,8 +35,8 @@ import numpy as np
 from joblib import Parallel, delayed
 from scipy.ndimage import uniform_filter1d
 
-from authapp import metrics
-from authapp.experiment import ExperimentConfig, assign_folds, draw_trial
+from authapp.harness import metrics
+from authapp.harness.experiment import ExperimentConfig, assign_folds, draw_trial
 from capture.datasets import load_dataset
 from capture.preprocess import lowpass, resample_uniform, trim_idle
 from capture.trajectory import Trajectory

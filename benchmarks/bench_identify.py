@@ -53,7 +53,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from authapp import identify_index
-    from authapp.harness_data import load
+    from authapp.harness.data import load
     from authapp.identify_index import EMBEDDING_KEY, INDEX_DIR, UserIndex
     from authapp.services import AuthService
     from authapp.store import EnrollmentStore

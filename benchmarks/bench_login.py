@@ -37,7 +37,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from authapp import security
-    from authapp.harness_data import load
+    from authapp.harness.data import load
     from authapp.services import AuthService
     from authapp.store import EnrollmentStore
 

@@ -39,7 +39,7 @@ K_REFS = 5
 
 
 def score_matrix(name: str, fmt: str, seed: int, cache: Path | None = None) -> dict:
-    from authapp.harness_data import load
+    from authapp.harness.data import load
     from authapp.service_settings import Settings
     from models.embedding import RecordingEmbedding
     from models.enrollment import EnrollmentQualityError, build_user_model

@@ -55,7 +55,7 @@ def evaluate(users: Sequence[str], methods: Sequence[str], ds,
              verbose: bool = True) -> dict[str, dict[str, list[float]]]:
     """{method: {metric: [per user]}} with metrics eer/far/frr for "clean" and "dirty", the
     slipped forgery's acceptance and whether it was left out."""
-    from authapp.metrics import eer
+    from authapp.harness.metrics import eer
 
     out: dict[str, dict[str, list[float]]] = {m: {} for m in methods}
     ids = list(ds.identities)

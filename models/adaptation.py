@@ -21,7 +21,7 @@ imitator accepted once pulls the account towards them. Two rules bound that here
   forgeries cannot walk the model away from the enrolled writer.
 
 This module is pure computation: ``AuthService`` (the product) and the experiment harness
-(``authapp.runner``, replaying later-session attempts in recorded order) both call
+(``authapp.harness.runner``, replaying later-session attempts in recorded order) both call
 ``AdaptationPolicy`` and ``refit``, so the harness measures what the product does.
 """
 

@@ -13,9 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from authapp.evaluation import identity_groups
-from authapp.metrics import bootstrap_eer_change
-from authapp.scores import read_scores
+from authapp.harness.evaluation import identity_groups
+from authapp.harness.metrics import bootstrap_eer_change
+from authapp.harness.scores import read_scores
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _readme_time import measured_time

@@ -32,8 +32,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from authapp.calibration_pass import development_scores
-from authapp.experiment import ExperimentConfig, run_experiment
+from authapp.harness.calibration_pass import development_scores
+from authapp.harness.experiment import ExperimentConfig, run_experiment
 from models.ensemble import FUSION_MEMBERS
 from models.score_calibration import (
     SHIPPED_CALIBRATION,

@@ -33,7 +33,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from authapp.operating_point import operating_point
+from authapp.harness.operating_point import operating_point
 from models.score_calibration import SECURITY_LEVELS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -88,7 +88,7 @@ class Row:
 def rows_for(data: str, trials: Mapping[str, Sequence[Any]], method: str = "fusion"
              ) -> list[Row]:
     """Per level and impostor kind: accepted / attempted at each account's own threshold of
-    that level (``authapp.operating_point``, the figures of results.json's levels)."""
+    that level (``authapp.harness.operating_point``, the figures of results.json's levels)."""
     pairs = [(i, t) for i, ts in trials.items() for t in ts if t.method == method]
     if not pairs:
         raise SystemExit(f"{data}: no trials of method {method!r}")
@@ -137,8 +137,8 @@ def format_rows(rows: Sequence[Row]) -> str:
 
 def run_all(out: Path, data: Path, jobs: int) -> list[Path]:
     """Run the product's fusion on every shared data set; returns the scores.csv paths."""
-    from authapp.experiment import ExperimentConfig, run_experiment
-    from authapp.report import write_report
+    from authapp.harness.experiment import ExperimentConfig, run_experiment
+    from authapp.harness.report import write_report
 
     paths = []
     for name, fmt in DATA_SETS:
@@ -161,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--method", default="fusion")
     args = ap.parse_args(argv)
-    from authapp.scores import read_scores
+    from authapp.harness.scores import read_scores
 
     paths = list(args.scores)
     if args.run is not None:

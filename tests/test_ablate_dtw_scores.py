@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from authapp.experiment import ExperimentConfig, run_experiment
+from authapp.harness.experiment import ExperimentConfig, run_experiment
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "ablate_dtw_scores.py"
 

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from authapp.protocol import ExperimentConfig, plan_experiment, shipped_people
-from authapp.run_description import describe
+from authapp.harness.protocol import ExperimentConfig, plan_experiment, shipped_people
+from authapp.harness.run_description import describe
 from authapp.services import AuthService, Settings
 from authapp.store import EnrollmentStore
 from capture.trajectory import Trajectory, TrajectoryMeta

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from authapp.cli import main
-from authapp.scores import ScoreFileError, read_scores
+from authapp.harness.scores import ScoreFileError, read_scores
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_cllr_of_the_calibrated_scores_in_results_and_report(svc_run):
     log-likelihood ratios), random and skilled separately; also in the report."""
     import numpy as np
 
-    from authapp import metrics
+    from authapp.harness import metrics
 
     results = json.loads((svc_run / "results.json").read_text())
     result = read_scores(svc_run / "scores.csv")

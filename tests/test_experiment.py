@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from authapp import experiment
 from authapp.cli import main
 from authapp.commands.experiment import parse_params, parse_seeds
+from authapp.harness import experiment
 from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
 from models import registry
@@ -239,7 +239,7 @@ def test_svc2004_split_enrolls_from_the_first_session_and_tests_the_second(toy, 
                  for t in trials]
         assert picks[0] != picks[1]
     # the trial average is the mean of each (user, seed) trial's own EER
-    from authapp import metrics
+    from authapp.harness import metrics
     trial_eers = [metrics.eer(t.decisions[t.types == "genuine"], t.decisions[t.types == kind])
                   for ts in result.trials.values() for t in ts for kind in ["skilled"]]
     assert s["skilled"]["eer_trial_mean"] == pytest.approx(np.mean(trial_eers))
@@ -368,7 +368,7 @@ class ToyPseudo:
 def test_pseudo_both_uses_only_references(toy, shared_data, monkeypatch, tmp_path):
     from types import ModuleType
 
-    from authapp import report
+    from authapp.harness import report
 
     fake = ModuleType("models.pseudo")
     fake.make_generator = lambda name: ToyPseudo()

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from authapp import runner
-from authapp.checkpoint import Checkpoint
 from authapp.cli import main
-from authapp.cluster import parse_cluster
+from authapp.harness import runner
+from authapp.harness.checkpoint import Checkpoint
+from authapp.harness.cluster import parse_cluster
 from capture.errors import AirAuthError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from authapp.experiment import ExperimentCancelled, ExperimentConfig, run_experiment
 from authapp.gui.main_window import MainWindow
+from authapp.harness.experiment import ExperimentCancelled, ExperimentConfig, run_experiment
 from authapp.services import AuthService
 from authapp.store import EnrollmentStore
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from authapp import metrics
+from authapp.harness import metrics
 from capture.errors import AirAuthError
 
 

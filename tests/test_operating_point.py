@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from authapp.operating_point import identification, operating_point
-from authapp.runner import Trial
+from authapp.harness.operating_point import identification, operating_point
+from authapp.harness.runner import Trial
 
 
 def trial(ident: str, others: list[str], gen: list[float], rand: dict[str, list[float]],

@@ -14,7 +14,7 @@ import shutil
 import numpy as np
 import pytest
 
-from authapp.protocol import shipped_people
+from authapp.harness.protocol import shipped_people
 from authapp.services import AuthService, Settings
 from authapp.store import EnrollmentStore
 from capture.datasets import load_dataset

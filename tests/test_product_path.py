@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from authapp.cli import main
-from authapp.experiment import ExperimentConfig, run_experiment
-from authapp.operating_point import account_rates
+from authapp.harness.experiment import ExperimentConfig, run_experiment
+from authapp.harness.operating_point import account_rates
 from authapp.store import EnrollmentStore
 from capture.formats import load_recording
 from models.score_calibration import CalibrationSet, ScoreCalibration

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from authapp.evaluation import ExperimentResult, ScoreFacts
-from authapp.runner import Trial
-from authapp.scores import write_scores
+from authapp.harness.evaluation import ExperimentResult, ScoreFacts
+from authapp.harness.runner import Trial
+from authapp.harness.scores import write_scores
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "promise_table.py"
 spec = importlib.util.spec_from_file_location("promise_table", SCRIPT)

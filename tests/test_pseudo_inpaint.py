@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from authapp import experiment
+from authapp.harness import experiment
 from capture.datasets import load_dataset
 from capture.trajectory import Label, Trajectory
 from models.pseudo import (

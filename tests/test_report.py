@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from authapp import report
-from authapp.experiment import ExperimentResult, Trial, summarize_result
+from authapp.harness import report
+from authapp.harness.experiment import ExperimentResult, Trial, summarize_result
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[1]

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from authapp import runner
-from authapp.protocol import ExperimentConfig
+from authapp.harness import runner
+from authapp.harness.protocol import ExperimentConfig
 from capture.datasets import load_dataset
 from models.enrollment import EnrollmentSettings
 from models.registry import VERIFIERS

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from authapp import experiment
-from authapp.operating_point import operating_point
-from authapp.protocol import attempt_sessions, has_sessions, session_groups
+from authapp.harness import experiment
+from authapp.harness.operating_point import operating_point
+from authapp.harness.protocol import attempt_sessions, has_sessions, session_groups
 from capture.datasets import load_dataset
 from capture.errors import TrajectoryError
 from capture.formats.native import read_native, save_native
@@ -76,7 +76,7 @@ def test_attempt_sessions_tags() -> None:
 
 
 def test_operating_point_reports_later_session_frr_as_the_frr() -> None:
-    from authapp.runner import Trial
+    from authapp.harness.runner import Trial
 
     types = np.array(["genuine"] * 4 + ["random"] * 2)
     t = Trial("m", 0, ["f"] * 6, ["u"] * 6, types, np.zeros(6), 0.0,

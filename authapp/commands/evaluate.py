@@ -26,8 +26,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from authapp.experiment import evaluate_scores
-    from authapp.report import summary_text, write_report
+    from authapp.harness.experiment import evaluate_scores
+    from authapp.harness.report import summary_text, write_report
 
     result = evaluate_scores(args.scores)
     out = args.out or args.scores.parent

@@ -6,7 +6,7 @@
 
 Writes results.json, scores.csv, roc.png, det.png, histograms.png and report.html into
 OUT_DIR, prints the method x impostor-type table and the wall time. The protocol is described
-in ``authapp.experiment``.
+in ``authapp.harness.experiment``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from authapp.experiment import (
+from authapp.harness.experiment import (
     DEFAULT_GENERATORS,
     DEFAULT_METHODS,
     PSEUDO_MODES,
@@ -208,10 +208,10 @@ run's results are written; ``--resume`` continues from it)."""
 
 
 def run(args: argparse.Namespace) -> int:
-    from authapp.checkpoint import Checkpoint
-    from authapp.cluster import parse_cluster
-    from authapp.experiment import run_experiment
-    from authapp.report import summary_text, write_report
+    from authapp.harness.checkpoint import Checkpoint
+    from authapp.harness.cluster import parse_cluster
+    from authapp.harness.experiment import run_experiment
+    from authapp.harness.report import summary_text, write_report
 
     t0 = time.perf_counter()
     if args.methods:

@@ -30,16 +30,16 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from authapp.experiment import (
+from authapp.gui.host import TabHost
+from authapp.gui.preferences import display_path, experiments_dir, output_path
+from authapp.gui.widgets import MessageLabel
+from authapp.gui.workers import error_message
+from authapp.harness.experiment import (
     SPLITS,
     ExperimentConfig,
     available_methods,
     run_experiment,
 )
-from authapp.gui.host import TabHost
-from authapp.gui.preferences import display_path, experiments_dir, output_path
-from authapp.gui.widgets import MessageLabel
-from authapp.gui.workers import error_message
 from capture.formats import FORMATS
 
 PLOTS = ("det", "roc")
@@ -70,7 +70,7 @@ class ExperimentThread(QThread):
         return self._cancel.is_set()
 
     def run(self) -> None:
-        from authapp.report import write_report
+        from authapp.harness.report import write_report
 
         t0 = time.perf_counter()
         try:
@@ -252,7 +252,7 @@ class ExperimentsTab(QWidget):
         self.progress.setValue(done)
 
     def _succeeded(self, results: dict[str, Any], paths: dict[str, Path]) -> None:
-        from authapp.report import TABLE_HEADER, table_rows
+        from authapp.harness.report import TABLE_HEADER, table_rows
 
         self.results, self.paths = results, dict(paths)
         rows = table_rows(results)

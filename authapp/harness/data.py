@@ -1,10 +1,10 @@
 """The harness's data: the data set an experiment reads, cached per process, and its identity.
 
-Kept apart from ``authapp.protocol`` (who enrolls with what, against whom) because workers
-load the data set themselves (``authapp.runner``) and only need this: the cache keyed by the
+Kept apart from ``authapp.harness.protocol`` (who enrolls with what, against whom) because workers
+load the data set themselves (``authapp.harness.runner``) and only need this: the cache keyed by the
 folder's ``dataset_fingerprint``, so a worker that runs many identities reads it once, and a
 changed folder is read again. ``ExperimentError`` is defined here, at the bottom of the
-harness's imports, and re-exported by ``authapp.protocol`` and ``authapp.experiment``.
+harness's imports, and re-exported by ``authapp.harness.protocol`` and ``authapp.harness.experiment``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The harness's runner: enroll every identity through the product's pipeline and score its
 attempts, in parallel; then the calibration pass. Its output -- one ``Trial`` per (identity,
-method variant, seed) -- is exactly what scores.csv holds (``authapp.scores``).
+method variant, seed) -- is exactly what scores.csv holds (``authapp.harness.scores``).
 
 Everything random is seeded per (seed, identity), so results do not depend on ``jobs`` or on
 the order identities are processed in.
@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from authapp.harness_data import ExperimentError, load
-from authapp.protocol import (
+from authapp.harness.data import ExperimentError, load
+from authapp.harness.protocol import (
     ExperimentConfig,
     IdentityJob,
     Plan,
@@ -327,9 +327,9 @@ class ExperimentCancelled(ExperimentError):
 
 def calibrate_trials(cfg: ExperimentConfig, dims: int,
                      trials: Mapping[str, Sequence[Trial]]) -> dict[str, Any]:
-    """Second pass for calibrated models (``authapp.calibration_pass``); results.json's
+    """Second pass for calibrated models (``authapp.harness.calibration_pass``); results.json's
     "calibration" section."""
-    from authapp.calibration_pass import calibrate_variant, calibration_source
+    from authapp.harness.calibration_pass import calibrate_variant, calibration_source
 
     if not cfg.calibrated:
         return {"source": "none", "note": "each verifier's own per-user threshold (a research "
@@ -378,9 +378,9 @@ def run_jobs(plan: Plan, generators: Mapping[int, Mapping[str, Any]], progress: 
     spent generating pseudo data per generator. ``on_progress(done, total)`` is called as
     identities finish; setting ``cancel`` stops between identities (``ExperimentCancelled``).
 
-    ``checkpoint`` (an ``authapp.checkpoint.Checkpoint``): identities it already holds are
+    ``checkpoint`` (an ``authapp.harness.checkpoint.Checkpoint``): identities it already holds are
     not run again, and each one that finishes is saved to it at once. ``cluster``: run the
-    identities on that Dask cluster (``authapp.cluster``) instead of ``cfg.jobs`` local
+    identities on that Dask cluster (``authapp.harness.cluster``) instead of ``cfg.jobs`` local
     processes."""
     from tqdm import tqdm
 
@@ -422,7 +422,7 @@ def run_jobs(plan: Plan, generators: Mapping[int, Mapping[str, Any]], progress: 
         elif cluster is not None:
             from joblib import Parallel, delayed, parallel_config
 
-            from authapp.cluster import dask_client
+            from authapp.harness.cluster import dask_client
 
             with dask_client(cluster), parallel_config(backend="dask"):
                 par = Parallel(n_jobs=-1, return_as="generator_unordered")

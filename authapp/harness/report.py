@@ -18,10 +18,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from authapp.evaluation import ExperimentResult
-from authapp.plots import plot_det, plot_histograms, plot_roc
-from authapp.protocol import IMPOSTOR_TYPES
-from authapp.tables import (
+from authapp.harness.evaluation import ExperimentResult
+from authapp.harness.plots import plot_det, plot_histograms, plot_roc
+from authapp.harness.protocol import IMPOSTOR_TYPES
+from authapp.harness.tables import (
     CALIBRATION_HEADER,
     CALIBRATION_NOTE,
     IDENT_HEADER,
@@ -62,7 +62,7 @@ FILES = {
 }
 
 Results = Mapping[str, Any]
-"""results.json's content as the harness writes it (``authapp.evaluation.evaluate`` and the
+"""results.json's content as the harness writes it (``authapp.harness.evaluation.evaluate`` and the
 run's description)."""
 
 
@@ -310,7 +310,7 @@ def write_report(result: ExperimentResult, out_dir: Path, scores: bool = True
                  ) -> dict[str, Path]:
     """Write every output file into ``out_dir`` (``scores``: scores.csv too); returns their
     paths by kind."""
-    from authapp.scores import write_scores
+    from authapp.harness.scores import write_scores
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

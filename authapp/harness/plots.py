@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from authapp import metrics
-from authapp.evaluation import ExperimentResult
-from authapp.protocol import IMPOSTOR_TYPES
-from authapp.tables import split_variant
+from authapp.harness import metrics
+from authapp.harness.evaluation import ExperimentResult
+from authapp.harness.protocol import IMPOSTOR_TYPES
+from authapp.harness.tables import split_variant
 from capture.files import atomic_write
 
 DET_TICKS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 40)  # percent

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from authapp.protocol import IMPOSTOR_TYPES
+from authapp.harness.protocol import IMPOSTOR_TYPES
 
 
 def pct(x: float | None, digits: int = 2) -> str:

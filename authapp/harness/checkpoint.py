@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from authapp.harness_data import ExperimentError
-from authapp.protocol import Plan
-from authapp.runner import Trial
+from authapp.harness.data import ExperimentError
+from authapp.harness.protocol import Plan
+from authapp.harness.runner import Trial
 from capture.container import json_default, pack_npz, unpack_npz
 from capture.files import atomic_write
 

@@ -1,7 +1,7 @@
 """What results.json says about how an experiment was run (everything but the figures).
 
 The protocol's own words for a reader of the results file, kept apart from the protocol's
-code (``authapp.protocol``) so that changing the wording cannot change what is run.
+code (``authapp.harness.protocol``) so that changing the wording cannot change what is run.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from authapp.calibration_pass import calibration_source
-from authapp.harness_data import skipped_file
-from authapp.protocol import BOOTSTRAP_RESAMPLES, SVC2004_RANDOM_FORGERIES, Plan
+from authapp.harness.calibration_pass import calibration_source
+from authapp.harness.data import skipped_file
+from authapp.harness.protocol import BOOTSTRAP_RESAMPLES, SVC2004_RANDOM_FORGERIES, Plan
 
 __all__ = ["describe"]
 

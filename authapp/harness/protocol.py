@@ -3,11 +3,11 @@
 The harness is four parts with one hand-off each: ``protocol`` (this module: folds, draws,
 the per-identity job specs), ``runner`` (enroll through the product's pipeline, score every
 attempt -> score rows, the columns of scores.csv), ``evaluation`` (score table -> results)
-and ``report`` (results.json, plots, HTML). ``authapp.experiment.run_experiment`` chains
+and ``report`` (results.json, plots, HTML). ``authapp.harness.experiment.run_experiment`` chains
 them; ``authapp evaluate scores.csv`` re-runs the last two from a score file alone.
-The data set it reads comes from ``authapp.harness_data`` (loaded once per process, keyed by
+The data set it reads comes from ``authapp.harness.data`` (loaded once per process, keyed by
 the folder's fingerprint) and the words results.json says about it from
-``authapp.run_description``.
+``authapp.harness.run_description``.
 
 Protocol (what ``authapp experiment`` runs; results.json repeats it under ``"protocol"``):
 
@@ -37,7 +37,7 @@ Protocol (what ``authapp experiment`` runs; results.json repeats it under ``"pro
   (quality check, pseudo data, model). By default (``calibration="dev"``) models are the
   product's calibrated ones: the cohort of a user in fold f is the first K samples of every
   other-fold identity, and fold f's calibration is learned on the other folds' accounts
-  (``authapp.calibration_pass``).
+  (``authapp.harness.calibration_pass``).
 - **Scores.** Every attempt of a user is scored in one call; the decision value is score
   minus the account's own threshold (accept when >= 0), so FAR/FRR are at the thresholds the
   product uses, and pooled EER/AUC/DET curves apply one global offset on top of them.
@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from authapp.harness_data import (
+from authapp.harness.data import (
     ExperimentError,
     dataset_fingerprint,
     load,

@@ -1,6 +1,6 @@
 """The harness's evaluation: a score table (trials) -> every figure of results.json.
 
-Reads nothing but the trials (``authapp.runner.Trial``: per attempt its type and decision
+Reads nothing but the trials (``authapp.harness.runner.Trial``: per attempt its type and decision
 value, per account its threshold at every security level) and three facts about the run
 (folds, whether the data have forgeries, whether models were calibrated), so the same figures
 come out of a run in memory and of a scores.csv read back (``authapp evaluate``).
@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from authapp import metrics
-from authapp.protocol import BOOTSTRAP_RESAMPLES, IMPOSTOR_TYPES, ExperimentError
-from authapp.runner import Trial
+from authapp.harness import metrics
+from authapp.harness.protocol import BOOTSTRAP_RESAMPLES, IMPOSTOR_TYPES, ExperimentError
+from authapp.harness.runner import Trial
 
 
 @dataclass
@@ -160,7 +160,7 @@ def operating_points(result: ExperimentResult, fold_of: Mapping[str, int], calib
                      ) -> tuple[dict[str, Any], dict[str, Any]]:
     """results.json's "operating_point" (per variant: at the configured threshold, and for
     calibrated models at every security level) and "identification" sections."""
-    from authapp.operating_point import identification, operating_point
+    from authapp.harness.operating_point import identification, operating_point
     from models.score_calibration import SECURITY_LEVELS
 
     ops: dict[str, Any] = {}

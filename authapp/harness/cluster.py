@@ -1,6 +1,6 @@
 """Experiments on a Dask cluster: ``authapp experiment --cluster ADDRESS`` (issue 24).
 
-The identities of a run are independent jobs (``authapp.runner.evaluate_identity``); on a
+The identities of a run are independent jobs (``authapp.harness.runner.evaluate_identity``); on a
 cluster joblib hands them to Dask's scheduler through its ``dask`` backend, so the runner's
 loop is the same for one process, ``--jobs N`` and many machines. ``ADDRESS`` is a running
 scheduler (``tcp://host:8786``, started with ``dask scheduler``; workers join it with
@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from authapp.harness_data import ExperimentError
+from authapp.harness.data import ExperimentError
 
 LOCAL_PREFIX = "local:"
 CONNECT_TIMEOUT_S = 30

@@ -1,11 +1,11 @@
 """``run_experiment``: the impersonation test from a config to results, in four steps.
 
-``authapp.protocol`` plans it (folds, who enrolls, one job per identity), ``authapp.runner``
-enrolls and scores (the score table: scores.csv), ``authapp.evaluation`` turns the score table
-into figures, and ``authapp.report`` writes results.json, scores.csv, the plots and the HTML.
-The protocol itself is described in ``authapp.protocol``.
+``authapp.harness.protocol`` plans it (folds, who enrolls, one job per identity), ``authapp.harness.runner``
+enrolls and scores (the score table: scores.csv), ``authapp.harness.evaluation`` turns the score table
+into figures, and ``authapp.harness.report`` writes results.json, scores.csv, the plots and the HTML.
+The protocol itself is described in ``authapp.harness.protocol``.
 
-The names other modules and the tests use are re-exported here, so ``authapp.experiment``
+The names other modules and the tests use are re-exported here, so ``authapp.harness.experiment``
 stays the one import for running an experiment.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from authapp.evaluation import (
+from authapp.harness.evaluation import (
     ExperimentResult,
     ScoreFacts,
     evaluate,
@@ -28,7 +28,7 @@ from authapp.evaluation import (
     pseudo_effects,
     summarize_result,
 )
-from authapp.protocol import (
+from authapp.harness.protocol import (
     ATTEMPT_TYPES,
     BOOTSTRAP_RESAMPLES,
     CALIBRATIONS,
@@ -54,8 +54,8 @@ from authapp.protocol import (
     uses_background,
     variant_name,
 )
-from authapp.run_description import describe
-from authapp.runner import (
+from authapp.harness.run_description import describe
+from authapp.harness.runner import (
     ExperimentCancelled,
     Trial,
     calibrate_trials,
@@ -92,13 +92,13 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True,
                    on_progress: Callable[[int, int], None] | None = None,
                    cancel: threading.Event | None = None, checkpoint: Any = None,
                    cluster: str | None = None) -> ExperimentResult:
-    """Run the protocol (``authapp.protocol``) and compute every figure.
+    """Run the protocol (``authapp.harness.protocol``) and compute every figure.
 
     For a front end (the GUI's Experiments tab): ``on_progress(done, total)`` is called as
     identities finish, and setting ``cancel`` stops the run between identities with
-    ``ExperimentCancelled``. ``checkpoint`` (``authapp.checkpoint.Checkpoint``) saves each
+    ``ExperimentCancelled``. ``checkpoint`` (``authapp.harness.checkpoint.Checkpoint``) saves each
     finished identity and, resuming, skips those it holds; ``cluster`` runs the identities
-    on a Dask cluster (``authapp.cluster``). Neither changes a score.
+    on a Dask cluster (``authapp.harness.cluster``). Neither changes a score.
     """
     t_start = time.perf_counter()
     plan = plan_experiment(cfg)
@@ -131,7 +131,7 @@ def adaptation_summary(cfg: ExperimentConfig, static: dict[str, list[Trial]],
     adaptation (every attempt against the enrollment model) next to the one with it."""
     from dataclasses import asdict
 
-    from authapp.operating_point import operating_point
+    from authapp.harness.operating_point import operating_point
 
     keys = ("frr", "frr_same", "frr_later", "far_random", "far_skilled")
     out: dict[str, Any] = {"policy": asdict(cfg.adaptation_policy()), "variants": {}}
@@ -152,7 +152,7 @@ def adaptation_summary(cfg: ExperimentConfig, static: dict[str, list[Trial]],
 def evaluate_scores(path: Path) -> ExperimentResult:
     """The result of the run a scores.csv came from, its figures recomputed from the score
     rows alone (``authapp evaluate``)."""
-    from authapp.scores import read_scores
+    from authapp.harness.scores import read_scores
 
     result = read_scores(path)
     run = dict(result.results)

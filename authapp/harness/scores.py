@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from authapp.evaluation import ExperimentResult, ScoreFacts
-from authapp.protocol import ExperimentError
-from authapp.runner import Trial
+from authapp.harness.evaluation import ExperimentResult, ScoreFacts
+from authapp.harness.protocol import ExperimentError
+from authapp.harness.runner import Trial
 from authapp.textsafe import printable
 from capture.files import atomic_write
 
@@ -104,7 +104,7 @@ def _header(first: str, path: Path) -> dict[str, Any]:
 
 def read_scores(path: Path) -> ExperimentResult:
     """The result a scores.csv describes: its trials, facts and run description (the
-    figures are left for ``authapp.evaluation.evaluate``)."""
+    figures are left for ``authapp.harness.evaluation.evaluate``)."""
     path = Path(path)
     try:
         with open(path, newline="", encoding="utf-8") as fh:
