@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from authapp.harness import runner
+from authapp.harness import adaptive, runner
 from authapp.harness.protocol import ExperimentConfig
 from capture.datasets import load_dataset
 from models.enrollment import EnrollmentSettings
@@ -90,5 +90,5 @@ def test_both_harness_paths_set_random_state_before_the_fit(monkeypatch):
             runner._fit_and_score(cfg, "ganomaly", None, 21, [], ([], []), [], [])
     cfg = ExperimentConfig(data_dir=Path("."), methods=("ganomaly",))
     with pytest.raises(Fitted):
-        runner.replay_adaptive(cfg, "ganomaly", None, 22, [], ([], []), [], [], 0, {})
+        adaptive.replay_adaptive(cfg, "ganomaly", None, 22, [], ([], []), [], [], 0, {})
     assert [dict(s.verifier_params)["random_state"] for s in seen] == [21, 21, 22]

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from authapp.harness import experiment
+from authapp.harness.draws import attempt_sessions, has_sessions, session_groups
 from authapp.harness.operating_point import operating_point
-from authapp.harness.protocol import attempt_sessions, has_sessions, session_groups
 from capture.datasets import load_dataset
 from capture.errors import TrajectoryError
 from capture.formats.native import read_native, save_native

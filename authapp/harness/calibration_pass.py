@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from authapp.harness.data import ExperimentError
+from authapp.harness.protocol import ExperimentConfig, variant_name
+from capture.errors import AirAuthError
 from models.calibrated import decision_threshold
 from models.score_calibration import (
     SECURITY_LEVELS,
@@ -28,6 +31,9 @@ from models.score_calibration import (
     load_calibrations,
     shipped_calibrations,
 )
+
+if TYPE_CHECKING:
+    from authapp.harness.runner import Trial
 
 
 def development_scores(trials: Iterable[Any]) -> DevelopmentScores:
@@ -104,3 +110,31 @@ def calibrate_variant(trials: Sequence[Any], members: Sequence[str],
 def calibration_source(requested: str, n_folds: int) -> str:
     """"dev" needs another fold to learn on; with one fold the shipped calibration stands in."""
     return "shipped" if requested == "dev" and n_folds < 2 else requested
+
+
+def calibrate_trials(cfg: ExperimentConfig, dims: int,
+                     trials: Mapping[str, Sequence[Trial]]) -> dict[str, Any]:
+    """Second pass for calibrated models (this module's ``calibrate_variant`` per method
+    variant); results.json's "calibration" section."""
+    if not cfg.calibrated:
+        return {"source": "none", "note": "each verifier's own per-user threshold (a research "
+                "configuration: the product ships calibrated models)"}
+    source = calibration_source(cfg.calibration, cfg.folds or 1)
+    out: dict[str, Any] = {"requested": cfg.calibration, "source": source,
+                           "security": cfg.security, "guard_far": cfg.guard_far,
+                           "forgery_far": cfg.forgery_far,
+                           "cohort": cfg.cohort,
+                           "shipped_background": cfg.shipped_background, "variants": {}}
+    for method, gen in cfg.variants():
+        name = variant_name(method, gen)
+        members, params = cfg.settings_for(method, gen, 0).members()
+        mine = [t for ts in trials.values() for t in ts if t.method == name]
+        try:
+            out["variants"][name] = calibrate_variant(
+                mine, members, params, dims, source, cfg.security,
+                (cfg.guard_far, cfg.forgery_far),
+                {"dataset": Path(cfg.data_dir).name, "references": cfg.references,
+                 "seeds": list(cfg.seeds), "method": name})
+        except AirAuthError as exc:
+            raise ExperimentError(f"calibrating {name}: {exc}") from exc
+    return out

@@ -20,6 +20,15 @@ from typing import Any
 
 import numpy as np
 
+from authapp.harness.calibration_pass import calibrate_trials
+from authapp.harness.draws import (
+    MIN_FOLD_IDENTITIES,
+    SVC2004_RANDOM_FORGERIES,
+    assign_folds,
+    auto_folds,
+    draw_trial,
+    identity_seed,
+)
 from authapp.harness.evaluation import (
     ExperimentResult,
     ScoreFacts,
@@ -28,6 +37,7 @@ from authapp.harness.evaluation import (
     pseudo_effects,
     summarize_result,
 )
+from authapp.harness.generators import fit_generators
 from authapp.harness.protocol import (
     ATTEMPT_TYPES,
     BOOTSTRAP_RESAMPLES,
@@ -35,34 +45,21 @@ from authapp.harness.protocol import (
     DEFAULT_GENERATORS,
     DEFAULT_METHODS,
     IMPOSTOR_TYPES,
-    MIN_FOLD_IDENTITIES,
     PSEUDO_MODES,
     SPLITS,
-    SVC2004_RANDOM_FORGERIES,
     ExperimentConfig,
     ExperimentError,
     IdentityJob,
     Plan,
-    assign_folds,
-    auto_folds,
     available_methods,
     dataset_fingerprint,
-    draw_trial,
-    identity_seed,
     load,
     plan_experiment,
     uses_background,
     variant_name,
 )
 from authapp.harness.run_description import describe
-from authapp.harness.runner import (
-    ExperimentCancelled,
-    Trial,
-    calibrate_trials,
-    evaluate_identity,
-    fit_generators,
-    run_jobs,
-)
+from authapp.harness.runner import ExperimentCancelled, Trial, evaluate_identity, run_jobs
 
 __all__ = [
     "ATTEMPT_TYPES", "BOOTSTRAP_RESAMPLES", "CALIBRATIONS", "DEFAULT_GENERATORS",

@@ -1,7 +1,8 @@
 """The impersonation test's protocol: which people enroll, with what, against whom.
 
-The harness is four parts with one hand-off each: ``protocol`` (this module: folds, draws,
-the per-identity job specs), ``runner`` (enroll through the product's pipeline, score every
+The harness is four parts with one hand-off each: ``protocol`` (this module: the
+configuration and the per-identity job specs, with ``draws`` for folds, reference draws and
+sessions), ``runner`` (enroll through the product's pipeline, score every
 attempt -> score rows, the columns of scores.csv), ``evaluation`` (score table -> results)
 and ``report`` (results.json, plots, HTML). ``authapp.harness.experiment.run_experiment`` chains
 them; ``authapp evaluate scores.csv`` re-runs the last two from a score file alone.
@@ -48,20 +49,22 @@ the order identities are processed in.
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from authapp.harness.data import (
     ExperimentError,
     dataset_fingerprint,
     load,
 )
-from capture.trajectory import Trajectory
+from authapp.harness.draws import (
+    assign_folds,
+    auto_folds,
+    resolve_split,
+    session_groups,
+)
 
 ATTEMPT_TYPES = ("genuine", "random", "skilled")
 
@@ -82,9 +85,6 @@ whose recordings carry sessions (SVC2004) and "random" for single-session ones."
 SESSION_TAGS = ("same", "later")
 """A genuine attempt's sitting relative to the enrollment: the enrollment's own session, or a
 later one (days later: the FRR a returning user meets)."""
-
-SVC2004_RANDOM_FORGERIES = 20
-"""Random forgeries per trial in SVC2004's own protocol (genuine samples of other users)."""
 
 
 DEFAULT_METHODS = ("dtw", "subspace", "svm", "ss-svm", "fusion")
@@ -147,7 +147,7 @@ class ExperimentConfig:
     folds as training negatives (the configuration earlier versions reported)."""
     adaptation: bool = True
     """Calibrated models: replay the genuine attempts in recorded order with the product's
-    template adaptation (``runner.replay_adaptive``), as the product decides; False: every
+    template adaptation (``adaptive.replay_adaptive``), as the product decides; False: every
     attempt against the enrollment model alone."""
     adapt_margin: float | None = None
     max_adapted: int | None = None
@@ -190,106 +190,6 @@ class ExperimentConfig:
 
 def variant_name(method: str, generator: str | None) -> str:
     return method if generator is None else f"{method}+{generator}"
-
-
-def identity_seed(seed: int, identity: str, purpose: str = "") -> int:
-    """A 32-bit seed from (run seed, identity, purpose), stable across processes and runs."""
-    key = zlib.crc32(f"{identity}\x00{purpose}".encode())
-    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, key]).generate_state(1)[0])
-
-
-MIN_FOLD_IDENTITIES = 3
-"""Enrolling identities each fold needs before the data set is split (``folds=None``)."""
-
-
-def auto_folds(n_eligible: int) -> int:
-    """2 disjoint folds when each keeps ``MIN_FOLD_IDENTITIES`` enrolling identities, else 1."""
-    return 2 if n_eligible >= 2 * MIN_FOLD_IDENTITIES else 1
-
-
-def assign_folds(identities: Sequence[str], eligible: Iterable[str], folds: int,
-                 seed: int) -> dict[str, int]:
-    """Seeded split into ``folds`` groups, enrolling identities spread evenly over them."""
-    if folds < 1:
-        raise ExperimentError(f"--folds must be at least 1, got {folds}")
-    rng = np.random.default_rng(seed)
-    eligible = set(eligible)
-    fold_of: dict[str, int] = {}
-    for group in ([i for i in identities if i in eligible],
-                  [i for i in identities if i not in eligible]):
-        order = [group[k] for k in rng.permutation(len(group))]
-        offset = int(rng.integers(folds))
-        for k, ident in enumerate(order):
-            fold_of[ident] = (k + offset) % folds
-    return fold_of
-
-
-def session_groups(genuine: Sequence[Trajectory]) -> list[list[Trajectory]]:
-    """An identity's genuine samples per session, earliest first, each in recorded order
-    (the data set's order); one group when sessions are not known."""
-    known = sorted({t.meta.session for t in genuine if t.meta.session is not None})
-    if not known:
-        return [list(genuine)]
-    unknown = [t for t in genuine if t.meta.session is None]
-    groups = [[t for t in genuine if t.meta.session == s] for s in known]
-    groups[-1] += unknown  # a sample whose sitting is unknown counts as a later one
-    return groups
-
-
-def has_sessions(dataset: Any) -> bool:
-    """Do recordings of the data set come from two or more sittings of one person?"""
-    return any(len(session_groups(dataset.genuine(i))) > 1 for i in dataset.identities)
-
-
-def resolve_split(split: str, dataset: Any) -> str:
-    """"auto" -> "sessions" where the data carry sessions, else "random"."""
-    if split != "auto":
-        return split
-    return "sessions" if has_sessions(dataset) else "random"
-
-
-def draw_trial(cfg: ExperimentConfig, identity: str, seed: int, genuine: list[Trajectory],
-               random_att: list[tuple[str, Trajectory]]
-               ) -> tuple[list[Trajectory], list[Trajectory], list[tuple[str, Trajectory]]]:
-    """(references, genuine attempts, random impostor attempts) of one trial (``cfg.split``).
-
-    With "sessions" the references are drawn from the earliest session and the genuine
-    attempts are the rest of that session, then every later one, in recorded order (the
-    order a returning user writes them; template adaptation depends on it); ``attempt_sessions``
-    tags them.
-    """
-    rng = np.random.default_rng(identity_seed(seed, identity, "references"))
-    if cfg.split == "sessions":
-        groups = session_groups(genuine)
-        first = groups[0]
-        ref_idx = set(rng.choice(len(first), cfg.references, replace=False).tolist())
-        refs = [t for k, t in enumerate(first) if k in ref_idx]
-        tests = [t for k, t in enumerate(first) if k not in ref_idx]
-        tests += [t for g in groups[1:] for t in g]
-        return refs, tests, random_att
-    if cfg.split == "svc2004":
-        first = len(genuine) // 2
-        ref_idx = set(rng.choice(first, cfg.references, replace=False).tolist())
-        refs = [genuine[k] for k in sorted(ref_idx)]
-        pick = np.random.default_rng(identity_seed(seed, identity, "random forgeries"))
-        n = min(SVC2004_RANDOM_FORGERIES, len(random_att))
-        chosen = sorted(pick.choice(len(random_att), n, replace=False).tolist())
-        return refs, genuine[first:], [random_att[k] for k in chosen]
-    ref_idx = set(rng.choice(len(genuine), cfg.references, replace=False).tolist())
-    refs = [t for k, t in enumerate(genuine) if k in ref_idx]
-    tests = [t for k, t in enumerate(genuine) if k not in ref_idx]
-    return refs, tests, random_att
-
-
-def attempt_sessions(refs: Sequence[Trajectory], tests: Sequence[Trajectory]) -> list[str]:
-    """"same" / "later" per genuine attempt: written in the references' (earliest) session
-    or after it; "same" for everything when sessions are not known."""
-    ref_sessions = [t.meta.session for t in refs if t.meta.session is not None]
-    if not ref_sessions:
-        return ["same"] * len(tests)
-    last = max(ref_sessions)
-    return ["later" if (t.meta.session is None or t.meta.session > last) else "same"
-            for t in tests]
 
 
 @dataclass(frozen=True)

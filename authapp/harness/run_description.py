@@ -14,7 +14,8 @@ import numpy as np
 
 from authapp.harness.calibration_pass import calibration_source
 from authapp.harness.data import skipped_file
-from authapp.harness.protocol import BOOTSTRAP_RESAMPLES, SVC2004_RANDOM_FORGERIES, Plan
+from authapp.harness.draws import SVC2004_RANDOM_FORGERIES
+from authapp.harness.protocol import BOOTSTRAP_RESAMPLES, Plan
 
 __all__ = ["describe"]
 

@@ -13,23 +13,17 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from authapp.harness.adaptive import replay_adaptive
 from authapp.harness.data import ExperimentError, load
-from authapp.harness.protocol import (
-    ExperimentConfig,
-    IdentityJob,
-    Plan,
-    attempt_sessions,
-    draw_trial,
-    identity_seed,
-    variant_name,
-)
+from authapp.harness.draws import attempt_sessions, draw_trial, identity_seed
+from authapp.harness.protocol import ExperimentConfig, IdentityJob, Plan, variant_name
 from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
 from models.enrollment import EnrollmentQualityError, select_samples
@@ -133,62 +127,6 @@ def _fit_and_score(cfg: ExperimentConfig, method: str, generator: str | None, se
     return out
 
 
-def replay_adaptive(cfg: ExperimentConfig, method: str, generator: str | None, seed: int,
-                    refs: list[Trajectory], pseudo: tuple[list, list],
-                    others: list[Trajectory], attempts: list[Trajectory], n_genuine: int,
-                    calibration: Mapping[str, Any]) -> dict[str, Any]:
-    """The product with template adaptation, replayed: the genuine attempts (the first
-    ``n_genuine``, in recorded order) are decided one after the other by the account's
-    current model, and each that ``models.adaptation.AdaptationPolicy`` lets in joins the
-    references (the model is refitted as the product refits it); the impostor attempts are
-    then decided by the final, most adapted model (the one an impostor meets after the user
-    has logged in for a while). ``calibration``: the fold's calibration (from the first pass).
-    """
-    from models.adaptation import refit
-    from models.calibrated import decision_threshold
-    from models.enrollment import fit_user_model
-    from models.score_calibration import SECURITY_LEVELS, ScoreCalibration
-
-    settings = cfg.settings_for(method, generator, seed).with_random_state(seed)
-    cal = ScoreCalibration.from_dict({k: v for k, v in calibration.items() if k != "source"})
-    policy = cfg.adaptation_policy()
-
-    def fit(samples: list[Trajectory]) -> Any:
-        return fit_user_model(samples, settings, calibration=cal, others=others,
-                              pseudo=pseudo)[0]
-
-    t0, c0 = time.perf_counter(), time.process_time()
-    anchor = model = fit(refs)
-    adapted: list[Trajectory] = []
-    n = len(attempts)
-    scores, decisions = np.full(n, np.nan), np.full(n, np.nan)
-    for k in range(n_genuine):
-        value = float(model.decision_function([attempts[k]])[0])
-        scores[k], decisions[k] = value + float(model.threshold_), value
-        joins, _ = policy.admits(value, lambda k=k, m=model, v=value: (
-            v if m is anchor else float(anchor.decision_function([attempts[k]])[0])))
-        if joins:
-            adapted = policy.updated(adapted, attempts[k])
-            model = refit(refs, adapted, fit)
-    t1 = time.perf_counter()
-    if n > n_genuine:
-        rest = model.score_samples(attempts[n_genuine:])
-        scores[n_genuine:] = rest
-        decisions[n_genuine:] = rest - float(model.threshold_)
-    if not np.all(np.isfinite(decisions)):
-        raise ExperimentError(f"{method} returned NaN or infinite scores")
-    levels = {lv: decision_threshold(cal, lv, model.cohort_raw_, cfg.guard_far,
-                                     model.forgery_raw_, cfg.forgery_far)[0]
-              for lv in SECURITY_LEVELS}
-    t2, c2 = time.perf_counter(), time.process_time()
-    return {"scores": scores, "decisions": decisions, "threshold": float(model.threshold_),
-            "level_thresholds": levels, "adapted": len(adapted), "fit_s": t1 - t0,
-            "score_s": t2 - t1, "cpu_s": c2 - c0, "cohort_raw": model.cohort_raw_,
-            "calibration_thresholds": {lv: cal.threshold(lv) for lv in SECURITY_LEVELS},
-            "security": cfg.security,
-            "forgery_raw": model.forgery_raw_, "cohort_people": model.cohort_people_}
-
-
 def _refused_trial(name: str, seed: int, fold: int, ref_files: list[str], why: str) -> Trial:
     empty = np.zeros(0)
     return Trial(name, seed, [], [], np.zeros(0, dtype=str), empty, float("nan"), empty,
@@ -284,75 +222,8 @@ def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
     return trials, gen_s
 
 
-def fit_generators(cfg: ExperimentConfig, dataset: Any, fold_of: Mapping[str, int]
-                   ) -> tuple[dict[int, dict[str, Any]], dict[str, float]]:
-    """Pseudo-data generators fitted once per fold on that fold's background identities
-    (logged at INFO, as training a network can take minutes)."""
-    if cfg.pseudo == "off":
-        return {}, {}
-    try:
-        from models.pseudo import make_generator
-    except ImportError as exc:
-        raise ExperimentError(
-            f"--pseudo {cfg.pseudo} needs the pseudo-data package models.pseudo, which is not "
-            f"available: {exc}") from exc
-    fitted: dict[int, dict[str, Any]] = {}
-    fit_s: dict[str, float] = {name: 0.0 for name in cfg.generators}
-    for fold in sorted(set(fold_of.values())):
-        background = [t for ident, f in fold_of.items() if f != fold
-                      for t in dataset.genuine(ident)]
-        fitted[fold] = {}
-        for name in cfg.generators:
-            try:
-                gen = make_generator(name, **dict(cfg.generator_params.get(name, {})))
-            except (AirAuthError, KeyError, ValueError, ImportError, TypeError) as exc:
-                raise ExperimentError(f"pseudo-data generator {name!r} is not available: "
-                                      f"{exc}") from exc
-            log.info("fitting pseudo-data generator %r for fold %d on %d background "
-                     "recordings ...", name, fold, len(background))
-            t0 = time.perf_counter()
-            try:
-                fitted[fold][name] = gen.fit(
-                    background, seed=identity_seed(cfg.fold_seed, f"fold{fold}", name))
-            except (AirAuthError, ImportError) as exc:
-                raise ExperimentError(f"pseudo-data generator {name!r} could not be fitted on "
-                                      f"the background of fold {fold}: {exc}") from exc
-            fit_s[name] += time.perf_counter() - t0
-    return fitted, fit_s
-
-
 class ExperimentCancelled(ExperimentError):
     """The run was cancelled through ``run_experiment``'s ``cancel`` event."""
-
-
-def calibrate_trials(cfg: ExperimentConfig, dims: int,
-                     trials: Mapping[str, Sequence[Trial]]) -> dict[str, Any]:
-    """Second pass for calibrated models (``authapp.harness.calibration_pass``); results.json's
-    "calibration" section."""
-    from authapp.harness.calibration_pass import calibrate_variant, calibration_source
-
-    if not cfg.calibrated:
-        return {"source": "none", "note": "each verifier's own per-user threshold (a research "
-                "configuration: the product ships calibrated models)"}
-    source = calibration_source(cfg.calibration, cfg.folds or 1)
-    out: dict[str, Any] = {"requested": cfg.calibration, "source": source,
-                           "security": cfg.security, "guard_far": cfg.guard_far,
-                           "forgery_far": cfg.forgery_far,
-                           "cohort": cfg.cohort,
-                           "shipped_background": cfg.shipped_background, "variants": {}}
-    for method, gen in cfg.variants():
-        name = variant_name(method, gen)
-        members, params = cfg.settings_for(method, gen, 0).members()
-        mine = [t for ts in trials.values() for t in ts if t.method == name]
-        try:
-            out["variants"][name] = calibrate_variant(
-                mine, members, params, dims, source, cfg.security,
-                (cfg.guard_far, cfg.forgery_far),
-                {"dataset": Path(cfg.data_dir).name, "references": cfg.references,
-                 "seeds": list(cfg.seeds), "method": name})
-        except AirAuthError as exc:
-            raise ExperimentError(f"calibrating {name}: {exc}") from exc
-    return out
 
 
 def _evaluate_pair(job: IdentityJob) -> tuple[str, tuple[list[Trial], dict[str, float]]]:
