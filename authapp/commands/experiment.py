@@ -13,19 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from authapp.harness.experiment import (
-    DEFAULT_GENERATORS,
     DEFAULT_METHODS,
     PSEUDO_MODES,
     SPLITS,
     ExperimentConfig,
     ExperimentError,
-    available_methods,
 )
 from capture.formats import FORMATS
 
@@ -60,15 +57,14 @@ def register(subparsers: Any) -> None:
                         "(seeds S..S+N-1; default 3) or an explicit comma "
                         "list like 0,5,9 (then --seed only seeds the fold split)")
     p.add_argument("--methods", default=None, metavar="M1,M2,...",
-                   help="comma list of verifiers (default: every registered one that is "
-                        f"installed among {','.join(DEFAULT_METHODS)})")
+                   help="comma list of verifiers (default: "
+                        f"{','.join(DEFAULT_METHODS)})")
     p.add_argument("--pseudo", choices=PSEUDO_MODES, default="off",
                    help="without pseudo data (off), with it (on), or both; with it a method "
                         "is reported as <method>+<generator>")
     p.add_argument("--generators", default=None,
                    help="comma list of models.pseudo generators for --pseudo on/both, e.g. "
-                        "pseudo,vae (default: every registered one that can be built, among "
-                        f"{','.join(DEFAULT_GENERATORS)})")
+                        "pseudo,vae (default: every registered one)")
     p.add_argument("--folds", type=int, default=None,
                    help="disjoint identity folds: background (cohort) from the other folds, "
                         "random impostors from the user's own; 1 = no background, every other "
@@ -182,24 +178,9 @@ def _generators(text: str | None, mode: str) -> tuple[str, ...]:
         return ()
     if text:
         return parse_list(text)
-    try:
-        import models.pseudo as pseudo_pkg
-        from models.pseudo import make_generator
-    except ImportError as exc:
-        raise ExperimentError(
-            f"--pseudo {mode} needs the pseudo-data package models.pseudo, which is not "
-            f"available: {exc}") from exc
-    found = []
-    for name in getattr(pseudo_pkg, "GENERATORS", DEFAULT_GENERATORS):
-        try:
-            make_generator(name)
-            found.append(name)
-        except Exception as exc:  # noqa: BLE001 - a generator that is not built is left out
-            print(f"note: pseudo-data generator {name!r} not available ({exc}): left out",
-                  file=sys.stderr)
-    if not found:
-        raise ExperimentError("no pseudo-data generator is available")
-    return tuple(found)
+    from models.pseudo import GENERATORS
+
+    return tuple(GENERATORS)
 
 
 CHECKPOINT_DIR = "checkpoint"
@@ -217,11 +198,7 @@ def run(args: argparse.Namespace) -> int:
     if args.methods:
         methods = parse_list(args.methods)
     else:
-        methods, missing = available_methods()
-        if missing:
-            print(f"note: methods not installed yet, left out: {', '.join(missing)}",
-                  file=sys.stderr)
-        methods = tuple(methods)
+        methods = DEFAULT_METHODS
     if args.out.exists() and not args.out.is_dir():
         raise ExperimentError(f"--out {args.out} exists and is not a folder")
     if args.cluster is not None:

@@ -46,11 +46,8 @@ def dask_client(address: str) -> Iterator[Any]:
     """A ``dask.distributed.Client`` for ``address`` (a ``LocalCluster`` for ``local:N``,
     one thread per worker process), closed afterwards; joblib's ``dask`` backend uses it."""
     where, n_workers = parse_cluster(address)
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError as exc:
-        raise ExperimentError(f"--cluster needs dask.distributed, which is not installed "
-                              f"({exc}): pip install dask distributed") from None
+    from dask.distributed import Client, LocalCluster  # (only a cluster run pays for it)
+
     for name in ("distributed", "bokeh", "tornado"):  # their INFO chatter is not ours
         logging.getLogger(name).setLevel(logging.WARNING)
     cluster = None

@@ -54,10 +54,8 @@ def load(data_dir: Path, fmt: str | None, fingerprint: str | None = None) -> Any
     fingerprint = fingerprint or dataset_fingerprint(data_dir)
     key = (str(data_dir.resolve()), fmt, fingerprint)
     if key not in _DATASETS:
-        try:
-            from capture.datasets import load_dataset
-        except ImportError as exc:
-            raise ExperimentError(f"data set loading is not available: {exc}") from exc
+        from capture.datasets import load_dataset
+
         _DATASETS.clear()  # one data set per process is enough; don't hoard memory
         _DATASETS[key] = load_dataset(data_dir, fmt)
     return _DATASETS[key]

@@ -51,7 +51,6 @@ from authapp.harness.protocol import (
     ExperimentError,
     IdentityJob,
     Plan,
-    available_methods,
     dataset_fingerprint,
     load,
     plan_experiment,
@@ -66,7 +65,7 @@ __all__ = [
     "DEFAULT_METHODS", "IMPOSTOR_TYPES", "MIN_FOLD_IDENTITIES", "PSEUDO_MODES", "SPLITS",
     "SVC2004_RANDOM_FORGERIES", "ExperimentCancelled", "ExperimentConfig", "ExperimentError",
     "ExperimentResult", "IdentityJob", "Plan", "ScoreFacts", "Trial", "assemble_results",
-    "assign_folds", "auto_folds", "available_methods", "dataset_fingerprint", "draw_trial",
+    "assign_folds", "auto_folds", "dataset_fingerprint", "draw_trial",
     "evaluate_identity", "evaluate_scores", "identity_groups", "identity_seed", "load", "pseudo_effects",
     "run_experiment", "summarize_result", "uses_background", "variant_name",
 ]

@@ -49,7 +49,7 @@ the order identities are processed in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -221,23 +221,6 @@ def _check_methods(cfg: ExperimentConfig) -> None:
             verifier_class(m)
         except UnknownVerifierError as exc:
             raise ExperimentError(str(exc)) from None
-        except ImportError as exc:
-            raise ExperimentError(f"method {m!r} is not available: {exc}") from exc
-
-
-def available_methods(candidates: Sequence[str] = DEFAULT_METHODS) -> tuple[list[str], list[str]]:
-    """(importable, missing) registry names, for the default --methods."""
-    from models.registry import verifier_class
-
-    ok, missing = [], []
-    for m in candidates:
-        try:
-            verifier_class(m)
-            ok.append(m)
-        except ImportError:
-            missing.append(m)
-    return ok, missing
-
 
 
 @dataclass

@@ -206,7 +206,7 @@ def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
                     else:
                         out = _fit_and_score(cfg, method, gen, v_seed, kept_refs, data,
                                              others, attempts)
-                except (AirAuthError, ImportError) as exc:
+                except AirAuthError as exc:
                     raise ExperimentError(f"{name} failed for identity {job.identity!r} "
                                           f"(seed {seed}): {exc}") from exc
                 trials.append(Trial(
