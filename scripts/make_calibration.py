@@ -35,12 +35,8 @@ sys.path.insert(0, str(REPO))
 from authapp.calibration_pass import development_scores
 from authapp.experiment import ExperimentConfig, run_experiment
 from models.ensemble import FUSION_MEMBERS
-from models.score_calibration import (
-    SHIPPED_CALIBRATION,
-    CalibrationSet,
-    DevelopmentScores,
-    fit_calibration,
-)
+from models.score_calibration import SHIPPED_CALIBRATION, CalibrationSet
+from models.score_calibration_fit import DevelopmentScores, fit_calibration
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _readme_time import measured_time
