@@ -312,7 +312,7 @@ class InpaintGenerator(PseudoGenerator):
 
         from models.nn.tensors import tensor
         from models.nn.threads import set_threads
-        from models.pseudo.candidates import reference_spread
+        from models.pseudo.displacement import reference_spread
 
         if not self.trained_:
             return PseudoData()
@@ -348,7 +348,7 @@ class InpaintGenerator(PseudoGenerator):
     def _apply(self, references: list[Trajectory], parent: int, filled: np.ndarray,
                mask: np.ndarray, kind: str, temperature: float, strength: float | None,
                spread: float | None, seed: int) -> Trajectory:
-        from models.pseudo.candidates import calibrate_displacement
+        from models.pseudo.displacement import calibrate_displacement
 
         ref = references[parent]
         pos = ref.positions + fill_displacement(ref, filled, mask)
