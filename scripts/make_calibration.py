@@ -10,7 +10,7 @@ other people) through the product's own pipeline and records the member scores o
 attempts. Where the data carry sessions (SVC2004: S1-S10, then S11-S20 a week later) the
 references come from the first session and the genuine attempts include the later one, so
 the calibration learns what a returning user's writing scores. Every verifier kind gets two calibrations per kind of data, with and without the
-cohort feature, fitted on all of those accounts (``models.score_calibration``). The
+cohort feature, fitted on all of those accounts (``models.score_calibration_fit``). The
 single-verifier kinds use the fusion's member columns: members are fitted on the user's
 samples alone, so the scores are the same as fitting them one by one.
 
