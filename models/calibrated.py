@@ -34,13 +34,13 @@ from models import calibration as loo_calibration
 from models.base import NotFittedError, ParameterError
 from models.ensemble import EnsembleVerifier, Members, ScoreTerm
 from models.fixed_features import check_dims
+from models.level_thresholds import identification_threshold
 from models.score_calibration import (
     DEFAULT_LEVEL,
     CalibrationError,
     ScoreCalibration,
     check_level,
     cohort_usable,
-    identification_threshold,
 )
 
 DEFAULT_GUARD_FAR = 0.01

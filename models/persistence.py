@@ -3,8 +3,8 @@
 Verifiers and pseudo-data generators both describe a fit as (JSON-able params, named numpy
 arrays); a ``StateFile`` turns that into bytes -- ``capture.container``'s npz + JSON, never
 pickle -- with a header naming the format, its version and the registry name of the class,
-and back. ``models.serialization`` (verifiers) and ``models.pseudo.base`` (generators) each
-declare one ``StateFile``; where the bytes live is ``authapp``'s business.
+and back. ``models.serialization`` (verifiers) and ``models.pseudo.serialization``
+(generators) each declare one ``StateFile``; where the bytes live is ``authapp``'s business.
 """
 
 from __future__ import annotations

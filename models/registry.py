@@ -3,7 +3,7 @@
 Used by the CLI, settings, the harness and saved files (a file names its class by registry
 name). Imports are lazy so that asking for one verifier does not import every model (and
 torch). One ``Registry`` type serves both tables: ``VERIFIERS`` here, ``GENERATORS`` in
-``models.pseudo``.
+``models.pseudo.registry``.
 """
 
 from __future__ import annotations

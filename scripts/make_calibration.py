@@ -10,7 +10,7 @@ other people) through the product's own pipeline and records the member scores o
 attempts. Where the data carry sessions (SVC2004: S1-S10, then S11-S20 a week later) the
 references come from the first session and the genuine attempts include the later one, so
 the calibration learns what a returning user's writing scores. Every verifier kind gets two calibrations per kind of data, with and without the
-cohort feature, fitted on all of those accounts (``models.score_calibration``). The
+cohort feature, fitted on all of those accounts (``models.score_calibration_fit``). The
 single-verifier kinds use the fusion's member columns: members are fitted on the user's
 samples alone, so the scores are the same as fitting them one by one.
 
@@ -35,12 +35,8 @@ sys.path.insert(0, str(REPO))
 from authapp.harness.calibration_pass import development_scores
 from authapp.harness.experiment import ExperimentConfig, run_experiment
 from models.ensemble import FUSION_MEMBERS
-from models.score_calibration import (
-    SHIPPED_CALIBRATION,
-    CalibrationSet,
-    DevelopmentScores,
-    fit_calibration,
-)
+from models.score_calibration import SHIPPED_CALIBRATION, CalibrationSet
+from models.score_calibration_fit import DevelopmentScores, fit_calibration
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _readme_time import measured_time

@@ -9,12 +9,9 @@ from capture.datasets import load_dataset
 from capture.preprocess import FeatureConfig, feature_sequence
 from capture.trajectory import Trajectory
 from models.dtw import dtw_distance
-from models.pseudo.candidates import (
-    TRANSFORMS,
-    CandidateConfig,
-    generate_candidates,
-    reference_spread,
-)
+from models.pseudo.candidates import CandidateConfig, generate_candidates
+from models.pseudo.displacement import reference_spread
+from models.pseudo.transforms import TRANSFORMS
 
 
 @pytest.fixture(scope="module")

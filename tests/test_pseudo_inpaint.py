@@ -16,7 +16,7 @@ from models.pseudo import (
     load_generator,
     make_generator,
 )
-from models.pseudo.inpaint import encode, sample_mask, segments, taper
+from models.pseudo.inpaint_repr import encode, sample_mask, segments, taper
 
 NAMES = ("gan", "vae-inpaint")
 TINY = {"steps": 12, "length": 32, "hidden": 16, "latent": 8, "batch_size": 16,

@@ -12,12 +12,11 @@ from models.score_calibration import (
     SHIPPED_CALIBRATION,
     CalibrationError,
     CalibrationSet,
-    DevelopmentScores,
     ScoreCalibration,
-    fit_calibration,
     load_calibrations,
     shipped_calibrations,
 )
+from models.score_calibration_fit import DevelopmentScores, fit_calibration
 
 
 def _dev(rng: np.random.Generator, n_accounts: int = 30, skilled: bool = True,
@@ -141,7 +140,7 @@ def test_the_shipped_file_covers_every_product_verifier() -> None:
 def test_identification_threshold_scales_with_the_number_of_accounts() -> None:
     from scipy.stats import norm
 
-    from models.score_calibration import identification_threshold
+    from models.level_thresholds import identification_threshold
 
     cal = fit_calibration(_dev(np.random.default_rng(3), n_accounts=200, skilled=False),
                           ["a", "b"], {}, 3, cohort=False)
@@ -182,7 +181,7 @@ def test_people_threshold_keeps_the_target_on_other_populations() -> None:
     empirical threshold overshoots its target on about half of them; the people-resampled
     one on few, and it is never below the plain one."""
     from models.calibration import threshold_for_far
-    from models.score_calibration import people_threshold_for_far
+    from models.level_thresholds import people_threshold_for_far
 
     rng = np.random.default_rng(0)
     over_plain = over_people = 0

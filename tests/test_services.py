@@ -294,7 +294,7 @@ def test_identify_raises_each_threshold_for_the_number_of_users(
     """identify asks each account for its 1:N margin among the users it searches, and names
     someone only past it; a login (1:1) is unchanged."""
     from models.calibrated import CalibratedVerifier
-    from models.score_calibration import identification_threshold
+    from models.level_thresholds import identification_threshold
 
     rec = fmkit("luduo")[8]
     n = len(svc.users())

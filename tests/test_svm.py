@@ -10,7 +10,8 @@ from sklearn.svm import SVC, OneClassSVM
 from capture.errors import TrajectoryError
 from capture.formats.fmkit import read_fmkit
 from models.serialization import dump_verifier, load_verifier
-from models.svm import KernelExpansion, SubspaceSVMVerifier, SVMVerifier
+from models.svm import SubspaceSVMVerifier, SVMVerifier
+from models.svm_kernel import KernelExpansion
 
 
 @pytest.mark.parametrize("kernel", ["rbf", "linear"])

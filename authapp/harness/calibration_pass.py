@@ -24,13 +24,12 @@ from models.calibrated import decision_threshold
 from models.score_calibration import (
     SECURITY_LEVELS,
     CalibrationSet,
-    DevelopmentScores,
     ScoreCalibration,
     cohort_usable,
-    fit_calibration,
     load_calibrations,
     shipped_calibrations,
 )
+from models.score_calibration_fit import DevelopmentScores, fit_calibration
 
 if TYPE_CHECKING:
     from authapp.harness.runner import Trial

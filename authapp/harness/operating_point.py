@@ -116,7 +116,7 @@ def _search_decisions(t: Any, level: str | None, n_enrolled: int) -> np.ndarray:
     """Decision values of an account in a 1:N search among ``n_enrolled`` accounts: over its
     threshold raised as the product raises it (``identification_threshold``); unchanged for
     uncalibrated models, which have no false-accept target to keep."""
-    from models.score_calibration import identification_threshold
+    from models.level_thresholds import identification_threshold
 
     d = _decisions(t, level)
     lv = level or t.security

@@ -23,28 +23,14 @@ from models.pseudo.base import (
     PseudoDataError,
     PseudoGenerator,
     background_fingerprint,
-    dump_generator,
-    load_generator,
 )
-from models.registry import Registry
-
-
-class UnknownGeneratorError(PseudoDataError, KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "unknown generator"
-
-
-_CLASSES: dict[str, str] = {
-    "pseudo": "models.pseudo.pipeline:CandidateSVMGenerator",
-    "vae": "models.pseudo.vae:VAEGenerator",
-    "gan": "models.pseudo.gan:GANInpaintGenerator",
-    "vae-inpaint": "models.pseudo.vae_inpaint:VAEInpaintGenerator",
-}
-GENERATORS = Registry("pseudo-data generator", _CLASSES, UnknownGeneratorError)
-
-generator_class = GENERATORS.cls
-make_generator = GENERATORS.make
-
+from models.pseudo.registry import (
+    GENERATORS,
+    UnknownGeneratorError,
+    generator_class,
+    make_generator,
+)
+from models.pseudo.serialization import dump_generator, load_generator
 
 __all__ = [
     "GENERATORS", "PseudoData", "PseudoDataError", "PseudoGenerator", "UnknownGeneratorError",

@@ -9,8 +9,8 @@ audited and tests can prove that nothing but the references was used.
 
 Generators are ``models.base.Estimator``s (scikit-learn parameters, ``ParameterError``) and
 ``models.persistence.Persistent``: state goes out as (JSON-able params, named arrays) like the
-verifiers' state; ``dump_generator`` / ``load_generator`` turn that into bytes (npz + JSON
-header, never pickle) and the caller (authapp, the harness) decides where the bytes live.
+verifiers' state; ``models.pseudo.serialization`` turns that into bytes (npz + JSON header,
+never pickle) and the caller (authapp, the harness) decides where the bytes live.
 """
 
 from __future__ import annotations
@@ -26,10 +26,7 @@ import numpy as np
 from capture.errors import AirAuthError
 from capture.trajectory import Label, Trajectory
 from models.base import Estimator, NotFittedError, check_trajectories
-from models.persistence import Persistent, StateFile
-
-FORMAT = "airauth-pseudo-generator"
-VERSION = 1
+from models.persistence import Persistent
 
 GENUINE = "genuine"
 IMPOSTOR = "impostor"
@@ -110,20 +107,3 @@ class PseudoGenerator(Estimator, Persistent, ABC):
 
     @abstractmethod
     def _generate(self, references: list[Trajectory], seed: int) -> PseudoData: ...
-
-
-def _generator_file() -> StateFile:
-    from models.pseudo import GENERATORS
-
-    return StateFile(FORMAT, VERSION, GENERATORS, PseudoDataError, "pseudo-data generator",
-                     "generator", ": retrain it")
-
-
-def dump_generator(gen: PseudoGenerator) -> bytes:
-    """Serialize a fitted generator to bytes (npz: arrays + a JSON header with a version)."""
-    return _generator_file().dump(gen)
-
-
-def load_generator(data: bytes) -> PseudoGenerator:
-    """Inverse of ``dump_generator``; ``PseudoDataError`` for anything unreadable or stale."""
-    return _generator_file().load(data)

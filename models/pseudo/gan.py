@@ -7,7 +7,8 @@ gradient penalty (WGAN-GP, ``critic_steps`` critic updates per generator update)
 loss is the masked L1 reconstruction plus ``adv_weight`` times the adversarial term (a context
 encoder: the L1 term makes the fill join its context, the critic makes it look like real
 writing rather than an average). Trained on other people's recordings only
-(``models.pseudo.inpaint``: representation, masks, cache, output).
+(``models.pseudo.inpaint``: cache, output; ``models.pseudo.inpaint_repr``: representation,
+masks).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from models.pseudo.inpaint import InpaintGenerator, sample_mask
+from models.pseudo.inpaint import InpaintGenerator
+from models.pseudo.inpaint_repr import sample_mask
 
 
 class GANInpaintGenerator(InpaintGenerator):

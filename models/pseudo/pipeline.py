@@ -31,7 +31,8 @@ from models.pseudo.base import (
     identity_of,
     tag,
 )
-from models.pseudo.candidates import CandidateConfig, generate_candidates, reference_spread
+from models.pseudo.candidates import CandidateConfig, generate_candidates
+from models.pseudo.displacement import reference_spread
 from models.pseudo.embedding import VERSION as EMBEDDING_VERSION
 from models.pseudo.embedding import EfficientNetEmbedder
 from models.pseudo.shsvm import SHSVM, select

@@ -5,7 +5,8 @@ learns what the masked stretch holds); decoder: ``models.pseudo.inpaint_net.Inpa
 masked sample, the mask and z. Loss: the masked squared reconstruction error plus ``beta`` times
 KL(q || N(0, I)). Generation draws z from the prior scaled by a temperature, so a fill is one
 plausible way *someone* would write the missing stretch given the rest. Trained on other
-people's recordings only (``models.pseudo.inpaint``: representation, masks, cache, output).
+people's recordings only (``models.pseudo.inpaint``: cache, output;
+``models.pseudo.inpaint_repr``: representation, masks).
 The older "vae" generator moves whole shapes in a latent space instead; this one keeps the
 user's sample and replaces parts of it.
 """
@@ -16,7 +17,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from models.pseudo.inpaint import InpaintGenerator, sample_mask
+from models.pseudo.inpaint import InpaintGenerator
+from models.pseudo.inpaint_repr import sample_mask
 
 
 class VAEInpaintGenerator(InpaintGenerator):
