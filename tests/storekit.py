@@ -252,11 +252,15 @@ def verify_child(store_dir: str, seconds: float, seed: int, go_file: str) -> Non
     from authapp.security import LockoutPolicy
     from authapp.services import Actor, AuthService, Settings
     from authapp.store import EnrollmentStore
+    from models.adaptation import AdaptationPolicy
 
     lu = fmkit("luduo")
     rng = np.random.default_rng(seed)
+    # logins only (no template adaptation, which replaces the model like a re-enrollment):
+    # the test counts re-enrollments and checks each model against its enrollment metadata
     svc = AuthService(EnrollmentStore(store_dir, create=False),
-                      Settings(verifier=STORE_KIND, lockout=LockoutPolicy(max_failures=0)))
+                      Settings(verifier=STORE_KIND, lockout=LockoutPolicy(max_failures=0),
+                               adaptation=AdaptationPolicy(enabled=False)))
     svc.offline_check(Actor.admin(), "bob", lu[9])  # warm up (imports, JIT) before timing
     n = 0
     _wait_for(go_file)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from pathlib import Path
 
@@ -234,3 +235,60 @@ def test_poisoning_sequence_interleaving_accepted_forgeries(tmp_path: Path) -> N
         before, after, accepted = totals
         assert accepted >= 1, "the attack needs accepted forgeries to mean anything"
         assert after <= 2.5 * before + 1e-9, (before, after, accepted)
+
+
+def _refit_failures(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.exc_info or r.levelno >= logging.ERROR]
+
+
+def test_a_young_store_adapts_with_the_shipped_background(tmp_path: Path,
+                                                          caplog: pytest.LogCaptureFixture
+                                                          ) -> None:
+    """A new installation (two users, default settings: the shipped people join the cohort):
+    the refit takes the cohort enrollment took, so confident logins do adapt."""
+    caplog.set_level(logging.INFO)
+    with EnrollmentStore(tmp_path / "s") as store:
+        service = AuthService(store, Settings())
+        for u in ("U7", "U3"):
+            service.enroll(u, genuine(u)[:5])
+        assert store.get_user("U7").metadata["calibration"]["cohort_feature"]
+        results = [service.verify("U7", t) for t in genuine("U7")[10:20]]  # a week later
+        margin = service.settings.adaptation.margin
+        confident = [r for r in results if r.decision and r.score >= margin]
+        assert confident, [r.score for r in results]
+        assert confident[0].adapted  # the first one: nothing adapted yet, so it anchors
+        adapted = [r for r in results if r.adapted]
+        info = store.get_user("U7")
+        assert info.metadata["n_adapted"] == min(len(adapted),
+                                                 service.settings.adaptation.max_adapted)
+        assert info.n_recordings == 5 + info.metadata["n_adapted"]
+        assert sum(e.event == "adapt" for e in store.audit_log("U7")) == len(adapted)
+    assert not _refit_failures(caplog)
+
+
+def test_a_cohort_too_small_skips_adaptation_cleanly(tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """An account calibrated with the cohort feature whose cohort is now too small (the
+    shipped people switched off, one user): the login is accepted, the account is left as it
+    was, and the log says why -- no traceback."""
+    caplog.set_level(logging.INFO)
+    with EnrollmentStore(tmp_path / "s") as store:
+        AuthService(store, Settings()).enroll("U7", genuine("U7")[:5])
+        before = store.get_user("U7")
+        assert before.metadata["calibration"]["cohort_feature"]
+        service = AuthService(store, Settings(shipped_background=False))
+        results = [service.verify("U7", t) for t in genuine("U7")[10:14]]
+        confident = [r for r in results
+                     if r.decision and r.score >= service.settings.adaptation.margin]
+        assert confident and not any(r.adapted for r in results)
+        info = store.get_user("U7")
+        assert info.model_sha256 == before.model_sha256 and info.n_recordings == 5
+        assert not any(e.event == "adapt" for e in store.audit_log("U7"))
+    assert not _refit_failures(caplog)
+    skipped = [r for r in caplog.records if r.name == "authapp.services.adaptation"]
+    assert len(skipped) == len(confident), [r.getMessage() for r in skipped]
+    for r in skipped:
+        assert r.levelno == logging.WARNING and "skipped" in r.getMessage()
+        assert "needs a cohort" in r.getMessage() and "'U7'" in r.getMessage()
+        assert "shipped_background on" in r.getMessage()

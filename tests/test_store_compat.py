@@ -68,8 +68,9 @@ def test_old_store_records_and_collects_as_before(old_store: Path) -> None:
     with EnrollmentStore(old_store, create=False) as store:
         svc = AuthService(store)
         result = svc.verify("alice", fmkit("luduo")[6])
-        assert result.outcome == "accept"
-        assert [a.outcome for a in store.attempts("alice")][-1] == "accept"
+        assert result.outcome == "accept" and result.adapted  # a confident login adapts
+        assert [(a.outcome, a.reason) for a in store.attempts("alice")][-2:] == \
+            [("accept", result.reason), ("reset", "adapt")]
         assert len(store.fingerprints("alice")) == 6
         store.delete_user("bob")
         assert [u.name for u in store.users()] == ["alice"]

@@ -161,9 +161,7 @@ class AuthService(Administration):
         generator = self._generator(others) if s.pseudo else None
         timings["pseudo"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        # a young store's users are checked against the shipped public people too
-        cohort = (with_background(others, recs[0].dims)
-                  if es.calibrated and s.shipped_background and recs else others)
+        cohort = self._cohort(others, recs[0].dims, es.calibrated) if recs else others
         model = build_user_model(recs, es, calibrations=calibrations, others=cohort,
                                  generator=generator)
         verifier = model.verifier
@@ -219,6 +217,13 @@ class AuthService(Administration):
             if info.key != user_key(name) and info.metadata.get("dims", dims) == dims:
                 out += self.store.load_recordings(info.key)
         return out
+
+    def _cohort(self, others: list[Trajectory], dims: int, calibrated: bool) -> list[Trajectory]:
+        """A model's other people: ``others`` (``_background``), and for a calibrated one in a young
+        store the shipped public people too (``shipped_background``). Enrollment and adaptation's
+        refit both ask here, so an adapted model is checked against the cohort enrollment used."""
+        young = calibrated and self.settings.shipped_background
+        return with_background(others, dims) if young else others
 
     def _generator(self, background: list[Trajectory]) -> Any:
         """The store's pseudo-data generator (``models.pseudo``) fitted on other enrolled

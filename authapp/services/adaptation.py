@@ -12,8 +12,9 @@ an account to its enrollment samples (``revert``), also audited.
 
 Never adapted: a replay suspect or a rejected or locked attempt (only accepted logins reach
 here), an administrator's offline check (``offline_check``), an account whose model is not the
-calibrated product model, or a login that the enrollment-only model would reject
-(``AdaptationPolicy.anchor``).
+calibrated product model, a login that the enrollment-only model would reject
+(``AdaptationPolicy.anchor``), or an account whose calibration needs a bigger cohort than the
+store now has (``CohortTooSmall``: logged as a warning, the login stands).
 """
 
 from __future__ import annotations
@@ -22,11 +23,18 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
 from models.adaptation import AdaptationPolicy
+from models.background import people
 from models.calibrated import CalibratedVerifier
 from models.enrollment import EnrollmentSettings, fit_user_model
-from models.score_calibration import ScoreCalibration
+from models.score_calibration import (
+    MIN_COHORT,
+    MIN_COHORT_PEOPLE,
+    ScoreCalibration,
+    cohort_usable,
+)
 from models.serialization import dump_verifier
 
 if TYPE_CHECKING:
@@ -34,6 +42,11 @@ if TYPE_CHECKING:
     from authapp.store import UserInfo
 
 log = logging.getLogger(__name__)
+
+
+class CohortTooSmall(AirAuthError):
+    """The account's calibration needs a bigger cohort than the store now gives it (the
+    shipped people switched off, users deleted): its model cannot be refitted as enrolled."""
 
 
 def split_recordings(info: UserInfo, recordings: Sequence[Trajectory]
@@ -54,7 +67,8 @@ def _model_samples(info: UserInfo, enrollment: Sequence[Trajectory]) -> list[Tra
 
 def _fitter(service: AuthService, info: UserInfo, verifier: CalibratedVerifier,
             recordings: Sequence[Trajectory]):
-    """fit(samples) -> a model built like this account's enrolled one."""
+    """fit(samples) -> a model built like this account's enrolled one, with the cohort
+    enrollment takes (``AuthService._cohort``); ``CohortTooSmall`` if it no longer suffices."""
     meta = info.metadata
     settings = EnrollmentSettings(
         verifier=str(meta.get("verifier") or info.verifier_kind),
@@ -62,9 +76,15 @@ def _fitter(service: AuthService, info: UserInfo, verifier: CalibratedVerifier,
         calibrated=True, security=verifier.security, guard_far=verifier.guard_far,
         forgery_far=verifier.forgery_far, check_quality=False, seed=int(meta.get("seed", 0)))
     calibration = ScoreCalibration.from_dict(verifier.calibration)
-    others = service._background(info.name, int(meta.get("dims", recordings[0].dims)))
-    if calibration.cohort and not others:
-        return None
+    dims = int(meta.get("dims", recordings[0].dims))
+    others = service._cohort(service._background(info.name, dims), dims, calibrated=True)
+    if calibration.cohort and not cohort_usable(len(others), people(others)):
+        raise CohortTooSmall(
+            f"the calibration of {info.name!r} needs a cohort of at least {MIN_COHORT} "
+            f"recordings of {MIN_COHORT_PEOPLE} people, and there are {len(others)} recordings "
+            f"of {people(others)} other people; re-enroll the account"
+            + ("" if service.settings.shipped_background else
+               " or turn the setting shipped_background on"))
 
     def fit(samples: Sequence[Trajectory]) -> CalibratedVerifier:
         model, _ = fit_user_model(list(samples), settings, calibration=calibration,
@@ -99,8 +119,10 @@ def maybe_adapt(service: AuthService, info: UserInfo, verifier: Any, rec: Trajec
         return False
     recordings = service.store.load_recordings(info.name)
     enrollment, adapted = split_recordings(info, recordings)
-    fit = _fitter(service, info, verifier, enrollment)
-    if fit is None:
+    try:
+        fit = _fitter(service, info, verifier, enrollment)
+    except CohortTooSmall as exc:
+        log.warning("template adaptation skipped, the account is unchanged: %s", exc)
         return False
     base = _model_samples(info, enrollment)
     try:
@@ -127,9 +149,7 @@ def revert(service: AuthService, user: str, actor: str = "admin") -> int:
     enrollment, adapted = split_recordings(info, recordings)
     if not adapted:
         return 0
-    fit = _fitter(service, info, verifier, enrollment)
-    if fit is None:  # pragma: no cover - a calibrated account always has its cohort back
-        raise RuntimeError("the account's cohort is gone; re-enroll instead")
+    fit = _fitter(service, info, verifier, enrollment)  # (CohortTooSmall: nothing changes)
     model = fit(_model_samples(info, enrollment))
     _save(service, info, enrollment, [], model, "adapt_revert", actor,
           {"reverted": len(adapted)})
