@@ -55,6 +55,7 @@ from authapp.storage import keyed
 from authapp.storage.database import Database
 from authapp.storage.errors import (
     DuplicateUserError,
+    StaleEnrollmentError,
     StoreBusyError,
     StoreError,
     StoreIntegrityError,
@@ -100,7 +101,7 @@ __all__ = [
     "FAILED_OUTCOMES", "FILE_MODE", "FINGERPRINT_VERSION", "LOCKS_DIR", "LOCK_NAME",
     "MAX_ATTEMPT_FINGERPRINTS", "MIGRATIONS", "QUARANTINE_DIR", "RESET_OUTCOMES",
     "SCHEMA_VERSION", "TMP_DIR", "USERS_DIR", "Attempt", "AuditEntry", "DuplicateUserError",
-    "EnrollmentStore", "StoreBusyError", "StoreError", "StoreIntegrityError",
+    "EnrollmentStore", "StaleEnrollmentError", "StoreBusyError", "StoreError", "StoreIntegrityError",
     "StoreTamperedError", "StoreVersionError", "StoredFingerprint", "UnknownUserError",
     "UserInfo", "default_store_path",
 ]
@@ -204,11 +205,13 @@ class EnrollmentStore:
                         re_enroll: bool = False,
                         fingerprints: Sequence[np.ndarray] | None = None,
                         actor: str | None = None, event: str | None = None,
-                        audit_detail: dict[str, Any] | None = None) -> UserInfo:
+                        audit_detail: dict[str, Any] | None = None,
+                        replaces: int | None = None) -> UserInfo:
         """Store (or atomically replace) a user's enrollment (``UserRecords.save_enrollment``)."""
         return self._users.save_enrollment(
             user, recordings, model, verifier_kind, metadata, re_enroll=re_enroll,
-            fingerprints=fingerprints, actor=actor, event=event, audit_detail=audit_detail)
+            fingerprints=fingerprints, actor=actor, event=event, audit_detail=audit_detail,
+            replaces=replaces)
 
     def delete_user(self, user: str, actor: str | None = None) -> None:
         """Remove a user: rows, then files (``actor``: who authorised it, for the audit)."""

@@ -292,3 +292,32 @@ def test_a_cohort_too_small_skips_adaptation_cleanly(tmp_path: Path,
         assert r.levelno == logging.WARNING and "skipped" in r.getMessage()
         assert "needs a cohort" in r.getMessage() and "'U7'" in r.getMessage()
         assert "shipped_background on" in r.getMessage()
+
+
+def test_adaptation_never_overwrites_a_re_enrollment_that_came_first(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A login scored by the old model adapts after an administrator re-enrolled the account
+    (the re-enrollment landed between the login's load and its save): the adaptation is
+    dropped, not saved over the new enrollment with the old samples."""
+    from authapp.services import adaptation
+
+    caplog.set_level(logging.INFO)
+    with EnrollmentStore(tmp_path / "s") as store:
+        service = AuthService(store, Settings())
+        for u in ("U7", "U3"):
+            service.enroll(u, genuine(u)[:5])
+        old_info, old_verifier = store.load_verifier("U7")  # what the login scored with
+        login = genuine("U7")[12]
+        value = float(old_verifier.decision_function([login])[0])
+        assert value >= service.settings.adaptation.margin  # confident: it would adapt
+        service.enroll("U7", genuine("U7")[5:10], re_enroll=True, actor=Actor.admin())
+        fresh = store.get_user("U7")
+        assert not adaptation.maybe_adapt(service, old_info, old_verifier, login, value)
+        now = store.get_user("U7")
+        assert (now.model_id, now.model_sha256) == (fresh.model_id, fresh.model_sha256)
+        assert [r.meta.source for r in store.load_recordings("U7")] == \
+            [t.meta.source for t in genuine("U7")[5:10]]
+        assert not any(e.event == "adapt" for e in store.audit_log("U7"))
+    assert not _refit_failures(caplog)
+    assert any("changed" in r.getMessage() for r in caplog.records
+               if r.name == "authapp.services.adaptation")

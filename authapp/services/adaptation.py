@@ -23,6 +23,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from authapp.store import StaleEnrollmentError
 from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
 from models.adaptation import AdaptationPolicy
@@ -102,7 +103,7 @@ def _save(service: AuthService, info: UserInfo, enrollment: Sequence[Trajectory]
     service.store.save_enrollment(info.name, list(enrollment) + list(adapted),
                                   dump_verifier(model), info.verifier_kind, metadata,
                                   re_enroll=True, actor=actor, event=event,
-                                  audit_detail=detail)
+                                  audit_detail=detail, replaces=info.model_id)
 
 
 def maybe_adapt(service: AuthService, info: UserInfo, verifier: Any, rec: Trajectory,
@@ -135,9 +136,13 @@ def maybe_adapt(service: AuthService, info: UserInfo, verifier: Any, rec: Trajec
     except Exception:
         log.exception("template adaptation of %r failed; the account is unchanged", info.name)
         return False
-    _save(service, info, enrollment, new_adapted, model, "adapt", None,
-          {"margin": float(value), "anchor_margin": anchor_value,
-           "kept": len(new_adapted), "dropped": len(adapted) + 1 - len(new_adapted)})
+    try:
+        _save(service, info, enrollment, new_adapted, model, "adapt", None,
+              {"margin": float(value), "anchor_margin": anchor_value,
+               "kept": len(new_adapted), "dropped": len(adapted) + 1 - len(new_adapted)})
+    except StaleEnrollmentError as exc:  # re-enrolled (or adapted) since this login loaded it
+        log.warning("template adaptation dropped, the account changed meanwhile: %s", exc)
+        return False
     return True
 
 

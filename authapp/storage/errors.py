@@ -34,6 +34,11 @@ class DuplicateUserError(StoreError):
     """The user is already enrolled and re-enrollment was not asked for."""
 
 
+class StaleEnrollmentError(StoreError):
+    """A save meant to replace one model of a user found another one in its place (the
+    account was re-enrolled, adapted or deleted meanwhile): nothing was changed."""
+
+
 class StoreTamperedError(StoreError):
     """A row's keyed checksum does not match: the database was changed outside AirAuth."""
 

@@ -15,7 +15,12 @@ import numpy as np
 
 from authapp.storage import keyed
 from authapp.storage.database import Database
-from authapp.storage.errors import DuplicateUserError, StoreError, UnknownUserError
+from authapp.storage.errors import (
+    DuplicateUserError,
+    StaleEnrollmentError,
+    StoreError,
+    UnknownUserError,
+)
 from authapp.storage.garbage import GarbageCollection
 from authapp.storage.history import LoginHistory
 from authapp.storage.layout import (
@@ -135,7 +140,8 @@ class UserRecords:
                         re_enroll: bool = False,
                         fingerprints: Sequence[np.ndarray] | None = None,
                         actor: str | None = None, event: str | None = None,
-                        audit_detail: dict[str, Any] | None = None) -> UserInfo:
+                        audit_detail: dict[str, Any] | None = None,
+                        replaces: int | None = None) -> UserInfo:
         """Store (or atomically replace) a user's enrollment: recordings, model bytes, metadata.
 
         ``fingerprints`` (one per recording, from ``authapp.security.fingerprint``) are kept for
@@ -143,6 +149,9 @@ class UserRecords:
         A re-enrollment resets the failed-login count. ``actor``: who authorised it (for the
         audit log, e.g. "admin" or "proof"). ``event``: the audit event of a replacement
         other than a re-enrollment (e.g. "adapt": template adaptation after a login).
+        ``replaces``: the model id the save was computed from; if the user's current model is
+        another one by the time the rows switch, ``StaleEnrollmentError`` and nothing changes
+        (an adaptation must not undo a re-enrollment that came first).
         """
         from capture.formats.native import encode_recording
 
@@ -186,6 +195,10 @@ class UserRecords:
                 row = c.execute("SELECT id, model_id FROM users WHERE key = ?", (key,)).fetchone()
                 if row is not None and row["model_id"] is not None and not re_enroll:
                     raise DuplicateUserError(f"user {name!r} is already enrolled")
+                if replaces is not None and (row is None or row["model_id"] != replaces):
+                    raise StaleEnrollmentError(
+                        f"the enrollment of {name!r} changed while this save was prepared; "
+                        "nothing was saved")
                 if row is None:
                     cur = c.execute(
                         "INSERT INTO users (key, name, dirname, created, updated) "
