@@ -28,7 +28,7 @@ def data(dims: int):
 
 
 def main() -> None:
-    from models.calibrated import FUSION_MEMBERS
+    from models.ensemble import FUSION_MEMBERS
     from models.pseudo import dump_generator, make_generator
     from models.registry import make_verifier
     from models.score_calibration import shipped_calibrations
