@@ -80,7 +80,7 @@ def small_index(monkeypatch):
 def exhaustive_answer(service: AuthService, rec) -> str | None:
     """Who the old exhaustive identification names: the user whose verifier gives the
     largest decision value over the threshold for a search among N, if it is >= 0."""
-    from authapp.services import identification_offset
+    from authapp.services.identification import identification_offset
 
     best, value = None, -np.inf
     n = service.store.count_users()

@@ -34,12 +34,7 @@ from authapp.gui.host import TabHost
 from authapp.gui.preferences import display_path, experiments_dir, output_path
 from authapp.gui.widgets import MessageLabel
 from authapp.gui.workers import error_message
-from authapp.harness.experiment import (
-    SPLITS,
-    ExperimentConfig,
-    available_methods,
-    run_experiment,
-)
+from authapp.harness.experiment import DEFAULT_METHODS, SPLITS, ExperimentConfig, run_experiment
 from capture.formats import FORMATS
 
 PLOTS = ("det", "roc")
@@ -112,8 +107,7 @@ class ExperimentsTab(QWidget):
         self.split.addItems(SPLITS)
         self.jobs = QSpinBox()
         self.jobs.setRange(1, max(1, os.cpu_count() or 1))
-        methods, _ = available_methods()
-        self.methods = {m: QCheckBox(m) for m in methods}
+        self.methods = {m: QCheckBox(m) for m in DEFAULT_METHODS}
         for box in self.methods.values():
             box.setChecked(True)
         self.out_dir = QLineEdit()
