@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -51,7 +50,6 @@ from typing import Any, Self
 
 import numpy as np
 
-from authapp.storage import keyed
 from authapp.storage.database import Database
 from authapp.storage.errors import (
     DuplicateUserError,
@@ -303,13 +301,3 @@ class EnrollmentStore:
             problems.append(str(exc))
         problems += self.check_integrity()
         return problems
-
-    # -- for tests that write rows behind AirAuth's back ---------------------------------------
-    def _connection(self) -> sqlite3.Connection:
-        return self.db.connection()
-
-    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return self.db.write()
-
-    def _setting_mac(self, name: str, value: str) -> str:
-        return keyed.setting_mac(self.db.key, name, value)

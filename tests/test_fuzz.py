@@ -117,7 +117,7 @@ def _store_state(svc: AuthService) -> tuple:
     files = sorted((p.name, p.stat().st_size) for p in svc.store.path.rglob("*")
                    if p.is_file() and not p.name.startswith("store.sqlite3")
                    and p.parent.name != "locks")  # (empty per-user lock files)
-    return svc.store._connection().total_changes, files
+    return svc.store.db.connection().total_changes, files
 
 
 def _verify(svc: AuthService, make, record: bool) -> None:

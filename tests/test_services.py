@@ -19,6 +19,7 @@ from authapp.services import (
     admin,
 )
 from authapp.settings_schema import DEFAULT_VERIFIER, verifier_choices
+from authapp.storage import keyed
 from authapp.store import DuplicateUserError, EnrollmentStore, UnknownUserError
 from capture.errors import AirAuthError, TrajectoryError
 from capture.formats import load_recording
@@ -185,10 +186,10 @@ def test_settings_come_from_the_store(tmp_path: Path) -> None:
         with pytest.raises(AirAuthError, match="setting 'lockout' is invalid"):
             Settings.from_store(store)
         store.set_setting("lockout", {"max_failures": 2, "window_s": 30.0, "lockout_s": 60.0})
-        with store._write() as c:  # ... or behind AirAuth's back
+        with store.db.write() as c:  # ... or behind AirAuth's back
             value = '{"max_failures": -3}'
             c.execute("UPDATE settings SET value = ?, mac = ? WHERE key = 'lockout'",
-                      (value, store._setting_mac("lockout", value)))
+                      (value, keyed.setting_mac(store.db.key, "lockout", value)))
         with pytest.raises(AirAuthError, match="lockout"):
             Settings.from_store(store)
 
