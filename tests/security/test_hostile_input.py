@@ -256,11 +256,11 @@ def test_read_only_database_and_failing_clean_up(store_dir: Path, capsys, fmkit_
     def read_only(db, *a, **k):
         return real_connect(f"file:{db}?mode=ro", *a, uri=True, **k)
 
-    monkeypatch.setattr("authapp.store.sqlite3.connect", read_only)
+    monkeypatch.setattr("authapp.storage.database.sqlite3.connect", read_only)
     code, _, err = _run(capsys, "login", "luduo", str(fmkit_dir / "luduo_luduo_07.txt"),
                         "--store", str(store_dir))
     _one_line_error(code, err, "store database")
-    monkeypatch.setattr("authapp.store.sqlite3.connect", real_connect)
+    monkeypatch.setattr("authapp.storage.database.sqlite3.connect", real_connect)
     (store_dir / "tmp" / "junk").write_text("x")
 
     def no_permission(self, *a, **k):
