@@ -1,9 +1,12 @@
 """The research harness: impersonation experiments on recorded data.
 
-One way through it: plan (``protocol``: folds, reference draws, sessions) -> run (``runner``:
-fit and score every identity, ``cluster`` / ``checkpoint`` for many machines and killed runs)
--> scores.csv (``scores``) -> evaluate (``evaluation``, ``metrics``, ``operating_point``) ->
-report (``report``, ``tables``, ``plots``). ``experiment`` strings them together for
-``authapp experiment`` and the GUI. The harness uses the product (``authapp.services``) to
-replay logins the way the product decides them; the product never imports the harness.
+One way through it: plan (``protocol``: the configuration and the jobs; ``draws``: folds,
+reference draws, sessions) -> run (``runner``: fit and score every identity; ``generators``
+and ``calibration_pass`` before and after it per fold; ``adaptive`` replays logins through
+template adaptation; ``cluster`` / ``checkpoint`` for many machines and killed runs) ->
+scores.csv (``scores``) -> evaluate (``evaluation``, ``metrics``, ``operating_point``) ->
+report (``report``, ``tables``, ``plots``). ``experiment`` strings them together. The harness
+enrolls through the product's own pipeline (``models.enrollment``); the product imports the
+harness only in the front ends that run experiments (``authapp experiment``, ``authapp
+evaluate``, the GUI's Experiments tab).
 """
