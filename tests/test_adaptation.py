@@ -14,7 +14,7 @@ from conftest import SHARED_DATA
 from authapp.guard import AuthorizationError
 from authapp.services import Actor, AuthService, Settings
 from authapp.settings_schema import SettingError, check, parse
-from authapp.store import EnrollmentStore
+from authapp.store import EnrollmentStore, UnknownUserError
 from capture.datasets import load_dataset
 from models.adaptation import AdaptationPolicy, mark_adapted
 from models.base import ParameterError
@@ -321,3 +321,28 @@ def test_adaptation_never_overwrites_a_re_enrollment_that_came_first(
     assert not _refit_failures(caplog)
     assert any("changed" in r.getMessage() for r in caplog.records
                if r.name == "authapp.services.adaptation")
+
+
+def test_a_stale_adaptation_is_dropped_after_a_deletion_or_a_parallel_adaptation(
+        tmp_path: Path) -> None:
+    """Two variants of the race above: another login's adaptation saved first (dropped), or
+    the account was deleted (the late adaptation stops; the account is not brought back)."""
+    from authapp.services import adaptation
+
+    with EnrollmentStore(tmp_path / "s") as store:
+        service = AuthService(store, Settings())
+        for u in ("U7", "U3"):
+            service.enroll(u, genuine(u)[:5])
+        info, verifier = store.load_verifier("U7")
+        first, second = genuine("U7")[12], genuine("U7")[13]
+        values = [float(verifier.decision_function([r])[0]) for r in (first, second)]
+        assert min(values) >= service.settings.adaptation.margin
+        assert adaptation.maybe_adapt(service, info, verifier, first, values[0])
+        adapted = store.get_user("U7")  # the parallel login's adaptation, saved first
+        assert not adaptation.maybe_adapt(service, info, verifier, second, values[1])
+        now = store.get_user("U7")
+        assert (now.model_id, now.n_recordings) == (adapted.model_id, adapted.n_recordings)
+        store.delete_user("U7", actor="admin")
+        with pytest.raises(UnknownUserError):  # its recordings are gone: it stops there
+            adaptation.maybe_adapt(service, info, verifier, second, values[1])
+        assert [u.name for u in store.users()] == ["U3"]  # not brought back by the save
