@@ -27,7 +27,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from authapp.textsafe import printable
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 EXIT_ERROR = 2
 EXIT_INTERNAL = 3

@@ -18,7 +18,7 @@ import numpy as np
 from authapp import replay_prefilter, security
 from authapp.security import LockoutPolicy, LockState, ReplayMatch
 from authapp.store import FAILED_OUTCOMES, RESET_OUTCOMES, EnrollmentStore, UserInfo
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 if TYPE_CHECKING:  # replay_derived compiles with numba: imported where a login needs it
     from authapp import replay_derived

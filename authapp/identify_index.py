@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from capture.container import pack_npz, unpack_npz
-from capture.files import atomic_write
 from capture.trajectory import Trajectory
+from core.files import atomic_write
 
 log = logging.getLogger(__name__)
 

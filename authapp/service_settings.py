@@ -15,7 +15,7 @@ from typing import Any
 from authapp.security import LockoutPolicy
 from authapp.settings_schema import DEFAULT_VERIFIER, SPECS, SettingError, check, parse
 from authapp.store import EnrollmentStore
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 from models.adaptation import AdaptationPolicy
 from models.enrollment import EnrollmentSettings
 from models.quality import QualityConfig

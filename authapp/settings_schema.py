@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 DEFAULT_VERIFIER = "fusion"
 """The verifier new enrollments use unless the store's "verifier" setting names another."""

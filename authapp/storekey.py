@@ -17,7 +17,7 @@ import os
 import stat
 from pathlib import Path
 
-from capture.files import atomic_write
+from core.files import atomic_write
 
 KEY_NAME = "secret.key"
 KEY_BYTES = 32

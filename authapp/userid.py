@@ -29,7 +29,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 MAX_LENGTH = 64
 """Longest allowed user id, in characters after normalisation."""

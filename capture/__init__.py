@@ -1,8 +1,8 @@
 """Trajectory sources, recording formats, segmentation and preprocessing.
 
-The names below are loaded on first use (PEP 562), so that importing a light submodule such
-as ``capture.errors`` (the CLI does, to start) does not import numpy through
-``capture.trajectory``.
+The names below are loaded on first use (PEP 562), so that importing ``capture`` for its
+error types (re-exported from ``core.errors``, where they live) does not import numpy
+through ``capture.trajectory``.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import Any
 
 _WHERE = {
     "MIN_FRAMES": "capture.trajectory",
-    "AirAuthError": "capture.errors",
-    "DeviceError": "capture.errors",
+    "AirAuthError": "core.errors",
+    "DeviceError": "core.errors",
     "Label": "capture.trajectory",
-    "RecordingFormatError": "capture.errors",
+    "RecordingFormatError": "core.errors",
     "Trajectory": "capture.trajectory",
-    "TrajectoryError": "capture.errors",
+    "TrajectoryError": "core.errors",
     "TrajectoryMeta": "capture.trajectory",
 }
 

@@ -12,12 +12,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from capture.errors import AirAuthError, RecordingFormatError
 from capture.formats import FORMATS, READERS, detect_format
 from capture.formats import fmkit as fmkit_format
 from capture.formats import svc2004 as svc_format
 from capture.formats._text import natural_key
 from capture.trajectory import Label, Trajectory
+from core.errors import AirAuthError, RecordingFormatError
 
 log = logging.getLogger(__name__)
 

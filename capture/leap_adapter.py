@@ -14,8 +14,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from capture.errors import DeviceError
 from capture.sources import DEFAULT_FRAME_TIMEOUT, Frame, FrameSource
+from core.errors import DeviceError
 
 HAND_PREFERENCES = ("right", "left", "any")
 TRACKING_MODES = {"desktop": "Desktop", "hmd": "HMD", "screentop": "ScreenTop"}

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from capture.errors import TrajectoryError
 from capture.filtering import butter_lowpass, sosfiltfilt
 from capture.trajectory import Trajectory
+from core.errors import TrajectoryError
 
 CHANNELS = ("pos", "vel", "acc", "angle", "speed", "pen")
 """Feature channel groups ``feature_sequence`` knows how to build."""

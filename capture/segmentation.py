@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from capture.errors import TrajectoryError
 from capture.sources import Frame, FrameSource, trajectory_from_frames
 from capture.trajectory import MIN_FRAMES, Trajectory, TrajectoryMeta
+from core.errors import TrajectoryError
 
 
 class NoGestureError(TrajectoryError):

@@ -16,8 +16,8 @@ from typing import Any, Self
 
 import numpy as np
 
-from capture.errors import TrajectoryError
 from capture.trajectory import Trajectory, TrajectoryMeta
+from core.errors import TrajectoryError
 
 DEFAULT_FRAME_TIMEOUT = 2.0
 """Seconds a live source may stay silent before the consumer is told the device is gone.

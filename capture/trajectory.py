@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from capture.errors import TrajectoryError
+from core.errors import TrajectoryError
 
 MIN_FRAMES = 8
 """Fewest frames a trajectory may have: fewer cannot carry a signature's shape."""

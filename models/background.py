@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from capture.container import unpack_npz
-from capture.errors import AirAuthError
 from capture.trajectory import Trajectory, TrajectoryMeta
+from core.errors import AirAuthError
 
 BACKGROUND_FILE = Path(__file__).resolve().parent / "calibration_data" / "background.npz"
 FORMAT = "airauth-background"

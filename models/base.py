@@ -27,8 +27,8 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from capture.errors import AirAuthError, TrajectoryError
 from capture.trajectory import Trajectory
+from core.errors import AirAuthError, TrajectoryError
 from models.persistence import Persistent
 
 

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit, prange
 
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 _METRICS = {"euclidean": 0, "sqeuclidean": 1}
 _NORMALIZE = ("path", "length", "none")

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
+from core.errors import AirAuthError
 from models.base import Verifier, check_trajectories
 from models.calibrated import DEFAULT_GUARD_FAR, CalibratedVerifier
 from models.ensemble import FUSION_MEMBERS, EnsembleVerifier

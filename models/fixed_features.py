@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from capture.errors import TrajectoryError
 from capture.preprocess import FeatureConfig, feature_sequence, resample_length
 from capture.trajectory import Trajectory
+from core.errors import TrajectoryError
 
 _CACHE: weakref.WeakKeyDictionary[Trajectory, dict[str, np.ndarray]] = weakref.WeakKeyDictionary()
 _CACHE_MAX_ENTRIES = 8  # per trajectory: bounds memory when configs or templates change

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from capture.errors import TrajectoryError
 from capture.preprocess import (
     FeatureConfig,
     center,
@@ -35,6 +34,7 @@ from capture.preprocess import (
     trim_idle,
 )
 from capture.trajectory import Trajectory
+from core.errors import TrajectoryError
 from models.base import check_trajectories
 
 

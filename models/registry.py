@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 
 class UnknownVerifierError(AirAuthError, KeyError):

@@ -42,8 +42,8 @@ from typing import Any
 
 import numpy as np
 
-from capture.errors import AirAuthError
-from capture.files import atomic_write
+from core.errors import AirAuthError
+from core.files import atomic_write
 from models import calibration as loo_calibration
 
 FORMAT = "airauth-calibration"

@@ -7,7 +7,7 @@ at worst fail to load with a clear error, never run code. The file kind is a
 
 from __future__ import annotations
 
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 from models.base import Verifier
 from models.persistence import StateFile
 from models.registry import VERIFIERS

@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from capture.container import pack_npz
 from capture.datasets import load_dataset
-from capture.files import atomic_write
+from core.files import atomic_write
 from models.background import BACKGROUND_FILE, pack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

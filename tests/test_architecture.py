@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("capture", "models", "authapp")
+PACKAGES = ("core", "capture", "models", "authapp")
 MAX_LINES = 400
 
 
@@ -142,13 +142,31 @@ def test_no_import_cycles() -> None:
     assert cycles(import_graph()) == []
 
 
-def test_models_and_capture_never_import_the_product() -> None:
-    graph = import_graph()
-    wrong = sorted((m, t) for m, ts in graph.items() for t in ts
-                   if m.split(".")[0] in ("models", "capture") and t.startswith("authapp"))
-    wrong += sorted((m, t) for m, ts in graph.items() for t in ts
-                    if m.startswith("capture") and t.startswith("models"))
-    assert wrong == []
+LAYERS = ("core", "capture", "models", "authapp")
+"""Bottom to top: a module may import its own layer and those below it, never one above."""
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    rank = {layer: i for i, layer in enumerate(LAYERS)}
+    return sorted((m, t) for m, ts in graph.items() for t in ts
+                  if rank[t.split(".")[0]] > rank[m.split(".")[0]])
+
+
+def test_the_layer_check_finds_a_planted_upward_import() -> None:
+    graph = {"core.files": {"capture.trajectory"}, "capture.trajectory": {"core.errors"},
+             "core.errors": set(), "models.dtw": {"authapp.store"}, "authapp.store": set()}
+    assert upward_imports(graph) == [("core.files", "capture.trajectory"),
+                                     ("models.dtw", "authapp.store")]
+
+
+def test_data_flows_one_way_core_capture_models_authapp() -> None:
+    assert upward_imports(import_graph()) == []
+
+
+def test_errors_and_atomic_files_live_only_in_core() -> None:
+    """One home for the shared rules (issue 25): the old ``capture`` modules are gone."""
+    assert "core.errors" in MODULES and "core.files" in MODULES
+    assert "capture.errors" not in MODULES and "capture.files" not in MODULES
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from capture.datasets import UnknownIdentityError, load_dataset
-from capture.errors import AirAuthError, RecordingFormatError
 from capture.formats import load_recording, save_recording
 from capture.trajectory import Label
+from core.errors import AirAuthError, RecordingFormatError
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 from models import dtw as dtw_module
 from models.dtw import (
     DTWInputError,

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from fakes.signatures import samples
 
-from capture.errors import AirAuthError, TrajectoryError
 from capture.formats import load_recording
+from core.errors import AirAuthError, TrajectoryError
 from models.base import NotFittedError
 from models.dtw_verifier import DTWVerifier
 from models.serialization import ModelFormatError, dump_verifier, load_verifier

@@ -15,8 +15,8 @@ import pytest
 from authapp.cli import main
 from authapp.commands.experiment import parse_params, parse_seeds
 from authapp.harness import experiment
-from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
+from core.errors import AirAuthError
 from models import registry
 from models.base import Verifier
 

@@ -17,7 +17,7 @@ from authapp.cli import main
 from authapp.harness import runner
 from authapp.harness.checkpoint import Checkpoint
 from authapp.harness.cluster import parse_cluster
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMING_KEYS = ("fit_s", "score_s", "cpu_s")

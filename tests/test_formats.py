@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from capture.errors import AirAuthError, RecordingFormatError
 from capture.formats import (
     FORMATS,
     RecordingWriteError,
@@ -22,6 +21,7 @@ from capture.formats.fmkit import read_fmkit, unwrap_counter
 from capture.formats.leapcsv import NOMINAL_ROW_PERIOD, read_leapcsv
 from capture.formats.svc2004 import read_svc2004
 from capture.trajectory import Label, Trajectory, TrajectoryMeta
+from core.errors import AirAuthError, RecordingFormatError
 
 RNG = np.random.default_rng(7)
 

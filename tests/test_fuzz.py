@@ -20,10 +20,10 @@ from storekit import STORE_KIND, fmkit, snapshot
 from authapp.security import LockoutPolicy
 from authapp.services import AuthService, Settings, VerifyResult
 from authapp.store import EnrollmentStore
-from capture.errors import AirAuthError
 from capture.formats import load_recording
 from capture.formats.native import encode_recording
 from capture.trajectory import Trajectory
+from core.errors import AirAuthError
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from authapp.harness import metrics
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 
 def test_perfectly_separated():

@@ -15,8 +15,8 @@ from sklearn.base import clone
 
 from authapp.cli import main
 from capture.datasets import load_dataset
-from capture.errors import TrajectoryError
 from capture.trajectory import Trajectory
+from core.errors import TrajectoryError
 from models.base import NotFittedError, ParameterError
 from models.nn.gan import gradient_penalty
 from models.nn.nets import ConvDecoder, ConvEncoder, check_length

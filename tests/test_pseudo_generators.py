@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from capture.datasets import load_dataset
-from capture.errors import AirAuthError, TrajectoryError
 from capture.trajectory import Label, Trajectory
+from core.errors import AirAuthError, TrajectoryError
 from models.base import NotFittedError
 from models.pseudo import (
     PseudoData,

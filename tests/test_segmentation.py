@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from fakes.clock import FakeClock
 
-from capture.errors import TrajectoryError
 from capture.formats.fmkit import read_fmkit
 from capture.segmentation import (
     GestureSegmenter,
@@ -19,6 +18,7 @@ from capture.segmentation import (
 )
 from capture.sources import Frame, FrameSource, ReplaySource
 from capture.trajectory import Trajectory, TrajectoryMeta
+from core.errors import TrajectoryError
 
 RATE = 100.0
 

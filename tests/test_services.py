@@ -21,9 +21,9 @@ from authapp.services import (
 from authapp.settings_schema import DEFAULT_VERIFIER, verifier_choices
 from authapp.storage import keyed
 from authapp.store import DuplicateUserError, EnrollmentStore, UnknownUserError
-from capture.errors import AirAuthError, TrajectoryError
 from capture.formats import load_recording
 from capture.trajectory import Trajectory
+from core.errors import AirAuthError, TrajectoryError
 from models.background import shipped_background
 
 ADMIN = Actor.admin()

@@ -18,10 +18,10 @@ from authapp.harness import experiment
 from authapp.harness.draws import attempt_sessions, has_sessions, session_groups
 from authapp.harness.operating_point import operating_point
 from capture.datasets import load_dataset
-from capture.errors import TrajectoryError
 from capture.formats.native import read_native, save_native
 from capture.formats.svc2004 import read_svc2004, session_of
 from capture.trajectory import Trajectory, TrajectoryMeta
+from core.errors import TrajectoryError
 
 
 def test_svc2004_importer_sets_the_sitting(shared_data: Path) -> None:

@@ -17,7 +17,7 @@ from authapp.gui.main_window import MainWindow
 from authapp.services import Actor, AuthService, Settings
 from authapp.settings_schema import LOCKOUT_KEYS, SPECS, parse, verifier_choices
 from authapp.store import EnrollmentStore
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 from models.pseudo import GENERATORS
 
 CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # setting: (good, bad) as typed

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from fakes.clock import FakeClock
 
-from capture.errors import TrajectoryError
 from capture.formats.fmkit import read_fmkit
 from capture.sources import Frame, ReplaySource, trajectory_from_frames
 from capture.trajectory import Label, Trajectory, TrajectoryMeta
+from core.errors import TrajectoryError
 
 
 def make_traj(n: int = 50, rate: float = 100.0, pen: bool = False) -> Trajectory:

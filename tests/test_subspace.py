@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from fakes.signatures import sample, samples
 
-from capture.errors import TrajectoryError
 from capture.formats.fmkit import read_fmkit
+from core.errors import TrajectoryError
 from models.base import NotFittedError
 from models.fixed_features import FixedEncoder, align_to_template
 from models.serialization import dump_verifier, load_verifier

@@ -7,8 +7,8 @@ import pytest
 from fakes.signatures import samples
 from sklearn.svm import SVC, OneClassSVM
 
-from capture.errors import TrajectoryError
 from capture.formats.fmkit import read_fmkit
+from core.errors import TrajectoryError
 from models.serialization import dump_verifier, load_verifier
 from models.svm import SubspaceSVMVerifier, SVMVerifier
 from models.svm_kernel import KernelExpansion

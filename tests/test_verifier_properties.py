@@ -15,8 +15,8 @@ from fakes.signatures import samples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capture.errors import AirAuthError, TrajectoryError
 from capture.trajectory import Trajectory
+from core.errors import AirAuthError, TrajectoryError
 from models.registry import VERIFIERS, make_verifier
 from models.serialization import dump_verifier, load_verifier
 

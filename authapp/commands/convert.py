@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from capture.errors import RecordingFormatError
 from capture.formats import FORMATS, detect_format, load_recording, save_recording
 from capture.trajectory import Label
+from core.errors import RecordingFormatError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

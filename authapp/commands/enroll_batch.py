@@ -19,7 +19,7 @@ from pathlib import Path
 
 from authapp.cli import printable
 from authapp.cli_store import add_store_argument, open_service
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 EXIT_OK, EXIT_SOME_REFUSED = 0, 1
 

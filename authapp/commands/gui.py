@@ -10,8 +10,8 @@ import os
 
 from authapp.cli_store import add_store_argument, open_service
 from authapp.storage.layout import DEFAULT_STORE_ENV
-from capture.errors import AirAuthError
 from capture.formats import detect_format
+from core.errors import AirAuthError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -14,7 +14,7 @@ import argparse
 from authapp.cli import printable
 from authapp.cli_store import add_store_argument, open_service, read_recording, verbose
 from authapp.service_results import IdentifyResult, accepting_candidates
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 
 def _top(text: str) -> int:

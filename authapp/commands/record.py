@@ -12,12 +12,12 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from capture.errors import AirAuthError, RecordingFormatError
 from capture.formats import FORMATS, load_recording, save_recording
 from capture.leap_adapter import HAND_PREFERENCES, LeapSource
 from capture.segmentation import SegmenterConfig, record_gesture
 from capture.sources import FrameSource, ReplaySource
 from capture.trajectory import Label, Trajectory, TrajectoryMeta
+from core.errors import AirAuthError, RecordingFormatError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -9,7 +9,7 @@ import time
 from authapp.cli import printable
 from authapp.cli_store import add_store_argument, open_service
 from authapp.services.admin import lock_status
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 DEFAULT_LIMIT = 50
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from authapp.cli import printable
 from authapp.cli_store import add_store_argument
 from authapp.store import EnrollmentStore, default_store_path
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

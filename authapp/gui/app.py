@@ -16,7 +16,7 @@ from PyQt5.QtWidgets import QApplication, QMessageBox
 from authapp.gui.main_window import MainWindow
 from authapp.gui.workers import error_message
 from authapp.services import AuthService
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 
 def check_display() -> None:

@@ -18,12 +18,12 @@ import numpy as np
 from PyQt5.QtCore import QThread, pyqtSignal
 
 from authapp.gui.workers import error_message
-from capture.errors import AirAuthError
 from capture.formats import load_recording
 from capture.leap_adapter import LeapSource
 from capture.segmentation import GestureSegmenter, NoGestureError, SegmenterConfig
 from capture.sources import Frame, FrameSource, ReplaySource
 from capture.trajectory import Label, Trajectory, TrajectoryMeta
+from core.errors import AirAuthError
 
 EMIT_INTERVAL_S = 0.033
 """Frames reach the plot in batches at most this often."""

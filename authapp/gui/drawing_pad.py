@@ -19,9 +19,9 @@ from PyQt5.QtCore import QObject, QPoint, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygon
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
-from capture.errors import AirAuthError
 from capture.sources import Frame, trajectory_from_frames
 from capture.trajectory import Label, Trajectory, TrajectoryMeta
+from core.errors import AirAuthError
 
 DRAW_DEVICE = "mouse"
 """``TrajectoryMeta.device`` of drawn samples: 2-D mouse strokes, not in-air writing."""

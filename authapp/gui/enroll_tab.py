@@ -26,8 +26,8 @@ from authapp.gui.host import TabHost
 from authapp.gui.widgets import Banner, MessageLabel
 from authapp.services import Actor, AuthService, EnrollmentQualityError, EnrollmentReport
 from authapp.settings_schema import verifier_choices
-from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
+from core.errors import AirAuthError
 
 STORE_DEFAULT = "store setting"
 GUIDE = ("<b>Welcome: nobody is enrolled in this store yet.</b> "

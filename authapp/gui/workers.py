@@ -7,7 +7,7 @@ from typing import Any
 
 from PyQt5.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 
 def error_message(exc: BaseException) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 
 from authapp.harness.data import ExperimentError
 from authapp.harness.protocol import ExperimentConfig, variant_name
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 from models.calibrated import decision_threshold
 from models.score_calibration import (
     SECURITY_LEVELS,

@@ -25,7 +25,7 @@ from authapp.harness.data import ExperimentError
 from authapp.harness.protocol import Plan
 from authapp.harness.runner import Trial
 from capture.container import json_default, pack_npz, unpack_npz
-from capture.files import atomic_write
+from core.files import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 __all__ = ["ExperimentError", "dataset_fingerprint", "load", "skipped_file"]
 

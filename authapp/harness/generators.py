@@ -13,7 +13,7 @@ from typing import Any
 from authapp.harness.data import ExperimentError
 from authapp.harness.draws import identity_seed
 from authapp.harness.protocol import ExperimentConfig
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 
 class MetricsError(AirAuthError, ValueError):

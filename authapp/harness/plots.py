@@ -14,7 +14,7 @@ from authapp.harness import metrics
 from authapp.harness.evaluation import ExperimentResult
 from authapp.harness.protocol import IMPOSTOR_TYPES
 from authapp.harness.tables import split_variant
-from capture.files import atomic_write
+from core.files import atomic_write
 
 DET_TICKS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 40)  # percent
 
@@ -32,7 +32,7 @@ def _pyplot():
 
 
 def _save(fig: Any, path: Path) -> None:
-    """Lay out, write all-or-nothing (``capture.files.atomic_write``) and close a figure."""
+    """Lay out, write all-or-nothing (``core.files.atomic_write``) and close a figure."""
     import io
 
     fig.tight_layout()

@@ -44,8 +44,8 @@ from authapp.harness.tables import (
     worst_rows,
 )
 from authapp.textsafe import html_text
-from capture.files import atomic_write
 from capture.formats._text import natural_key
+from core.files import atomic_write
 
 __all__ = ["FILES", "IDENT_HEADER", "OPERATING_HEADER", "TABLE_HEADER", "align",
            "format_operating_table", "format_pseudo_table", "format_table",

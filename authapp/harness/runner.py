@@ -24,8 +24,8 @@ from authapp.harness.adaptive import replay_adaptive
 from authapp.harness.data import ExperimentError, load
 from authapp.harness.draws import attempt_sessions, draw_trial, identity_seed
 from authapp.harness.protocol import ExperimentConfig, IdentityJob, Plan, variant_name
-from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
+from core.errors import AirAuthError
 from models.enrollment import EnrollmentQualityError, select_samples
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from authapp.harness.evaluation import ExperimentResult, ScoreFacts
 from authapp.harness.protocol import ExperimentError
 from authapp.harness.runner import Trial
 from authapp.textsafe import printable
-from capture.files import atomic_write
+from core.files import atomic_write
 
 SCORE_COLUMNS = ("identity", "attempt_file", "type", "method", "seed", "score", "accepted",
                  "decision", "threshold", "attempt_identity")

@@ -38,9 +38,9 @@ from authapp.services.actor import Actor
 from authapp.services.administration import Administration
 from authapp.store import DuplicateUserError, EnrollmentStore, UnknownUserError, UserInfo
 from authapp.userid import normalize_user_id, user_key
-from capture.errors import AirAuthError, TrajectoryError
 from capture.preprocess import FeatureConfig, normalized_positions
 from capture.trajectory import Label, Trajectory
+from core.errors import AirAuthError, TrajectoryError
 from models.background import with_background
 from models.base import Verifier, check_trajectories
 from models.enrollment import EnrollmentQualityError, build_user_model, verifier_advice

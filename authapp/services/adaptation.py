@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from authapp.store import StaleEnrollmentError
-from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
+from core.errors import AirAuthError
 from models.adaptation import AdaptationPolicy
 from models.background import people
 from models.calibrated import CalibratedVerifier

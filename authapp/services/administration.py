@@ -24,7 +24,7 @@ from authapp.services import adaptation, admin
 from authapp.services.actor import Actor
 from authapp.services.proof import check_proof
 from authapp.userid import user_key
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 if TYPE_CHECKING:
     from authapp.security import LockState

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from authapp import guard, security
 from authapp.security import LockState
 from authapp.service_results import IdentifyResult
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 if TYPE_CHECKING:
     from authapp.services import AuthService

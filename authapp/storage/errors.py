@@ -3,7 +3,7 @@ message, not a traceback)."""
 
 from __future__ import annotations
 
-from capture.errors import AirAuthError
+from core.errors import AirAuthError
 
 
 class StoreError(AirAuthError, RuntimeError):

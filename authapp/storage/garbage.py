@@ -25,7 +25,7 @@ from authapp.storage.layout import (
     user_folder_names,
 )
 from authapp.storage.seals import Seals
-from capture.files import TEMP_RE
+from core.files import TEMP_RE
 
 SCOPE_MAX = 500
 """More folders than this in one scoped clean-up (a long backlog of registered garbage):

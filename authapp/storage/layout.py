@@ -1,7 +1,7 @@
 """Where things live in a store directory and how the store makes its folders and files.
 
 Owner-only modes, no symbolic links followed, every file written all-or-nothing
-(``capture.files.atomic_write``). The crash hook lets tests kill a save at a named step.
+(``core.files.atomic_write``). The crash hook lets tests kill a save at a named step.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from authapp.storage.errors import StoreError
 from authapp.userid import DIRNAME_RE
-from capture.files import atomic_write
+from core.files import atomic_write
 
 DB_NAME = "store.sqlite3"
 LOCK_NAME = ".lock"
@@ -66,7 +66,7 @@ def _check_regular(path: Path) -> None:
 
 
 def _write_private_file(folder: Path, name: str, data: bytes) -> None:
-    """Write ``folder/name`` all-or-nothing with mode 0600 (``capture.files.atomic_write``)."""
+    """Write ``folder/name`` all-or-nothing with mode 0600 (``core.files.atomic_write``)."""
     atomic_write(folder / name, data, mode=FILE_MODE,
                  before_replace=lambda: _crash_point("file-written"))
 

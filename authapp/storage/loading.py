@@ -22,8 +22,8 @@ from authapp.storage.records import RecordingRow, UserInfo
 from authapp.storage.seals import Seals
 from authapp.storage.users import USER_SQL, UserRecords, user_from_row
 from authapp.userid import normalize_user_id, user_key
-from capture.errors import AirAuthError
 from capture.trajectory import Trajectory
+from core.errors import AirAuthError
 
 
 class ArtifactLoading:
@@ -59,8 +59,8 @@ class ArtifactLoading:
         return data
 
     def _read_recording_file(self, user: str, dirname: str, fname: str, sha: str) -> Trajectory:
-        from capture.errors import RecordingFormatError
         from capture.formats.native import read_native
+        from core.errors import RecordingFormatError
 
         data = self._read_artifact(user, dirname, fname, sha)
         try:

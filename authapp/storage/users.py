@@ -40,8 +40,8 @@ from authapp.userid import (
     user_key,
 )
 from capture.container import json_default
-from capture.files import fsync_dir
 from capture.trajectory import Trajectory
+from core.files import fsync_dir
 
 USER_SQL = (
     "SELECT u.name AS name, u.key AS key, u.dirname AS dirname, u.created AS created, "

@@ -11,13 +11,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from capture.errors import RecordingFormatError
 from capture.formats._text import MAX_TEXT_BYTES
 from capture.formats.fmkit import looks_like_fmkit, read_fmkit
 from capture.formats.leapcsv import looks_like_leapcsv, read_leapcsv
 from capture.formats.native import RecordingWriteError, is_native, read_native, save_native
 from capture.formats.svc2004 import looks_like_svc2004, read_svc2004
 from capture.trajectory import Trajectory
+from core.errors import RecordingFormatError
 
 FORMATS = ("native", "fmkit", "leapcsv", "svc2004")
 

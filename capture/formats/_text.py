@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from capture.errors import RecordingFormatError
+from core.errors import RecordingFormatError
 
 _NUM_RE = re.compile(r"(\d+)")
 

@@ -14,9 +14,9 @@ import re
 
 import numpy as np
 
-from capture.errors import RecordingFormatError, TrajectoryError
 from capture.formats._text import parse_table, read_lines, require_file
 from capture.trajectory import MIN_FRAMES, Label, Trajectory, TrajectoryMeta, tracking_gaps
+from core.errors import RecordingFormatError, TrajectoryError
 
 LAYOUTS = (93, 133)
 """Column counts of the older and the current FMKit client."""

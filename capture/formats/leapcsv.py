@@ -18,9 +18,9 @@ import os
 
 import numpy as np
 
-from capture.errors import RecordingFormatError, TrajectoryError
 from capture.formats._text import parse_table, read_lines, require_file
 from capture.trajectory import MIN_FRAMES, Label, Trajectory, TrajectoryMeta, tracking_gaps
+from core.errors import RecordingFormatError, TrajectoryError
 
 DEVICE = "leap-motion (Ultraleap)"
 HEADER_START = "frame_id"

@@ -3,7 +3,7 @@
 Versioned and self-describing (format name, version, metadata, channel names live in the
 header), loaded with ``allow_pickle=False`` so a file from an untrusted place can at worst fail
 with a clear error, never run code. Writes are atomic: a temp file in the target folder is
-fsynced and then renamed over the target (``capture.files.atomic_write``), so a crash never
+fsynced and then renamed over the target (``core.files.atomic_write``), so a crash never
 leaves a half-written recording; the container is ``capture.container``'s npz + JSON.
 """
 
@@ -18,10 +18,10 @@ from typing import IO, Any
 import numpy as np
 
 from capture.container import decode_header, pack_npz
-from capture.errors import AirAuthError, RecordingFormatError, TrajectoryError
-from capture.files import atomic_write
 from capture.formats._text import MAX_ROWS
 from capture.trajectory import Trajectory, TrajectoryMeta
+from core.errors import AirAuthError, RecordingFormatError, TrajectoryError
+from core.files import atomic_write
 
 FORMAT_NAME = "airauth-recording"
 VERSION = 1

@@ -15,9 +15,9 @@ import re
 
 import numpy as np
 
-from capture.errors import RecordingFormatError, TrajectoryError
 from capture.formats._text import MAX_ROWS, parse_table, read_lines, require_file
 from capture.trajectory import MIN_FRAMES, Label, Trajectory, TrajectoryMeta
+from core.errors import RecordingFormatError, TrajectoryError
 
 COLUMNS = {4: 1, 7: 2}
 """Values per point -> SVC2004 task number."""

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from capture.container import pack_npz, unpack_npz
-from capture.files import atomic_write
+from core.files import atomic_write
 
 CACHE_ENV = "AIRAUTH_PSEUDO_CACHE"
 FORMAT = "airauth-embedding-weights"
@@ -82,7 +82,7 @@ class WeightCache:
 
     def put(self, family: str, data: str, params: dict[str, Any],
             arrays: dict[str, np.ndarray]) -> Path:
-        """Write atomically (``capture.files.atomic_write``): a crash never leaves a half file."""
+        """Write atomically (``core.files.atomic_write``): a crash never leaves a half file."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # derived from biometric data
         header = {"format": FORMAT, "family": family, "data": data, "params": params}
         return atomic_write(self.path(family, data), pack_npz(header, arrays), mode=0o600)

@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from capture.errors import AirAuthError
 from capture.trajectory import Label, Trajectory
+from core.errors import AirAuthError
 from models.base import Estimator, NotFittedError, check_trajectories
 from models.persistence import Persistent
 

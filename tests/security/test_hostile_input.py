@@ -22,9 +22,9 @@ from authapp.cli import main
 from authapp.services import AuthService, Settings
 from authapp.storage import keyed
 from authapp.store import EnrollmentStore
-from capture.errors import RecordingFormatError
 from capture.formats import load_recording
 from capture.formats.native import encode_recording, read_native
+from core.errors import RecordingFormatError
 
 
 def _run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from storekit import fmkit
 
-from capture.errors import RecordingFormatError
 from capture.formats.native import encode_recording, read_native
+from core.errors import RecordingFormatError
 
 FRAMES, WIDTH, CHANNELS = 100_000, 64, 32
 

@@ -4,8 +4,8 @@ Recordings, fitted models in the store, cached network weights, calibration file
 experiment reports must never be seen half-written, whoever crashes or runs alongside: the
 data go to a temp file with a unique name in the target's folder (two writers never share
 one), which is fsynced, given its final mode and renamed over the target; the folder is then
-fsynced so that the rename itself survives a power loss. Lives in ``capture`` because
-recordings are the lowest layer that writes files.
+fsynced so that the rename itself survives a power loss. Lives in ``core`` because every
+layer writes files and none should own the rule for the others.
 """
 
 from __future__ import annotations
