@@ -1,7 +1,9 @@
 """How the store in this folder was made: run ONCE with the version of AirAuth whose store it
 stands for (main at be054e0, schema 5), never again -- the test that reads it
 (tests/test_store_compat.py) checks that later versions still open that store and decide
-with it exactly as that version did.
+with it exactly as that version did. It calls that version's API (``verify(...,
+record_attempt=...)``, gone since issue 25 moved auditing into the service), so it runs on
+be054e0 only (``git worktree add /tmp/be054e0 be054e0``), which is the point.
 
     PYTHONPATH=. .venv/bin/python tests/data/store_compat/make.py
 
