@@ -109,6 +109,7 @@ def test_confident_logins_join_the_references_bounded_and_audited(adapted_store)
     assert src[:5] == [t.meta.source for t in genuine(user)[:5]]  # enrollment samples stay
     last = [r.meta.source for r, res in zip(genuine(user)[10:20], results) if res.adapted][-3:]
     assert src[5:] == last  # the most recent adapted ones, oldest out
+    assert info.metadata["sources"] == src  # the account says what its references are now
     events = service.store.audit_log(user)
     assert sum(e.event == "adapt" for e in events) == len(adapted)
     assert all(e.detail["margin"] >= 1.0 for e in events if e.event == "adapt")
@@ -139,6 +140,7 @@ def test_an_administrator_reverts_adaptation(adapted_store) -> None:
     assert dropped == n
     info = service.store.get_user(user)
     assert info.n_recordings == 5 and info.metadata["n_adapted"] == 0
+    assert info.metadata["sources"] == [r.meta.source for r in genuine(user)[:5]]
     assert [e.event for e in service.store.audit_log(user)][-1] == "adapt_revert"
     assert service.revert_adaptation(ADMIN, user) == 0
 

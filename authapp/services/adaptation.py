@@ -99,7 +99,8 @@ def _save(service: AuthService, info: UserInfo, enrollment: Sequence[Trajectory]
           actor: str | None, detail: dict[str, Any]) -> None:
     metadata = dict(info.metadata)
     metadata.update({"n_enrollment": len(enrollment), "n_adapted": len(adapted),
-                     "threshold": float(model.threshold_), "adaptation": detail})
+                     "threshold": float(model.threshold_), "adaptation": detail,
+                     "sources": [r.meta.source for r in [*enrollment, *adapted]]})
     service.store.save_enrollment(info.name, list(enrollment) + list(adapted),
                                   dump_verifier(model), info.verifier_kind, metadata,
                                   re_enroll=True, actor=actor, event=event,
