@@ -78,8 +78,8 @@ def test_results_json_is_the_records_text_and_reads_back_byte_for_byte(run):
         "random"]["eer"]
 
 
-def test_scores_header_holds_the_run_and_evaluate_writes_the_same_file(run, tmp_path):
-    result, out = run
+def test_scores_header_holds_the_run_and_evaluate_writes_the_same_file(run):
+    _, out = run
     header = json.loads((out / "scores.csv").read_text(encoding="utf-8")
                         .splitlines()[0][len(HEADER_PREFIX):])
     read = read_scores(out / "scores.csv")
