@@ -399,14 +399,14 @@ def test_pseudo_both_uses_only_references(toy, shared_data, monkeypatch, tmp_pat
     page = report.render_html(res, {})
     assert "With and without pseudo data" in page and "change +vae (pp)" in page
     assert "fitted once per fold" in page  # what the generators learned from is stated
-    fold_of = res["protocol"]["fold_of"]
+    fold_of = res.protocol.fold_of
     # fitted once per fold and generator, on the other fold's identities only
     assert len(ToyPseudo.fitted) == 2 * 2
     assert {frozenset({fold_of[u] for u in users}) for users in ToyPseudo.fitted} == {
         frozenset({0}), frozenset({1})}
     # generation saw exactly the references of each identity, never a test sample
     refs = {tuple(sorted(str(data / f) for f in by_seed["0"]))
-            for by_seed in res["reference_files"].values()}
+            for by_seed in res.scored.reference_files.values()}
     assert {tuple(sorted(s)) for s in ToyPseudo.seen} == refs
     assert len(ToyPseudo.seen) == 2 * 20  # each generator once per identity and seed
     # one fit per variant and identity: the pseudo variants on references + pseudo-genuine
