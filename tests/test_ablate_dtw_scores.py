@@ -45,11 +45,11 @@ def test_baseline_eer_matches_the_harness(ablation, svc_users, shared_data: Path
             (tmp_path / f.name).symlink_to(f)
     cfg = ExperimentConfig(data_dir=tmp_path, format="svc2004", seeds=(0, 1),
                            methods=("dtw",), folds=1, split="random", adaptation=False)
-    per_user = run_experiment(cfg, progress=False).results["per_user"]["dtw"]
+    per_user = run_experiment(cfg, progress=False).results.scored.per_user["dtw"]
     assert sorted(per_user) == sorted(svc_users)
     for user, data in svc_users.items():
         _, user_eer = ablation.evaluate({user: data}, ablation.baseline, range(2))
-        assert user_eer == pytest.approx(100 * per_user[user]["skilled"], abs=1e-9)
+        assert user_eer == pytest.approx(100 * per_user[user].skilled, abs=1e-9)
 
 
 def test_every_variant_gives_an_eer(ablation, svc_users) -> None:

@@ -97,7 +97,7 @@ def test_experiments_leave_the_shipped_people_of_their_data_set_out(shared_data:
     assert not shipped & set(plan.fold_of) and len(plan.fold_of) == 50 - len(shipped)
     for job in plan.jobs:
         assert not shipped & (set(job.impostor_ids) | set(job.background_ids))
-    assert set(describe(plan)["protocol"]["fold_of"]) == set(plan.fold_of)
+    assert set(describe(plan).protocol.fold_of) == set(plan.fold_of)
     off = plan_experiment(ExperimentConfig(data_dir=shared_data / "leap_air_signatures",
                                            format="leapcsv", methods=("dtw",)))
     assert shipped <= set(off.fold_of)

@@ -168,12 +168,12 @@ def test_protocol_folds_forgeries_and_background(toy, shared_data):
                                       calibration="none")
     result = experiment.run_experiment(cfg, progress=False)
     res = result.results
-    fold_of = res["protocol"]["fold_of"]
+    fold_of = res.protocol.fold_of
     assert len(fold_of) == 20 and sorted(set(fold_of.values())) == [0, 1]
     assert sorted(np.bincount(list(fold_of.values()))) == [10, 10]  # enrolling ids spread
-    s = res["methods"]["toy"]
-    assert s["skilled"]["n_impostor"] == 20 * 20 and s["skilled"]["n_genuine"] == 20 * 15
-    assert s["random"]["n_impostor"] == 20 * 9 * 20  # 9 fold-mates x 20 genuine samples
+    s = res.scored.methods["toy"]
+    assert s.skilled.n_impostor == 20 * 20 and s.skilled.n_genuine == 20 * 15
+    assert s.random.n_impostor == 20 * 9 * 20  # 9 fold-mates x 20 genuine samples
     # background (negatives in fit) comes only from the other fold; random impostors only
     # from the user's own fold: nobody is both for the same user
     assert len(toy.fits) == 20
@@ -195,8 +195,8 @@ def test_calibration_is_learned_on_the_other_fold_only(toy, shared_data):
                                       adaptation=False)
     result = experiment.run_experiment(cfg, progress=False)
     res = result.results
-    used = res["calibration"]["variants"]["toy"]
-    assert res["calibration"]["source"] == "dev" and set(used) == {0, 1}
+    used = res.calibration.variants["toy"]
+    assert res.calibration.source == "dev" and set(used) == {0, 1}
     for fold, cal in used.items():
         assert cal["provenance"]["folds"] == [1 - fold]
         assert cal["provenance"]["accounts"] == 10  # the other fold's 10 identities x 1 seed
@@ -207,9 +207,9 @@ def test_calibration_is_learned_on_the_other_fold_only(toy, shared_data):
         assert t.cohort_raw.shape == (10 * 5, 1) and t.cohort_people == 10
         assert t.threshold >= t.level_thresholds["normal"] - 1e-12
         np.testing.assert_allclose(t.decisions, t.scores - t.threshold)
-    op = res["operating_point"]["toy"]
-    assert op["accounts"] == 20 and op["failure_to_enroll"] == 0.0
-    assert res["security"] == "normal"
+    op = res.scored.operating_point["toy"]
+    assert op.accounts == 20 and op.failure_to_enroll == 0.0
+    assert res.description.security == "normal"
 
 
 def test_svc2004_split_enrolls_from_the_first_session_and_tests_the_second(toy, shared_data):
@@ -218,11 +218,11 @@ def test_svc2004_split_enrolls_from_the_first_session_and_tests_the_second(toy, 
                                       split="svc2004", calibration="none")
     result = experiment.run_experiment(cfg, progress=False)
     res = result.results
-    s = res["methods"]["toy"]
-    assert s["skilled"]["n_genuine"] == 20 * 2 * 10  # S11-S20 of each user, per trial
-    assert s["random"]["n_impostor"] == 20 * 2 * experiment.SVC2004_RANDOM_FORGERIES
-    assert res["protocol"]["split"] == "svc2004" and "S11-S20" in res["protocol"]["references"]
-    fold_of = res["protocol"]["fold_of"]
+    s = res.scored.methods["toy"]
+    assert s.skilled.n_genuine == 20 * 2 * 10  # S11-S20 of each user, per trial
+    assert s.random.n_impostor == 20 * 2 * experiment.SVC2004_RANDOM_FORGERIES
+    assert res.protocol.split == "svc2004" and "S11-S20" in res.protocol.references
+    fold_of = res.protocol.fold_of
     for ident, trials in result.trials.items():
         for t in trials:
             refs = [int(f.rsplit("S", 1)[1].split(".")[0]) for f in t.reference_files]
@@ -240,12 +240,12 @@ def test_svc2004_split_enrolls_from_the_first_session_and_tests_the_second(toy, 
     from authapp.harness import metrics
     trial_eers = [metrics.eer(t.decisions[t.types == "genuine"], t.decisions[t.types == kind])
                   for ts in result.trials.values() for t in ts for kind in ["skilled"]]
-    assert s["skilled"]["eer_trial_mean"] == pytest.approx(np.mean(trial_eers))
+    assert s.skilled.eer_trial_mean == pytest.approx(np.mean(trial_eers))
     # the pooled EER comes with its interval over resamples of the 20 users
     for kind in ("random", "skilled"):
-        lo, hi = s[kind]["eer_ci"]
-        assert lo <= s[kind]["eer"] <= hi
-    assert s["skilled"]["eer_ci"] == list(metrics.bootstrap_eer_interval(
+        lo, hi = s.of(kind).eer_ci
+        assert lo <= s.of(kind).eer <= hi
+    assert s.skilled.eer_ci == tuple(metrics.bootstrap_eer_interval(
         [(np.concatenate([t.decisions[t.types == "genuine"] for t in result.trials[u]]),
           np.concatenate([t.decisions[t.types == "skilled"] for t in result.trials[u]]))
          for u in sorted(result.trials)], n_boot=experiment.BOOTSTRAP_RESAMPLES, seed=0))
@@ -265,7 +265,7 @@ def test_single_fold_means_no_background(toy, shared_data):
                                       references=5, seeds=(0,), methods=("toy",), folds=1,
                                       calibration="none")
     res = experiment.run_experiment(cfg, progress=False).results
-    assert res["methods"]["toy"]["random"]["n_impostor"] == 20 * 19 * 20
+    assert res.scored.methods["toy"].random.n_impostor == 20 * 19 * 20
     assert all(not negatives for _, negatives in toy.fits)
 
 
@@ -277,9 +277,9 @@ def test_toy_run_is_seeded(toy, shared_data):
         return experiment.run_experiment(cfg, progress=False).results
 
     a, b, c = run((1, 2)), run((1, 2)), run((3, 4))
-    assert a["reference_files"] == b["reference_files"]
-    assert a["methods"] == b["methods"]
-    assert a["reference_files"] != c["reference_files"]
+    assert a.scored.reference_files == b.scored.reference_files
+    assert a.scored.methods == b.scored.methods
+    assert a.scored.reference_files != c.scored.reference_files
 
 
 def test_assign_folds_is_deterministic_and_disjoint():
@@ -378,35 +378,35 @@ def test_pseudo_both_uses_only_references(toy, shared_data, monkeypatch, tmp_pat
                                       generators=("pseudo", "vae"), calibration="none")
     result = experiment.run_experiment(cfg, progress=False)
     res = result.results
-    assert list(res["methods"]) == ["toy", "toy+pseudo", "toy+vae"]
-    assert res["pseudo"] == {"mode": "both", "generators": ["pseudo", "vae"]}
+    assert list(res.scored.methods) == ["toy", "toy+pseudo", "toy+vae"]
+    assert res.description.pseudo.as_dict() == {"mode": "both", "generators": ["pseudo", "vae"]}
     # the report compares each method with and without each generator's pseudo data
     header, rows = report.pseudo_rows(res)
     assert header[2:] == ["EER % without", "EER % +pseudo", "change +pseudo (pp)",
                           "95 % CI +pseudo (pp)", "EER % +vae", "change +vae (pp)",
                           "95 % CI +vae (pp)"]
     assert [r[:2] for r in rows] == [["toy", "random"], ["toy", "skilled"]]
-    off, on = res["methods"]["toy"]["skilled"]["eer"], res["methods"]["toy+vae"]["skilled"]["eer"]
+    off, on = res.scored.methods["toy"].skilled.eer, res.scored.methods["toy+vae"].skilled.eer
     assert rows[1][6] == f"{100 * on:.2f}" and rows[1][7] == f"{100 * (on - off):+.2f}"
     # each change comes with a paired bootstrap interval over the 20 identities
-    effect = res["pseudo_effect"]["changes"]["toy+vae"]["skilled"]
-    assert effect["change"] == pytest.approx(on - off)
-    assert effect["clusters"] == 20 and effect["resamples"] == 1000
-    lo, hi = effect["ci"]
+    effect = res.scored.pseudo_effect.changes["toy+vae"].skilled
+    assert effect.change == pytest.approx(on - off)
+    assert effect.clusters == 20 and effect.resamples == 1000
+    lo, hi = effect.ci
     assert lo <= hi
     assert rows[1][8] == f"[{100 * lo:+.2f}, {100 * hi:+.2f}]"
-    assert set(res["pseudo_effect"]["changes"]) == {"toy+pseudo", "toy+vae"}
+    assert set(res.scored.pseudo_effect.changes) == {"toy+pseudo", "toy+vae"}
     page = report.render_html(res, {})
     assert "With and without pseudo data" in page and "change +vae (pp)" in page
     assert "fitted once per fold" in page  # what the generators learned from is stated
-    fold_of = res["protocol"]["fold_of"]
+    fold_of = res.protocol.fold_of
     # fitted once per fold and generator, on the other fold's identities only
     assert len(ToyPseudo.fitted) == 2 * 2
     assert {frozenset({fold_of[u] for u in users}) for users in ToyPseudo.fitted} == {
         frozenset({0}), frozenset({1})}
     # generation saw exactly the references of each identity, never a test sample
     refs = {tuple(sorted(str(data / f) for f in by_seed["0"]))
-            for by_seed in res["reference_files"].values()}
+            for by_seed in res.scored.reference_files.values()}
     assert {tuple(sorted(s)) for s in ToyPseudo.seen} == refs
     assert len(ToyPseudo.seen) == 2 * 20  # each generator once per identity and seed
     # one fit per variant and identity: the pseudo variants on references + pseudo-genuine
@@ -507,9 +507,9 @@ def test_adaptive_replay_decides_in_order_as_the_product(toy, shared_data):
                                       references=5, seeds=(0,), methods=("toy",),
                                       adapt_margin=0.0, max_adapted=4)
     result = experiment.run_experiment(cfg, progress=False)
-    ad = result.results["adaptation"]
-    assert ad["policy"] == {"enabled": True, "margin": 0.0, "max_adapted": 4, "anchor": True}
-    assert set(ad["variants"]["toy"]) == {"without", "with", "adapted_per_account"}
+    ad = result.results.adaptation
+    assert ad.policy == {"enabled": True, "margin": 0.0, "max_adapted": 4, "anchor": True}
+    assert set(ad.variants["toy"].as_dict()) == {"without", "with", "adapted_per_account"}
     counts = [t.adapted for ts in result.trials.values() for t in ts]
     assert all(0 <= c <= 4 for c in counts) and any(counts)
     for ts in result.trials.values():
@@ -517,9 +517,8 @@ def test_adaptive_replay_decides_in_order_as_the_product(toy, shared_data):
         imp = t.types != "genuine"  # impostors meet the final adapted model
         np.testing.assert_allclose(t.decisions[imp], t.scores[imp] - t.threshold)
     static = experiment.run_experiment(replace(cfg, adaptation=False), progress=False)
-    assert "adaptation" not in static.results
-    assert ad["variants"]["toy"]["without"]["frr"] == \
-        static.results["operating_point"]["toy"]["frr"]
+    assert static.results.adaptation is None and "adaptation" not in static.results.as_dict()
+    assert ad.variants["toy"].without.frr == static.results.scored.operating_point["toy"].frr
     never = experiment.run_experiment(replace(cfg, adapt_margin=50.0), progress=False)
     assert not any(t.adapted for ts in never.trials.values() for t in ts)
     for ident, ts in never.trials.items():

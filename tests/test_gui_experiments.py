@@ -53,7 +53,7 @@ def test_runs_an_experiment_and_shows_table_and_plots(qtbot, tab, shared_data, t
     assert tab.message.kind == "ok", tab.message.text()
     assert seen[-1] == (2, 2) and tab.progress.value() == tab.progress.maximum() == 2
     results = json.loads((out / "results.json").read_text())
-    assert tab.results["identities"] == results["identities"]
+    assert list(tab.results.scored.identities) == results["identities"]
     assert len(results["identities"]) == 2  # FMKit: one writer, two words = two identities
     # the table is the command's table: one row per method and impostor type, real EERs
     header = [tab.table.horizontalHeaderItem(j).text() for j in range(tab.table.columnCount())]

@@ -46,8 +46,8 @@ def _cli(capsys, *argv: str) -> tuple[int, str]:
 def test_cli_enrollment_decides_like_the_harness(harness, shared_data, tmp_path, capsys):
     data = shared_data / "svc2004_task1"
     res = harness.results
-    fold_of = res["protocol"]["fold_of"]
-    cal = res["calibration"]["variants"]["fusion"][0]
+    fold_of = res.protocol.fold_of
+    cal = res.calibration.variants["fusion"][0]
     assert "other fold" in cal["source"]
     cal_file = tmp_path / "fold0_calibration.json"
     CalibrationSet((ScoreCalibration.from_dict({k: v for k, v in cal.items()
@@ -92,16 +92,16 @@ def test_cli_enrollment_decides_like_the_harness(harness, shared_data, tmp_path,
 
 
 def test_harness_reports_the_operating_point_it_measured(harness):
-    op = harness.results["operating_point"]["fusion"]
+    op = harness.results.scored.operating_point["fusion"]
     pairs = [(i, t) for i, ts in harness.trials.items() for t in ts]
     later = np.concatenate([t.decisions[(t.types == "genuine")
                                         & (np.asarray(t.sessions) == "later")] for _, t in pairs])
     dec = np.concatenate([t.decisions[t.types == "genuine"] for _, t in pairs])
-    assert op["frr"] == pytest.approx(np.mean(later < 0))  # the returning user's FRR
-    assert op["n_genuine"] == later.size and op["frr_all"] == pytest.approx(np.mean(dec < 0))
-    assert 0.0 <= op["accounts_far_over_5pct"] <= 1.0
-    assert len(op["worst_far_skilled"]) == 5
-    assert set(op["levels"]) == {"low", "normal", "high"}
-    assert op["levels"]["high"]["frr"] >= op["levels"]["low"]["frr"]
-    ident = harness.results["identification"]["fusion"]
-    assert ident is not None and ident["never_enrolled_probes"] > 0
+    assert op.frr == pytest.approx(np.mean(later < 0))  # the returning user's FRR
+    assert op.n_genuine == later.size and op.frr_all == pytest.approx(np.mean(dec < 0))
+    assert 0.0 <= op.accounts_far_over_5pct <= 1.0
+    assert len(op.worst_far_skilled) == 5
+    assert set(op.levels) == {"low", "normal", "high"}
+    assert op.levels["high"].frr >= op.levels["low"].frr
+    ident = harness.results.scored.identification["fusion"]
+    assert ident is not None and ident.never_enrolled_probes > 0

@@ -82,7 +82,7 @@ def test_script_reads_score_files_and_prints_the_verdict(tmp_path: Path, capsys)
     facts = ScoreFacts(["fusion"], {"a": 0, "b": 0}, True, True)
     path = tmp_path / "hand" / "scores.csv"
     path.parent.mkdir()
-    write_scores(ExperimentResult({}, trials, ["fusion"], facts), path)
+    write_scores(ExperimentResult(None, trials, ["fusion"], facts), path)
     assert promise_table.main([str(path)]) == 0
     out = capsys.readouterr().out
     assert "| hand | normal | random | 0.1 % | 0.2 % (2 / 1,000) | 2.00 |" in out
@@ -90,6 +90,6 @@ def test_script_reads_score_files_and_prints_the_verdict(tmp_path: Path, capsys)
     assert "within 2x of the promise at every level: yes" in out
     # a level that lets in more than twice its promise is named
     trials["a"][0].scores[10:30] = 1.5  # a now lets 20 strangers past its normal threshold
-    write_scores(ExperimentResult({}, trials, ["fusion"], facts), path)
+    write_scores(ExperimentResult(None, trials, ["fusion"], facts), path)
     promise_table.main([str(path)])
     assert "NO (hand low: 2.10x, hand normal: 20.00x)" in capsys.readouterr().out

@@ -12,6 +12,16 @@ import pytest
 
 from authapp.harness import report
 from authapp.harness.experiment import ExperimentResult, Trial, summarize_result
+from authapp.harness.figures import Figures, MethodTiming, PseudoEffect
+from authapp.harness.results import (
+    CalibrationInfo,
+    Description,
+    Protocol,
+    PseudoSetup,
+    Results,
+    SkippedIdentity,
+    Timing,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[1]
@@ -33,20 +43,29 @@ def synthetic_result() -> ExperimentResult:
                 files = [f"{ident}/{k}.csv" for k in range(types.size)]
                 trials[ident].append(Trial(name, seed, files, [ident] * types.size, types,
                                            dec + 1.0, 1.0, dec, 0.01, 0.02, 0.03, ["r1", "r2"]))
-    result = ExperimentResult({}, trials, ["good", "weak"])
+    result = ExperimentResult(None, trials, ["good", "weak"])
     methods, per_user, per_seed = summarize_result(result, has_forgeries=True)
-    result.results = {
-        "dataset": "synthetic", "data_dir": "/nowhere/synthetic", "format": "native",
-        "references": 5, "seeds": [0, 1], "methods": methods, "per_user": per_user,
-        "per_seed_eer": per_seed, "identities": list(trials),
-        "protocol": {"folds": 2, "scheme": "synthetic scores, no folds",
-                     "fold_of": {"user0": 0, "user1": 1, "user2": 0}},
-        "skipped": [{"identity": "tiny", "genuine_samples": 2, "reason": "2 genuine samples"}],
-        "skipped_files": [], "pseudo": {"mode": "off", "generators": []},
-        "timing": {"wall_s": 1.5, "jobs": 1,
-                   "per_method": {"good": {"fit_s": 0.1, "score_s": 0.2},
-                                  "weak": {"fit_s": 0.1, "score_s": 0.2}}},
-    }
+    result.results = Results(
+        description=Description(
+            dataset="synthetic", data_dir="/nowhere/synthetic", format="native",
+            references=5, seeds=(0, 1), security=None,
+            protocol=Protocol(folds=2, folds_chosen="given", fold_seed=0,
+                              fold_of={"user0": 0, "user1": 1, "user2": 0},
+                              scheme="synthetic scores, no folds", background_for={},
+                              split="random", references=None, adaptation="off",
+                              thresholds=None, eer=None),
+            pseudo=PseudoSetup(mode="off", generators=()), method_params={},
+            skipped=(SkippedIdentity(identity="tiny", genuine_samples=2,
+                                     reason="2 genuine samples"),),
+            skipped_files=(), versions={}),
+        figures=Figures(operating_point={}, identification={}, methods=methods,
+                        per_user=per_user, per_seed_eer=per_seed,
+                        pseudo_effect=PseudoEffect(compared="", interval="", changes={}),
+                        identities=tuple(trials), reference_files={}),
+        timing=Timing(wall_s=1.5, jobs=1, cluster=None, generator_fit_s={}, generate_s={},
+                      per_method={n: MethodTiming(fit_s=0.1, score_s=0.2)
+                                  for n in ("good", "weak")}),
+        calibration=CalibrationInfo(source="none"))
     return result
 
 
@@ -76,8 +95,8 @@ def test_compact_table_fits_100_columns(written):
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 100
     assert lines[0].split()[:4] == ["method", "FRR", "%", "FAR"]
-    good = result.results["methods"]["good"]["random"]
-    assert f"{100 * good['eer']:.2f} [" in lines[2]
+    good = result.results.scored.methods["good"].random
+    assert f"{100 * good.eer:.2f} [" in lines[2]
 
 
 def test_terminal_table(written):
@@ -86,8 +105,8 @@ def test_terminal_table(written):
     lines = text.splitlines()
     assert lines[0].split()[:4] == ["method", "impostors", "EER", "%"]
     assert len(lines) == 2 + 4  # header, rule, 2 methods x 2 impostor types
-    good = result.results["methods"]["good"]["random"]
-    assert f"{100 * good['eer']:.2f}" in lines[2]
+    good = result.results.scored.methods["good"].random
+    assert f"{100 * good.eer:.2f}" in lines[2]
 
 
 def test_html_content(written):
@@ -108,8 +127,8 @@ def test_html_content(written):
     assert "With and without pseudo data" not in page  # no pseudo variants in this run
     # per-user rows in natural order
     assert page.index("<td class=\"l\">user0</td>") < page.index("<td class=\"l\">user2</td>")
-    weak = result.results["methods"]["weak"]["skilled"]
-    assert f"<td class=\"\">{100 * weak['eer']:.2f}</td>" in page
+    weak = result.results.scored.methods["weak"].skilled
+    assert f"<td class=\"\">{100 * weak.eer:.2f}</td>" in page
 
 
 def _screenshot(html: Path, png: Path, tmp: Path, size: str = "1280,2600") -> None:

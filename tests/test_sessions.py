@@ -97,8 +97,8 @@ def test_harness_enrolls_from_the_first_session(shared_data: Path) -> None:
                                       format="svc2004", references=5, seeds=(0,),
                                       methods=("dtw",), calibration="none")
     result = experiment.run_experiment(cfg, progress=False)
-    assert result.results["protocol"]["split"] == "sessions"
-    assert "earliest session" in result.results["protocol"]["references"]
+    assert result.results.protocol.split == "sessions"
+    assert "earliest session" in result.results.protocol.references
     for trials in result.trials.values():
         (t,) = trials
         refs = [int(f.rsplit("S", 1)[1].split(".")[0]) for f in t.reference_files]
@@ -108,10 +108,10 @@ def test_harness_enrolls_from_the_first_session(shared_data: Path) -> None:
         assert gen == sorted(gen) and set(gen) == set(range(1, 21)) - set(refs)
         tags = [s for s, k in zip(t.sessions, t.types) if k == "genuine"]
         assert tags == ["same" if n <= 10 else "later" for n in gen]
-    op = result.results["operating_point"]["dtw"]
-    assert op["n_genuine_later"] == 20 * 10 and op["n_genuine_same"] == 20 * 5
-    assert op["frr"] == op["frr_later"]
+    op = result.results.scored.operating_point["dtw"]
+    assert op.n_genuine_later == 20 * 10 and op.n_genuine_same == 20 * 5
+    assert op.frr == op.frr_later
     # the random-draw protocol stays, labelled
     rnd = experiment.run_experiment(replace(cfg, split="random"), progress=False)
-    assert "from all sessions alike" in rnd.results["protocol"]["references"]
-    assert rnd.results["operating_point"]["dtw"]["frr_later"] is None  # mixed sittings
+    assert "from all sessions alike" in rnd.results.protocol.references
+    assert rnd.results.scored.operating_point["dtw"].frr_later is None  # mixed sittings

@@ -238,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
     checkpoint.finish()
     wall = time.perf_counter() - t0
     print(summary_text(result.results, wide=args.wide))
-    folds = result.results["protocol"]["folds"]
+    folds = result.results.protocol.folds
     where = f"--cluster {args.cluster}" if args.cluster else f"--jobs {cfg.jobs}"
     print(f"{len(result.trials)} identities x {len(cfg.seeds)} seeds, folds={folds}; "
           f"wall time {wall:.1f} s with {where}")

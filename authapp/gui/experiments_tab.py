@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from authapp.gui.preferences import display_path, experiments_dir, output_path
 from authapp.gui.widgets import MessageLabel
 from authapp.gui.workers import error_message
 from authapp.harness.experiment import DEFAULT_METHODS, SPLITS, ExperimentConfig, run_experiment
+from authapp.harness.results import Results
 from capture.formats import FORMATS
 
 PLOTS = ("det", "roc")
@@ -47,7 +49,7 @@ class ExperimentThread(QThread):
     between identities (the harness checks the event), leaving no report behind."""
 
     progress = pyqtSignal(int, int)       # identities done, total
-    succeeded = pyqtSignal(object, object)  # results (dict), {kind: path} of the written files
+    succeeded = pyqtSignal(object, object)  # Results, {kind: path} of the written files
     failed = pyqtSignal(str)
 
     def __init__(self, cfg: ExperimentConfig, out_dir: Path,
@@ -71,7 +73,9 @@ class ExperimentThread(QThread):
         try:
             result = run_experiment(self.cfg, progress=False, on_progress=self.progress.emit,
                                     cancel=self._cancel)
-            result.results["timing"]["wall_s"] = time.perf_counter() - t0
+            res = result.results
+            result.results = replace(
+                res, timing=replace(res.timing, wall_s=time.perf_counter() - t0))
             paths = write_report(result, self.out_dir)
         except Exception as exc:  # noqa: BLE001 - shown in the tab, never a crash
             self.failed.emit(error_message(exc))
@@ -86,7 +90,7 @@ class ExperimentsTab(QWidget):
         super().__init__()
         self.host = host
         self.thread: ExperimentThread | None = None
-        self.results: dict[str, Any] | None = None
+        self.results: Results | None = None
         self.paths: dict[str, Path] = {}
 
         self.data_dir = QLineEdit()
@@ -245,7 +249,7 @@ class ExperimentsTab(QWidget):
         self.progress.setRange(0, total)
         self.progress.setValue(done)
 
-    def _succeeded(self, results: dict[str, Any], paths: dict[str, Path]) -> None:
+    def _succeeded(self, results: Results, paths: dict[str, Path]) -> None:
         from authapp.harness.report import TABLE_HEADER, table_rows
 
         self.results, self.paths = results, dict(paths)
@@ -267,9 +271,9 @@ class ExperimentsTab(QWidget):
         for kind, label in self.plots.items():
             label.setToolTip(display_path(paths[kind]))
         self._fit_plots()
-        wall = results.get("timing", {}).get("wall_s")
+        wall = results.timing.wall_s
         took = f" in {wall:.1f} s" if isinstance(wall, (int, float)) else ""
-        self.message.show_message(f"done{took}: {len(results.get('identities', []))} "
+        self.message.show_message(f"done{took}: {len(results.scored.identities)} "
                                   f"identities; report: {display_path(paths['html'])}", "ok")
         self.host.set_status("experiment finished", self)
 

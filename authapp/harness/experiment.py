@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from authapp.harness.evaluation import (
     pseudo_effects,
     summarize_result,
 )
+from authapp.harness.figures import Figures, MethodTiming
 from authapp.harness.generators import fit_generators
 from authapp.harness.protocol import (
     ATTEMPT_TYPES,
@@ -57,6 +58,15 @@ from authapp.harness.protocol import (
     uses_background,
     variant_name,
 )
+from authapp.harness.results import (
+    Adaptation,
+    AdaptationOutcome,
+    AdaptationPoint,
+    CalibrationInfo,
+    Description,
+    Results,
+    Timing,
+)
 from authapp.harness.run_description import describe
 from authapp.harness.runner import ExperimentCancelled, Trial, evaluate_identity, run_jobs
 
@@ -71,17 +81,16 @@ __all__ = [
 ]
 
 
-def assemble_results(described: dict[str, Any], scored: dict[str, Any],
-                     timing: dict[str, Any], calibration: dict[str, Any],
-                     adaptation: dict[str, Any] | None = None) -> dict[str, Any]:
-    """results.json from what was run, the figures, the timings, the calibrations used and
-    (adaptive runs) the operating points with and without template adaptation."""
-    scored = dict(scored)
-    timing = {**timing, "per_method": scored.pop("timing_per_method")}
-    out = {**described, **scored, "timing": timing, "calibration": calibration}
-    if adaptation is not None:
-        out["adaptation"] = adaptation
-    return out
+def assemble_results(described: Description, scored: tuple[Figures, Mapping[str, MethodTiming]],
+                     timing: Timing, calibration: CalibrationInfo,
+                     adaptation: Adaptation | None = None) -> Results:
+    """results.json from what was run, the figures and seconds per variant (``evaluate``),
+    the timings, the calibrations used and (adaptive runs) the operating points with and
+    without template adaptation."""
+    figures, per_method = scored
+    return Results(description=described, figures=figures,
+                   timing=replace(timing, per_method=dict(per_method)),
+                   calibration=calibration, adaptation=adaptation)
 
 
 def run_experiment(cfg: ExperimentConfig, progress: bool = True,
@@ -114,15 +123,15 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True,
     variants = [variant_name(m, g) for m, g in cfg.variants()]
     facts = ScoreFacts(variants, dict(plan.fold_of),
                        bool(getattr(plan.dataset, "has_forgeries", False)), cfg.calibrated)
-    timing = {"wall_s": time.perf_counter() - t_start, "jobs": cfg.jobs, "cluster": cluster,
-              "generator_fit_s": dict(gen_fit_s), "generate_s": dict(gen_s)}
-    results = assemble_results(describe(plan), evaluate(trials, facts), timing, calibration,
-                               adaptation)
+    timing = Timing(wall_s=time.perf_counter() - t_start, jobs=cfg.jobs, cluster=cluster,
+                    generator_fit_s=dict(gen_fit_s), generate_s=dict(gen_s))
+    results = assemble_results(describe(plan), evaluate(trials, facts), timing,
+                               CalibrationInfo.from_dict(calibration), adaptation)
     return ExperimentResult(results, trials, variants, facts)
 
 
 def adaptation_summary(cfg: ExperimentConfig, static: dict[str, list[Trial]],
-                       adaptive: dict[str, list[Trial]]) -> dict[str, Any]:
+                       adaptive: dict[str, list[Trial]]) -> Adaptation:
     """results.json's "adaptation": the policy, and per variant the operating point without
     adaptation (every attempt against the enrollment model) next to the one with it."""
     from dataclasses import asdict
@@ -130,7 +139,7 @@ def adaptation_summary(cfg: ExperimentConfig, static: dict[str, list[Trial]],
     from authapp.harness.operating_point import operating_point
 
     keys = ("frr", "frr_same", "frr_later", "far_random", "far_skilled")
-    out: dict[str, Any] = {"policy": asdict(cfg.adaptation_policy()), "variants": {}}
+    variants: dict[str, AdaptationOutcome] = {}
     for m, g in cfg.variants():
         name = variant_name(m, g)
         before = operating_point([(i, t) for i, ts in static.items() for t in ts
@@ -138,11 +147,11 @@ def adaptation_summary(cfg: ExperimentConfig, static: dict[str, list[Trial]],
         after_pairs = [(i, t) for i, ts in adaptive.items() for t in ts if t.method == name]
         after = operating_point(after_pairs)
         counts = [t.adapted for _, t in after_pairs if t.adapted is not None]
-        out["variants"][name] = {
-            "without": {k: before.get(k) for k in keys},
-            "with": {k: after.get(k) for k in keys},
-            "adapted_per_account": float(np.mean(counts)) if counts else None}
-    return out
+        variants[name] = AdaptationOutcome(
+            without=AdaptationPoint(**{k: before.get(k) for k in keys}),
+            with_=AdaptationPoint(**{k: after.get(k) for k in keys}),
+            adapted_per_account=float(np.mean(counts)) if counts else None)
+    return Adaptation(policy=asdict(cfg.adaptation_policy()), variants=variants)
 
 
 def evaluate_scores(path: Path) -> ExperimentResult:
@@ -151,10 +160,7 @@ def evaluate_scores(path: Path) -> ExperimentResult:
     from authapp.harness.scores import read_scores
 
     result = read_scores(path)
-    run = dict(result.results)
-    timing = {k: v for k, v in run.pop("timing", {}).items() if k != "per_method"}
-    calibration = run.pop("calibration", {})
-    adaptation = run.pop("adaptation", None)
-    result.results = assemble_results(run, evaluate(result.trials, result.facts), timing,
-                                      calibration, adaptation)
+    run = result.results
+    result.results = assemble_results(run.description, evaluate(result.trials, result.facts),
+                                      run.timing, run.calibration, run.adaptation)
     return result

@@ -12,15 +12,14 @@ and the EER (one ideal global offset, chosen after the fact) comes next to it, n
 from __future__ import annotations
 
 import base64
-import json
 import string
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from authapp.harness.evaluation import ExperimentResult
 from authapp.harness.plots import plot_det, plot_histograms, plot_roc
 from authapp.harness.protocol import IMPOSTOR_TYPES
+from authapp.harness.results import Results
 from authapp.harness.tables import (
     CALIBRATION_HEADER,
     CALIBRATION_NOTE,
@@ -47,7 +46,7 @@ from authapp.textsafe import html_text
 from capture.formats._text import natural_key
 from core.files import atomic_write
 
-__all__ = ["FILES", "IDENT_HEADER", "OPERATING_HEADER", "TABLE_HEADER", "align",
+__all__ = ["FILES", "IDENT_HEADER", "OPERATING_HEADER", "TABLE_HEADER", "Results", "align",
            "format_operating_table", "format_pseudo_table", "format_table",
            "identification_rows", "operating_rows", "pseudo_rows", "render_html",
            "summary_text", "table_rows", "threshold_note", "write_report", "write_results_json"]
@@ -61,14 +60,9 @@ FILES = {
     "html": "report.html",
 }
 
-Results = Mapping[str, Any]
-"""results.json's content as the harness writes it (``authapp.harness.evaluation.evaluate`` and the
-run's description)."""
-
-
 # -- files ----------------------------------------------------------------------------------
-def write_results_json(results: Mapping[str, Any], path: Path) -> None:
-    atomic_write(path, json.dumps(results, indent=2, allow_nan=False) + "\n")
+def write_results_json(results: Results, path: Path) -> None:
+    atomic_write(path, results.to_json())
 
 
 # -- HTML -----------------------------------------------------------------------------------
@@ -108,20 +102,19 @@ def _best_eer_cells(rows: list[list[str]]) -> dict[tuple[int, int], bool]:
 
 def _meta_section(results: Results) -> list[str]:
     """The run in one line: data, protocol, pseudo data and wall time."""
-    timing = results.get("timing", {})
-    pseudo = results.get("pseudo", {})
+    timing, run = results.timing, results.description
+    pseudo = run.pseudo
     return [
         "<p class=\"meta\">"
-        f"data: {html_text(str(results.get('data_dir', '')))} "
-        f"(format {html_text(str(results.get('format') or 'auto'))}) &middot; "
-        f"{results.get('references', '?')} references &middot; seeds "
-        f"{html_text(', '.join(str(s) for s in results.get('seeds', [])))} &middot; "
-        f"{len(results.get('identities', []))} identities tested &middot; pseudo data: "
-        f"{html_text(str(pseudo.get('mode', 'off')))}"
-        + (f" ({html_text(', '.join(pseudo.get('generators', [])))})"
-           if pseudo.get("generators") else "")
-        + (f" &middot; wall time {timing['wall_s']:.1f} s with {timing.get('jobs', 1)} job(s)"
-           if timing.get("wall_s") is not None else "") + "</p>"]
+        f"data: {html_text(str(run.data_dir))} "
+        f"(format {html_text(str(run.format or 'auto'))}) &middot; "
+        f"{run.references} references &middot; seeds "
+        f"{html_text(', '.join(str(s) for s in run.seeds))} &middot; "
+        f"{len(results.scored.identities)} identities tested &middot; pseudo data: "
+        f"{html_text(str(pseudo.mode))}"
+        + (f" ({html_text(', '.join(pseudo.generators))})" if pseudo.generators else "")
+        + (f" &middot; wall time {timing.wall_s:.1f} s with {timing.jobs} job(s)"
+           if timing.wall_s is not None else "") + "</p>"]
 
 
 def _operating_section(results: Results) -> list[str]:
@@ -214,17 +207,17 @@ def _background_section(results: Results) -> list[str]:
 
 
 def _protocol_section(results: Results) -> list[str]:
-    proto = results.get("protocol", {})
+    proto = results.protocol
     parts = ["<h2>Protocol</h2><ul class=\"protocol\">"]
-    for key in ("scheme", "references", "thresholds", "eer"):
-        if key in proto:
-            parts.append(f"<li>{html_text(str(proto[key]))}</li>")
-    bg = proto.get("background_for")
-    if bg and proto.get("folds", 2) != 1:
+    for text in (proto.scheme, proto.references, proto.thresholds, proto.eer):
+        if text is not None:
+            parts.append(f"<li>{html_text(str(text))}</li>")
+    bg = proto.background_for
+    if bg and proto.folds != 1:
         parts.append("<li>background data passed as negatives to: "
                      + html_text(", ".join(m for m, v in bg.items() if v) or "none")
                      + "</li>")
-    folds = proto.get("fold_of")
+    folds = proto.fold_of
     if folds:
         by_fold: dict[int, list[str]] = {}
         for ident, f in folds.items():
@@ -245,37 +238,38 @@ def _figures_section(images: Mapping[str, str]) -> list[str]:
 
 
 def _per_user_section(results: Results) -> list[str]:
-    per_user = results.get("per_user", {})
+    per_user = results.scored.per_user
     if not per_user:
         return []
     names = list(per_user)
+    methods = results.scored.methods
     kinds = [k for k in IMPOSTOR_TYPES
-             if any(results["methods"].get(n, {}).get(k) for n in names)]
+             if any(n in methods and methods[n].of(k) for n in names)]
     header = ["identity"] + [f"{n} {k}" for n in names for k in kinds]
     idents = sorted({i for d in per_user.values() for i in d}, key=natural_key)
-    urows = [[i] + [pct(per_user[n].get(i, {}).get(k)) for n in names for k in kinds]
+    urows = [[i] + [pct(getattr(per_user[n].get(i), k, None)) for n in names for k in kinds]
              for i in idents]
     return ["<h2>Per-user EER (%)</h2>", _table_html(header, urows)]
 
 
 def _skipped_section(results: Results) -> list[str]:
-    skipped = results.get("skipped", [])
-    skipped_files = results.get("skipped_files", [])
+    skipped = results.description.skipped
+    skipped_files = results.description.skipped_files
     if not (skipped or skipped_files):
         return []
     return (["<h2>Skipped</h2><ul>"]
-            + [f"<li>{html_text(s['identity'])}: {html_text(s['reason'])}</li>"
+            + [f"<li>{html_text(s.identity)}: {html_text(s.reason)}</li>"
                for s in skipped]
             + [f"<li>file: {html_text(s)}</li>" for s in skipped_files]
             + ["</ul>"])
 
 
 def _timing_section(results: Results) -> list[str]:
-    per_method = results.get("timing", {}).get("per_method", {})
+    per_method = results.timing.per_method
     if not per_method:
         return []
-    trows = [[n, f"{v['fit_s']:.2f}", f"{v['score_s']:.2f}",
-              f"{v['cpu_s']:.2f}" if "cpu_s" in v else "-"] for n, v in per_method.items()]
+    trows = [[n, f"{v.fit_s:.2f}", f"{v.score_s:.2f}",
+              f"{v.cpu_s:.2f}" if v.cpu_s is not None else "-"] for n, v in per_method.items()]
     return ["<h2>Timing (seconds summed over identities and seeds)</h2>",
             _table_html(["method", "fit s", "score s", "CPU s"], trows)]
 
@@ -293,7 +287,7 @@ AFTER_FIGURES: tuple[Callable[[Results], list[str]], ...] = (
 
 def render_html(results: Results, images: Mapping[str, str]) -> str:
     """The report page; ``images`` maps a caption to a relative PNG path."""
-    title = f"AirAuth impersonation test: {results.get('dataset', '')}"
+    title = f"AirAuth impersonation test: {results.description.dataset}"
     parts = [p for section in SECTIONS for p in section(results)]
     parts += _figures_section(images)
     parts += [p for section in AFTER_FIGURES for p in section(results)]

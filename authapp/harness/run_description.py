@@ -16,6 +16,7 @@ from authapp.harness.calibration_pass import calibration_source
 from authapp.harness.data import skipped_file
 from authapp.harness.draws import SVC2004_RANDOM_FORGERIES
 from authapp.harness.protocol import BOOTSTRAP_RESAMPLES, Plan
+from authapp.harness.results import Description, Protocol, PseudoSetup, SkippedIdentity
 
 __all__ = ["describe"]
 
@@ -36,26 +37,26 @@ def _references_text(cfg: Any) -> str:
             "other identities of the fold, drawn per trial, are the random impostors")
 
 
-def describe(plan: Plan) -> dict[str, Any]:
+def describe(plan: Plan) -> Description:
     """The parts of results.json that say what was run (everything but the figures)."""
     import sklearn
 
     cfg, dataset, fold_of = plan.config, plan.dataset, plan.fold_of
     folds_auto, background_for = plan.folds_auto, plan.background_for
-    return {
-        "dataset": Path(cfg.data_dir).resolve().name,
-        "data_dir": str(Path(cfg.data_dir).resolve()),
-        "format": cfg.format,
-        "references": cfg.references,
-        "seeds": list(cfg.seeds),
-        "security": cfg.security if cfg.calibrated else None,
-        "protocol": {
-            "folds": cfg.folds,
-            "folds_chosen": "auto" if folds_auto else "given",
-            "fold_seed": cfg.fold_seed,
-            "fold_of": {ident: fold_of[ident] for ident in dataset.identities
-                        if ident in fold_of},  # the shipped background's people: left out
-            "scheme": (
+    return Description(
+        dataset=Path(cfg.data_dir).resolve().name,
+        data_dir=str(Path(cfg.data_dir).resolve()),
+        format=cfg.format,
+        references=cfg.references,
+        seeds=tuple(cfg.seeds),
+        security=cfg.security if cfg.calibrated else None,
+        protocol=Protocol(
+            folds=cfg.folds,
+            folds_chosen="auto" if folds_auto else "given",
+            fold_seed=cfg.fold_seed,
+            fold_of={ident: fold_of[ident] for ident in dataset.identities
+                     if ident in fold_of},  # the shipped background's people: left out
+            scheme=(
                 f"identities split into {cfg.folds} disjoint folds (seed {cfg.fold_seed}); "
                 "random impostors against a user = genuine samples of the other identities in "
                 "the user's fold; background (verifier negatives, pseudo-generator training) = "
@@ -63,15 +64,15 @@ def describe(plan: Plan) -> dict[str, Any]:
                 "for the same user" if cfg.folds > 1 else
                 "one fold: random impostors against a user = genuine samples of every other "
                 "identity; no background (no verifier or generator sees other people's data)"),
-            "background_for": dict(background_for),
-            "split": cfg.split,
-            "references": _references_text(cfg),
-            "adaptation": (
+            background_for=dict(background_for),
+            split=cfg.split,
+            references=_references_text(cfg),
+            adaptation=(
                 "genuine attempts replayed in recorded order through the product's template "
                 "adaptation (confident logins join the references; impostor attempts decided "
                 "by the final adapted model); results.json 'adaptation' has the operating "
                 "point without it" if cfg.calibrated and cfg.adaptation else "off"),
-            "thresholds": (
+            thresholds=(
                 "FAR/FRR/recognition rate and the operating point at each account's own "
                 "threshold (score minus threshold >= 0 accepts): the product's calibrated "
                 f"threshold at security level '{cfg.security}' (calibration: "
@@ -80,19 +81,19 @@ def describe(plan: Plan) -> dict[str, Any]:
                 if cfg.calibrated else
                 "FAR/FRR/recognition rate at each verifier's own per-user threshold (a research "
                 "configuration, not what the product ships)"),
-            "eer": ("EER/AUC/FRR at FAR pooled over users and seeds on score minus the "
-                    "account's threshold (one global offset on top of them); EER 95 % CI = "
-                    f"percentile interval of that EER over {BOOTSTRAP_RESAMPLES} bootstrap "
-                    "resamples of the enrolled identities; user EER = mean of per-user EERs "
-                    "(each pooled over seeds); trial EER = mean of the EERs of each (user, "
-                    "seed) trial"),
-        },
-        "pseudo": {"mode": cfg.pseudo,
-                   "generators": list(cfg.generators) if cfg.pseudo != "off" else []},
-        "method_params": {m: dict(p) for m, p in cfg.method_params.items()},
-        "skipped": plan.skipped,
-        "skipped_files": [skipped_file(s, cfg.data_dir)
-                          for s in getattr(dataset, "skipped", []) or []],
-        "versions": {"python": sys.version.split()[0], "numpy": np.__version__,
-                     "scikit-learn": sklearn.__version__},
-    }
+            eer=("EER/AUC/FRR at FAR pooled over users and seeds on score minus the "
+                 "account's threshold (one global offset on top of them); EER 95 % CI = "
+                 f"percentile interval of that EER over {BOOTSTRAP_RESAMPLES} bootstrap "
+                 "resamples of the enrolled identities; user EER = mean of per-user EERs "
+                 "(each pooled over seeds); trial EER = mean of the EERs of each (user, "
+                 "seed) trial"),
+        ),
+        pseudo=PseudoSetup(mode=cfg.pseudo,
+                           generators=tuple(cfg.generators) if cfg.pseudo != "off" else ()),
+        method_params={m: dict(p) for m, p in cfg.method_params.items()},
+        skipped=tuple(SkippedIdentity.from_dict(s) for s in plan.skipped),
+        skipped_files=tuple(skipped_file(s, cfg.data_dir)
+                            for s in getattr(dataset, "skipped", []) or []),
+        versions={"python": sys.version.split()[0], "numpy": np.__version__,
+                  "scikit-learn": sklearn.__version__},
+    )

@@ -22,6 +22,7 @@ import numpy as np
 
 from authapp.harness.evaluation import ExperimentResult, ScoreFacts
 from authapp.harness.protocol import ExperimentError
+from authapp.harness.results import Results
 from authapp.harness.runner import Trial
 from authapp.textsafe import printable
 from core.files import atomic_write
@@ -31,9 +32,6 @@ SCORE_COLUMNS = ("identity", "attempt_file", "type", "method", "seed", "score", 
 FORMAT = "airauth-scores"
 VERSION = 1
 HEADER_PREFIX = "# "
-SCORED_KEYS = ("operating_point", "identification", "methods", "per_user", "per_seed_eer",
-               "pseudo_effect", "identities", "reference_files")
-"""results.json sections evaluation computes from the rows (not copied into the header)."""
 MAX_HEADER_BYTES = 64 << 20
 
 
@@ -42,14 +40,13 @@ class ScoreFileError(ExperimentError):
 
 
 def facts_of(result: ExperimentResult) -> ScoreFacts:
-    """The run facts evaluation needs, from the result (or its results.json content)."""
+    """The run facts evaluation needs, from the result (or its results)."""
     if result.facts is not None:
         return result.facts
     res = result.results
-    has_skilled = any((by_kind or {}).get("skilled") for by_kind in res.get("methods", {}).values())
-    cal = (res.get("calibration") or {}).get("source")
-    return ScoreFacts(list(result.variants), dict(res.get("protocol", {}).get("fold_of", {})),
-                      bool(has_skilled), cal not in (None, "none"))
+    has_skilled = any(by_kind.skilled for by_kind in res.scored.methods.values())
+    return ScoreFacts(list(result.variants), dict(res.protocol.fold_of),
+                      bool(has_skilled), res.calibration.calibrated)
 
 
 def _trial_meta(t: Trial) -> dict[str, Any]:
@@ -65,7 +62,7 @@ def _trial_meta(t: Trial) -> dict[str, Any]:
 def write_scores(result: ExperimentResult, path: Path) -> None:
     """scores.csv of ``result`` (header line + one row per attempt), atomically."""
     facts = facts_of(result)
-    run = {k: v for k, v in result.results.items() if k not in SCORED_KEYS}
+    run = result.results.run_part() if result.results is not None else {}
     header = {"format": FORMAT, "version": VERSION,
               "facts": {"variants": facts.variants, "fold_of": facts.fold_of,
                         "has_forgeries": facts.has_forgeries, "calibrated": facts.calibrated},
@@ -136,7 +133,12 @@ def read_scores(path: Path) -> ExperimentResult:
                            bool(f["has_forgeries"]), bool(f["calibrated"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise ScoreFileError(f"{path}: the header is incomplete ({exc})") from None
-    return ExperimentResult(dict(header.get("run", {})), trials, facts.variants, facts)
+    try:
+        run = Results.from_dict(header.get("run") or {})
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ScoreFileError(f"{path}: the header's run description is incomplete "
+                             f"({exc})") from None
+    return ExperimentResult(run, trials, facts.variants, facts)
 
 
 def _with_calibration(meta: Mapping[str, Any], cal: Mapping[str, Any]) -> Mapping[str, Any]:
