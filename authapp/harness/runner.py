@@ -185,8 +185,9 @@ def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
             for name in sorted({g for _, g in cfg.variants() if g is not None}):
                 gen_seed = identity_seed(seed, job.identity, f"pseudo:{name}")
                 t0 = time.perf_counter()
-                try:
-                    pseudo[name] = job.generators[name].generate(kept_refs, seed=gen_seed)
+                try:  # the fold's fitted generator, with this (seed, identity)'s random_state
+                    gen = job.generators[name].with_random_state(gen_seed)
+                    pseudo[name] = gen.generate(kept_refs)
                 except AirAuthError as exc:
                     raise ExperimentError(f"pseudo-data generator {name!r} failed for identity "
                                           f"{job.identity!r} (seed {seed}): {exc}") from exc
