@@ -195,3 +195,9 @@ def test_the_harness_seeds_reach_the_generator(shared_data, monkeypatch):
     assert all(len(pd) > 0 for _, _, pd in seen)
     assert {t.method for t in trials} == {"dtw+vae"}
     assert fitted[job.fold]["vae"].random_state == 0
+    # a random_state the run's generator params name wins, as a verifier's own one does
+    seen.clear()
+    named = replace(plan.config, generator_params={"vae": {**TINY["vae"], "random_state": 9}})
+    refitted, _ = experiment.fit_generators(named, plan.dataset, plan.fold_of)
+    experiment.evaluate_identity(replace(job, config=named, generators=refitted[job.fold]))
+    assert [(rs, s) for rs, s, _ in seen] == [(9, 9), (9, 9)]

@@ -2,9 +2,10 @@
 people (never on the people the fold enrolls), before any identity is run: every identity of
 the fold then expands its references with the same fitted generator.
 
-Seeds: a fold's generator is constructed with ``pretrain_seed`` = the fold's seed (unless
-``generator_params`` name one); each (seed, identity) then generates with its own
-``random_state`` through ``with_random_state`` (``authapp.harness.runner``).
+Seeds: a fold's generator is constructed with ``pretrain_seed`` = the fold's seed; each
+(seed, identity) then generates with its own ``random_state`` through ``with_random_state``
+(``authapp.harness.runner``). Either one named in ``generator_params`` wins, as a verifier's
+own ``random_state`` does (``EnrollmentSettings.with_random_state``).
 """
 
 from __future__ import annotations
