@@ -201,3 +201,21 @@ def test_the_harness_seeds_reach_the_generator(shared_data, monkeypatch):
     refitted, _ = experiment.fit_generators(named, plan.dataset, plan.fold_of)
     experiment.evaluate_identity(replace(job, config=named, generators=refitted[job.fold]))
     assert [(rs, s) for rs, s, _ in seen] == [(9, 9), (9, 9)]
+
+
+def test_the_enrollment_seed_reaches_the_generator(fitted, refs):
+    """The product's pipeline generates with the settings' seed as the random_state."""
+    from models.enrollment import EnrollmentSettings, build_user_model
+
+    gen = fitted["vae"]
+    out = {}
+    for seed in (5, 6):
+        settings = EnrollmentSettings(verifier="dtw", calibrated=False, check_quality=False,
+                                      seed=seed)
+        model = build_user_model(refs, settings, generator=gen)
+        want = gen.with_random_state(seed).generate(refs)
+        assert [t.positions.tolist() for t in model.pseudo_genuine] == [
+            t.positions.tolist() for t in want.genuine]
+        out[seed] = model.pseudo_genuine
+    assert not np.array_equal(out[5][0].positions, out[6][0].positions)
+    assert gen.random_state == 0
