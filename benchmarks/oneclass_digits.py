@@ -140,11 +140,11 @@ def evaluate(digits: Sequence[int], seed: int = 0, quick: bool = False, verbose:
                 continue
             if kind == "anogan":
                 if gan is None:
-                    gan = (_detector_class("fanogan")(**params["fanogan"]).fit(train, seed=seed),
-                           time.perf_counter() - t0)
+                    gan = (_detector_class("fanogan")(**params["fanogan"], random_state=seed)
+                           .fit(train), time.perf_counter() - t0)
                 det, fit_s = anogan_on(gan[0], **params["anogan"]), gan[1]
             else:
-                det = _detector_class(kind)(**params[kind]).fit(train, seed=seed)
+                det = _detector_class(kind)(**params[kind], random_state=seed).fit(train)
                 fit_s = time.perf_counter() - t0
                 if kind == "fanogan":
                     gan = (det, fit_s)

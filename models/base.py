@@ -71,6 +71,14 @@ def check_random_state(value: Any) -> None:
                          f"RandomState, got {value!r}")
 
 
+def check_seed(name: str, value: Any) -> int:
+    """An int-only seed parameter (>= 0): one that keys a weight cache or is stored as JSON,
+    where a Generator would not do (the pseudo-data generators' seeds)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ParameterError(f"{name} must be an int >= 0, got {value!r}")
+    return int(value)
+
+
 def draw_seed(random_state: RandomState) -> int:
     """One int seed from a ``random_state`` (torch takes only ints): an int is the seed itself
     (so a default of 0 repeats what a fixed seed 0 did), a Generator / RandomState gives its

@@ -254,7 +254,8 @@ def build_user_model(recordings: Sequence[Trajectory], settings: EnrollmentSetti
 
     ``others``: other people's recordings (the store's other users, the harness's other
     fold): the calibrated model's cohort, or training negatives with
-    ``background_negatives``. ``generator``: a fitted pseudo-data generator (None: none).
+    ``background_negatives``. ``generator``: a fitted pseudo-data generator (None: none);
+    it generates with ``settings.seed`` as its ``random_state``.
     ``calibrations``: a set to choose from (``choose_calibration``), one calibration, or
     None (a calibrated model is then fitted without one: ``calibrate`` it later).
     """
@@ -262,7 +263,7 @@ def build_user_model(recordings: Sequence[Trajectory], settings: EnrollmentSetti
     refs = [recordings[i] for i in kept]
     pseudo: tuple[list[Trajectory], list[Trajectory]] = ([], [])
     if generator is not None:
-        data = generator.generate(refs, seed=settings.seed)
+        data = generator.with_random_state(settings.seed).generate(refs)
         pseudo = (list(data.genuine), list(data.impostors))
     others = [t for t in others if t.dims == refs[0].dims]
     cal = (choose_calibration(calibrations, settings, refs[0].dims, others)

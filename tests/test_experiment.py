@@ -350,11 +350,17 @@ class ToyPseudo:
     fitted: ClassVar[list[set[str]]] = []
     seen: ClassVar[list[list[str]]] = []
 
-    def fit(self, background, seed):
+    def __init__(self, pretrain_seed=0):
+        self.pretrain_seed = pretrain_seed
+
+    def fit(self, background):
         ToyPseudo.fitted.append({t.meta.user for t in background})
         return self
 
-    def generate(self, references, seed):
+    def with_random_state(self, random_state):
+        return self
+
+    def generate(self, references):
         from types import SimpleNamespace
 
         ToyPseudo.seen.append([t.meta.source for t in references])
@@ -369,7 +375,7 @@ def test_pseudo_both_uses_only_references(toy, shared_data, monkeypatch, tmp_pat
     from authapp.harness import report
 
     fake = ModuleType("models.pseudo")
-    fake.make_generator = lambda name: ToyPseudo()
+    fake.make_generator = lambda name, **params: ToyPseudo(**params)
     monkeypatch.setitem(sys.modules, "models.pseudo", fake)
     ToyPseudo.fitted, ToyPseudo.seen = [], []
     data = shared_data / "svc2004_task1"

@@ -76,20 +76,25 @@ def _toy(n: int, rng: np.random.Generator, anomalous: bool = False) -> np.ndarra
 def test_detector_learns_normal_deterministic_and_round_trips(kind):
     rng = np.random.default_rng(0)
     train, normal, odd = _toy(64, rng), _toy(20, rng), _toy(20, rng, anomalous=True)
-    det = DETECTORS[kind](**TINY[kind]).fit(train, seed=3)
+    det = DETECTORS[kind](**TINY[kind], random_state=3).fit(train)
     a_norm, a_odd = det.anomaly(normal), det.anomaly(odd)
     assert np.all(np.isfinite(a_norm)) and np.median(a_odd) > np.median(a_norm)
     if det.log_scale():  # the verifiers compare these by their logarithm
         assert np.all(a_norm > 0) and np.all(a_odd > 0)
     assert np.array_equal(det.score_samples(normal), -a_norm)
-    again = DETECTORS[kind](**TINY[kind]).fit(train, seed=3)
-    assert np.array_equal(again.anomaly(odd), a_odd)  # same seed, same detector
+    again = DETECTORS[kind](**TINY[kind], random_state=3).fit(train)
+    assert np.array_equal(again.anomaly(odd), a_odd)  # same random_state, same detector
+    other = DETECTORS[kind](**TINY[kind], random_state=4).fit(train)
+    assert not np.array_equal(other.anomaly(odd), a_odd)  # another, another one
     copy = DETECTORS[kind].from_state(*det.get_state())
-    assert np.allclose(copy.anomaly(odd), a_odd)
+    assert copy.random_state == 3 and np.allclose(copy.anomaly(odd), a_odd)
     before = copy.anomaly(normal)
-    copy.adapt(normal[:4], steps=5, seed=0)  # fine-tuning moves the copy only
+    twin = DETECTORS[kind].from_state(*det.get_state())
+    copy.set_params(random_state=0).adapt(normal[:4], steps=5)  # moves the copy only
     assert not np.allclose(copy.anomaly(normal), before)
     assert np.array_equal(det.anomaly(normal), a_norm)
+    twin.set_params(random_state=0).adapt(normal[:4], steps=5)  # adaptation repeats too
+    assert np.array_equal(twin.anomaly(normal), copy.anomaly(normal))
 
 
 @pytest.mark.parametrize("kind", sorted(verifiers.DETECTORS))
@@ -105,8 +110,11 @@ def test_detector_is_an_estimator(kind):
         det.set_params(no_such_param=1)
     step = "gan_steps" if "gan_steps" in det.get_params() else "epochs"
     with pytest.raises(ParameterError):
-        cls(**{**TINY[kind], step: 0}).fit(np.zeros((4, 3, 16)), seed=0)
-    fitted = cls(**TINY[kind]).fit(_toy(8, np.random.default_rng(0)), seed=0)
+        cls(**{**TINY[kind], step: 0}).fit(np.zeros((4, 3, 16)))
+    for bad in (-1, 0.5, None):
+        with pytest.raises(ParameterError, match="random_state"):
+            cls(**TINY[kind], random_state=bad).fit(np.zeros((4, 3, 16)))
+    fitted = cls(**TINY[kind]).fit(_toy(8, np.random.default_rng(0)))
     params, arrays = fitted.get_state()
     assert params["kind"] == kind
     other = next(k for k in sorted(DETECTORS) if k != kind)
@@ -119,7 +127,7 @@ def test_detector_is_an_estimator(kind):
 def test_detector_input_errors():
     with pytest.raises(NotFittedError):
         GANomaly().anomaly(np.zeros((2, 3, 16)))
-    det = GANomaly(**TINY["ganomaly"]).fit(np.zeros((4, 3, 16)), seed=0)
+    det = GANomaly(**TINY["ganomaly"]).fit(np.zeros((4, 3, 16)))
     with pytest.raises(ValueError, match="channels"):
         det.anomaly(np.zeros((2, 4, 16)))
     with pytest.raises(ValueError, match="NaN"):
@@ -127,7 +135,7 @@ def test_detector_input_errors():
     with pytest.raises(ValueError, match="shape"):
         GANomaly().fit(np.zeros((3, 16)))
     with pytest.raises(ValueError, match="score"):
-        FAnoGAN(**TINY["fanogan"], score="nope").fit(np.zeros((4, 3, 16)), seed=0).anomaly(
+        FAnoGAN(**TINY["fanogan"], score="nope").fit(np.zeros((4, 3, 16))).anomaly(
             np.zeros((1, 3, 16)))
 
 

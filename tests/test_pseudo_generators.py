@@ -42,8 +42,8 @@ def fitted(background):
     return {
         # impostor output is off by default (it hurt the SVMs, see README): test it explicitly
         "pseudo": make_generator("pseudo", embedder=TINY_NET, max_impostors=10,
-                                 candidates={"per_reference": 12}).fit(background, seed=0),
-        "vae": make_generator("vae", epochs=20, n_impostors=5).fit(background, seed=0),
+                                 candidates={"per_reference": 12}).fit(background),
+        "vae": make_generator("vae", epochs=20, n_impostors=5).fit(background),
     }
 
 
@@ -101,7 +101,7 @@ def test_limits_are_respected(background, refs, fitted):
 
 
 def test_pseudo_without_background_falls_back(refs):
-    gen = make_generator("pseudo", candidates={"per_reference": 10}).fit([], seed=0)
+    gen = make_generator("pseudo", candidates={"per_reference": 10}).fit([])
     assert gen.embedder_ is None
     pd = gen.generate(refs, seed=0)
     _check_output(pd, refs, "pseudo", impostors=False)  # defaults: pseudo-genuine only
@@ -109,7 +109,7 @@ def test_pseudo_without_background_falls_back(refs):
 
 
 def test_vae_without_background_gives_nothing(refs):
-    pd = make_generator("vae").fit([], seed=0).generate(refs, seed=0)
+    pd = make_generator("vae").fit([]).generate(refs, seed=0)
     assert len(pd) == 0
 
 
@@ -119,10 +119,11 @@ def test_works_on_in_air_data(shared_data):
     bg = [t for i in ids[1:5] for t in ds.genuine(i)[:3]]
     refs = ds.genuine(ids[0])[:4]
     gen = make_generator("pseudo", embedder=TINY_NET, candidates={"per_reference": 8},
-                         max_impostors=5)
-    pd = gen.fit(bg, seed=1).generate(refs, seed=2)
+                         max_impostors=5, pretrain_seed=1, random_state=2)
+    pd = gen.fit(bg).generate(refs)
     _check_output(pd, refs, "pseudo")
-    pd = make_generator("vae", epochs=10, n_impostors=3).fit(bg, seed=1).generate(refs, seed=2)
+    pd = make_generator("vae", epochs=10, n_impostors=3, pretrain_seed=1,
+                        random_state=2).fit(bg).generate(refs)
     _check_output(pd, refs, "vae")
 
 
@@ -147,23 +148,23 @@ def test_weights_are_cached_with_a_version(background, refs, tmp_path, monkeypat
     """Trained weights go only where asked; an exact hit or a reuse skips training."""
     monkeypatch.delenv("AIRAUTH_PSEUDO_CACHE", raising=False)
     params = {"embedder": TINY_NET, "candidates": {"per_reference": 6}}
-    first = make_generator("pseudo", cache_dir=str(tmp_path), **params).fit(background, seed=0)
+    first = make_generator("pseudo", cache_dir=str(tmp_path), **params).fit(background)
     files = sorted(tmp_path.glob("efficientnet-v*.npz"))
     assert first.weights_ == "trained" and len(files) == 1
-    again = make_generator("pseudo", cache_dir=str(tmp_path), **params).fit(background, seed=0)
+    again = make_generator("pseudo", cache_dir=str(tmp_path), **params).fit(background)
     assert again.weights_ == "cached"
     assert _same(first.generate(refs, seed=5), again.generate(refs, seed=5))
     # a grown background: exact miss; the product reuses the newest network of the recipe
     grown = background + refs[:2]
     reused = make_generator("pseudo", cache_dir=str(tmp_path), reuse_weights=True,
-                            **params).fit(grown, seed=0)
+                            **params).fit(grown)
     assert reused.weights_ == "cached-reused" and len(list(tmp_path.glob("*.npz"))) == 1
     # a damaged file is retrained over, never a crash
     files[0].write_bytes(b"garbage")
-    fixed = make_generator("pseudo", cache_dir=str(tmp_path), **params).fit(background, seed=0)
+    fixed = make_generator("pseudo", cache_dir=str(tmp_path), **params).fit(background)
     assert fixed.weights_ == "trained"
     # no folder given and no $AIRAUTH_PSEUDO_CACHE: nothing written anywhere
-    plain = make_generator("pseudo", **params).fit(background, seed=0)
+    plain = make_generator("pseudo", **params).fit(background)
     assert plain.weights_ == "trained" and plain.cache_dir is None
 
 

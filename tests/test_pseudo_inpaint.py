@@ -41,7 +41,7 @@ def background(svc):
 
 @pytest.fixture(scope="module")
 def fitted(background):
-    return {n: make_generator(n, **TINY).fit(background, seed=0) for n in NAMES}
+    return {n: make_generator(n, **TINY).fit(background) for n in NAMES}
 
 
 def _same(a: PseudoData, b: PseudoData) -> bool:
@@ -119,9 +119,9 @@ def test_representation_has_position_and_velocity_channels(refs):
 def test_training_is_deterministic_and_bounded(background, name):
     """A tiny run (few steps) finishes well inside the timeout; the same seed gives the same
     network, another seed another one."""
-    a = make_generator(name, **TINY).fit(background, seed=1)
-    b = make_generator(name, **TINY).fit(background, seed=1)
-    c = make_generator(name, **TINY).fit(background, seed=2)
+    a = make_generator(name, **TINY, pretrain_seed=1).fit(background)
+    b = make_generator(name, **TINY, pretrain_seed=1).fit(background)
+    c = make_generator(name, **TINY, pretrain_seed=2).fit(background)
     wa, wb, wc = a.get_state()[1], b.get_state()[1], c.get_state()[1]
     assert wa.keys() == wb.keys() and all(np.array_equal(wa[k], wb[k]) for k in wa)
     assert any(not np.array_equal(wa[k], wc[k]) for k in wa)
@@ -140,7 +140,7 @@ def test_learns_only_from_what_fit_got(fitted, background, svc, refs):
     gen = fitted["gan"]
     assert gen.background_users_ == ["U15", "U16", "U17", "U18", "U19", "U20"]
     held_out = svc.genuine("U1")[5:]
-    leaky = make_generator("gan", **TINY).fit(background + held_out, seed=0)
+    leaky = make_generator("gan", **TINY).fit(background + held_out)
     assert "U1" in leaky.background_users_
     w, wl = gen.get_state()[1], leaky.get_state()[1]
     assert any(not np.array_equal(w[k], wl[k]) for k in w)
@@ -171,36 +171,36 @@ def test_harness_fits_each_fold_on_the_other_fold_only(shared_data):
 
 def test_weights_are_cached_with_a_version(background, refs, tmp_path, monkeypatch):
     monkeypatch.delenv("AIRAUTH_PSEUDO_CACHE", raising=False)
-    first = make_generator("gan", cache_dir=str(tmp_path), **TINY).fit(background, seed=0)
+    first = make_generator("gan", cache_dir=str(tmp_path), **TINY).fit(background)
     files = sorted(tmp_path.glob("gan-v*.npz"))
     assert first.weights_ == "trained" and len(files) == 1
-    again = make_generator("gan", cache_dir=str(tmp_path), **TINY).fit(background, seed=0)
+    again = make_generator("gan", cache_dir=str(tmp_path), **TINY).fit(background)
     assert again.weights_ == "cached"
     assert _same(first.generate(refs, seed=5), again.generate(refs, seed=5))
     # generation settings are not part of the recipe: the same network serves them
     more = make_generator("gan", cache_dir=str(tmp_path), **{**TINY, "n_impostors": 6})
-    assert more.fit(background, seed=0).weights_ == "cached"
+    assert more.fit(background).weights_ == "cached"
     # a changed training recipe is another family: retrained, the old file left alone
     other = make_generator("gan", cache_dir=str(tmp_path), **{**TINY, "steps": 13})
-    assert other.fit(background, seed=0).weights_ == "trained"
+    assert other.fit(background).weights_ == "trained"
     assert len(list(tmp_path.glob("gan-v*.npz"))) == 2
     # a grown background misses; the product may reuse the newest network of the recipe
     grown = background + refs[:2]
     reused = make_generator("gan", cache_dir=str(tmp_path), reuse_weights=True, **TINY)
-    assert reused.fit(grown, seed=0).weights_ == "cached-reused"
+    assert reused.fit(grown).weights_ == "cached-reused"
     # a damaged file is refused and trained over, never a crash
     files[0].write_bytes(b"garbage")
-    fixed = make_generator("gan", cache_dir=str(tmp_path), **TINY).fit(background, seed=0)
+    fixed = make_generator("gan", cache_dir=str(tmp_path), **TINY).fit(background)
     assert fixed.weights_ == "trained"
     assert _same(first.generate(refs, seed=5), fixed.generate(refs, seed=5))
     # no folder and no $AIRAUTH_PSEUDO_CACHE: nothing written anywhere
-    plain = make_generator("gan", **TINY).fit(background, seed=0)
+    plain = make_generator("gan", **TINY).fit(background)
     assert plain.weights_ == "trained" and plain.cache_dir is None
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_without_background_gives_nothing(refs, name):
-    gen = make_generator(name, **TINY).fit([], seed=0)
+    gen = make_generator(name, **TINY).fit([])
     assert len(gen.generate(refs, seed=0)) == 0
     assert len(load_generator(dump_generator(gen)).generate(refs, seed=0)) == 0
 
@@ -210,15 +210,15 @@ def test_in_air_data_and_dimension_errors(shared_data, fitted):
     ids = ds.identities
     bg = [t for i in ids[1:5] for t in ds.genuine(i)[:3]]
     air = ds.genuine(ids[0])[:3]
-    pd = make_generator("vae-inpaint", **TINY).fit(bg, seed=1).generate(air, seed=2)
+    pd = make_generator("vae-inpaint", **TINY, pretrain_seed=1).fit(bg).generate(air, seed=2)
     _check(pd, air, "vae-inpaint")
     assert all(t.dims == 3 for t in pd.genuine + pd.impostors)
     with pytest.raises(PseudoDataError, match="2-D"):
         fitted["gan"].generate(air, seed=0)  # fitted on pen data
     with pytest.raises(PseudoDataError, match="mixes"):
-        make_generator("gan", **TINY).fit(bg + fitted_bg_2d(shared_data), seed=0)
+        make_generator("gan", **TINY).fit(bg + fitted_bg_2d(shared_data))
     with pytest.raises(ValueError, match="length"):
-        make_generator("gan", **{**TINY, "length": 50}).fit(bg, seed=0)
+        make_generator("gan", **{**TINY, "length": 50}).fit(bg)
 
 
 def fitted_bg_2d(shared_data) -> list[Trajectory]:

@@ -254,7 +254,8 @@ def test_generator_networks_are_cached_with_the_store(tmp_path: Path, monkeypatc
                                                       name: str) -> None:
     """Every generator that trains a network gets the store's weight cache (so the second
     enrollment reuses it instead of training again); one without a cache gets no such
-    parameter. The generator is stopped right after it is made: nothing is trained here."""
+    parameter; the settings' seed is its pretrain_seed. The generator is stopped right after
+    it is made: nothing is trained here."""
     from models import pseudo
 
     made: dict = {}
@@ -268,15 +269,15 @@ def test_generator_networks_are_cached_with_the_store(tmp_path: Path, monkeypatc
 
     monkeypatch.setattr(pseudo, "make_generator", capture)
     with EnrollmentStore(tmp_path / "s") as store:
-        service = AuthService(store, Settings(verifier=STORE_KIND, pseudo=name))
+        service = AuthService(store, Settings(verifier=STORE_KIND, pseudo=name, seed=3))
         with pytest.raises(Made):
             service._generator([])
         known = pseudo.generator_class(name)._get_param_names()
         if "cache_dir" in known:
             assert made == {"cache_dir": str(store.path / "pseudo_weights"),
-                            "reuse_weights": True}
+                            "reuse_weights": True, "pretrain_seed": 3}
         else:
-            assert "cache_dir" not in made
+            assert made == {"pretrain_seed": 3}
 
 
 def test_enrolling_with_a_single_research_verifier_says_so(tmp_path: Path) -> None:

@@ -1,6 +1,11 @@
 """The pseudo-data generators of a run, fitted once per fold on that fold's background
 people (never on the people the fold enrolls), before any identity is run: every identity of
 the fold then expands its references with the same fitted generator.
+
+Seeds: a fold's generator is constructed with ``pretrain_seed`` = the fold's seed; each
+(seed, identity) then generates with its own ``random_state`` through ``with_random_state``
+(``authapp.harness.runner``). Either one named in ``generator_params`` wins, as a verifier's
+own ``random_state`` does (``EnrollmentSettings.with_random_state``).
 """
 
 from __future__ import annotations
@@ -33,8 +38,10 @@ def fit_generators(cfg: ExperimentConfig, dataset: Any, fold_of: Mapping[str, in
                       for t in dataset.genuine(ident)]
         fitted[fold] = {}
         for name in cfg.generators:
+            params = {"pretrain_seed": identity_seed(cfg.fold_seed, f"fold{fold}", name),
+                      **dict(cfg.generator_params.get(name, {}))}
             try:
-                gen = make_generator(name, **dict(cfg.generator_params.get(name, {})))
+                gen = make_generator(name, **params)
             except (AirAuthError, KeyError, ValueError, TypeError) as exc:
                 raise ExperimentError(f"pseudo-data generator {name!r} is not available: "
                                       f"{exc}") from exc
@@ -42,8 +49,7 @@ def fit_generators(cfg: ExperimentConfig, dataset: Any, fold_of: Mapping[str, in
                      "recordings ...", name, fold, len(background))
             t0 = time.perf_counter()
             try:
-                fitted[fold][name] = gen.fit(
-                    background, seed=identity_seed(cfg.fold_seed, f"fold{fold}", name))
+                fitted[fold][name] = gen.fit(background)
             except AirAuthError as exc:
                 raise ExperimentError(f"pseudo-data generator {name!r} could not be fitted on "
                                       f"the background of fold {fold}: {exc}") from exc

@@ -183,10 +183,13 @@ def evaluate_identity(job: IdentityJob) -> tuple[list[Trial], dict[str, float]]:
             notes = [f"{ref_files[k]}: {why}" for k, why in left_out]
             pseudo: dict[str, Any] = {}
             for name in sorted({g for _, g in cfg.variants() if g is not None}):
-                gen_seed = identity_seed(seed, job.identity, f"pseudo:{name}")
+                generator = job.generators[name]  # the fold's, shared by its identities
+                if "random_state" not in cfg.generator_params.get(name, {}):  # as verifiers'
+                    generator = generator.with_random_state(
+                        identity_seed(seed, job.identity, f"pseudo:{name}"))
                 t0 = time.perf_counter()
                 try:
-                    pseudo[name] = job.generators[name].generate(kept_refs, seed=gen_seed)
+                    pseudo[name] = generator.generate(kept_refs)
                 except AirAuthError as exc:
                     raise ExperimentError(f"pseudo-data generator {name!r} failed for identity "
                                           f"{job.identity!r} (seed {seed}): {exc}") from exc

@@ -235,9 +235,9 @@ class AuthService(Administration):
         # one more user joins the background)
         cache = {"cache_dir": str(self.store.path / "pseudo_weights"), "reuse_weights": True}
         known = generator_class(self.settings.pseudo)._get_param_names()
-        gen = make_generator(self.settings.pseudo,
+        gen = make_generator(self.settings.pseudo, pretrain_seed=self.settings.seed,
                              **{k: v for k, v in cache.items() if k in known})
-        return gen.fit(background, seed=self.settings.seed)
+        return gen.fit(background)
 
     # -- verification -------------------------------------------------------------------------
     def _score(self, info: UserInfo, verifier: Verifier, rec: Trajectory, detail: bool = True

@@ -31,7 +31,8 @@ class AnoGAN(ArrayDetector):
                  critic_steps: int = 4, batch_size: int = 32, lr: float = 2e-4,
                  adapt_lr: float = 2e-4, gp_weight: float = 10.0, search_steps: int = 100,
                  search_lr: float = 0.05, lam: float = 0.1, score: str = "anogan",
-                 threads: int = 1) -> None:
+                 threads: int = 1,
+                 random_state: int = 0) -> None:
         self.latent = latent
         self.hidden = hidden
         self.gan_steps = gan_steps
@@ -45,6 +46,7 @@ class AnoGAN(ArrayDetector):
         self.lam = lam
         self.score = score
         self.threads = threads
+        self.random_state = random_state
 
     def _check_params(self) -> None:
         from models.base import ParameterError

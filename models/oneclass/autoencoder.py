@@ -22,7 +22,8 @@ class AutoEncoder(EpochDetector):
 
     def __init__(self, latent: int = 16, hidden: int = 32, epochs: int = 300,
                  batch_size: int = 32, lr: float = 1e-3, adapt_lr: float = 2e-4,
-                 score: str = "recon", threads: int = 1) -> None:
+                 score: str = "recon", threads: int = 1,
+                 random_state: int = 0) -> None:
         self.latent = latent
         self.hidden = hidden
         self.epochs = epochs
@@ -31,6 +32,7 @@ class AutoEncoder(EpochDetector):
         self.adapt_lr = adapt_lr
         self.score = score
         self.threads = threads
+        self.random_state = random_state
 
     def _build(self) -> None:
         from models.nn.nets import ConvDecoder, ConvEncoder

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from models.base import Estimator, NotFittedError
+from models.base import Estimator, NotFittedError, check_seed
 from models.persistence import Persistent
 
 VERSION = 1
@@ -33,32 +33,40 @@ def check_array(x: Any, channels: int | None = None, length: int | None = None) 
 
 
 class ArrayDetector(Estimator, Persistent, ABC):
-    """Base class: ``fit(X, seed)``, ``adapt(X, steps, seed)``, ``anomaly(X)``, state
-    (scikit-learn parameters and the shared ``get_state`` / ``from_state`` contract)."""
+    """Base class: ``fit(X)``, ``adapt(X, steps)``, ``anomaly(X)``, state (scikit-learn
+    parameters and the shared ``get_state`` / ``from_state`` contract).
+
+    Every detector takes ``random_state`` (an int, default 0) in its constructor: it seeds
+    ``fit`` and ``adapt`` (weights, batches, noise). A verifier pretrains with its
+    ``pretrain_seed`` and sets its per-fit seed on the pretrained copy before adapting."""
 
     kind: ClassVar[str] = "detector"
     signed_scores: ClassVar[tuple[str, ...]] = ()
     """Scores that can be zero or negative (a logit, a normalised sum): compared on a linear
     scale, where the others (residuals, distances) are compared by their logarithm."""
 
-    def fit(self, x: Any, seed: int = 0) -> ArrayDetector:
+    random_state: int
+
+    def fit(self, x: Any) -> ArrayDetector:
         import torch
 
         from models.nn.threads import set_threads
 
         self.check_params()
+        seed = check_seed("random_state", self.random_state)
         arr = check_array(x)
         self.channels_, self.length_ = int(arr.shape[1]), int(arr.shape[2])
         set_threads(self.threads)
-        torch.manual_seed(int(seed))
+        torch.manual_seed(seed)
         self._build()
-        self._train(arr, np.random.default_rng(int(seed)))
+        self._train(arr, np.random.default_rng(seed))
         self._eval()
         self.n_train_ = int(arr.shape[0])
         return self
 
-    def adapt(self, x: Any, steps: int, seed: int = 0) -> ArrayDetector:
-        """A few more training steps on ``x`` only (fine-tuning to a narrower normal class)."""
+    def adapt(self, x: Any, steps: int) -> ArrayDetector:
+        """A few more training steps on ``x`` only (fine-tuning to a narrower normal class),
+        seeded by ``random_state``."""
         import torch
 
         from models.nn.threads import set_threads
@@ -66,9 +74,10 @@ class ArrayDetector(Estimator, Persistent, ABC):
         self._check_fitted()
         arr = check_array(x, self.channels_, self.length_)
         if steps > 0:
+            seed = check_seed("random_state", self.random_state)
             set_threads(self.threads)
-            torch.manual_seed(int(seed))
-            self._adapt(arr, int(steps), np.random.default_rng(int(seed)))
+            torch.manual_seed(seed)
+            self._adapt(arr, int(steps), np.random.default_rng(seed))
             self._eval()
         return self
 

@@ -31,12 +31,13 @@ class BergGAN(FAnoGAN):
                  critic_steps: int = 4, encoder_steps: int = 0, batch_size: int = 32,
                  lr: float = 2e-4, encoder_lr: float = 1e-3, adapt_lr: float = 2e-4,
                  gp_weight: float = 10.0, kappa: float = 1.0, score: str = "berg",
-                 threads: int = 1) -> None:
+                 threads: int = 1,
+                 random_state: int = 0) -> None:
         super().__init__(latent=latent, hidden=hidden, gan_steps=gan_steps,
                          critic_steps=critic_steps, encoder_steps=encoder_steps,
                          batch_size=batch_size, lr=lr, encoder_lr=encoder_lr,
                          adapt_lr=adapt_lr, gp_weight=gp_weight, kappa=kappa, score=score,
-                         threads=threads)
+                         threads=threads, random_state=random_state)
 
     def _build(self) -> None:
         from models.oneclass.nets import Range

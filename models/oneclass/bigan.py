@@ -30,7 +30,8 @@ class EGBAD(EpochDetector):
 
     def __init__(self, latent: int = 16, hidden: int = 32, epochs: int = 300,
                  batch_size: int = 32, lr: float = 2e-4, adapt_lr: float = 1e-4,
-                 alpha: float = 0.9, score: str = "egbad", threads: int = 1) -> None:
+                 alpha: float = 0.9, score: str = "egbad", threads: int = 1,
+                 random_state: int = 0) -> None:
         self.latent = latent
         self.hidden = hidden
         self.epochs = epochs
@@ -40,6 +41,7 @@ class EGBAD(EpochDetector):
         self.alpha = alpha
         self.score = score
         self.threads = threads
+        self.random_state = random_state
 
     def _build(self) -> None:
         from models.nn.nets import ConvDecoder, ConvEncoder
@@ -118,7 +120,8 @@ class ALAD(EGBAD):
 
     def __init__(self, latent: int = 16, hidden: int = 32, epochs: int = 300,
                  batch_size: int = 32, lr: float = 2e-4, adapt_lr: float = 1e-4,
-                 score: str = "fm", threads: int = 1) -> None:
+                 score: str = "fm", threads: int = 1,
+                 random_state: int = 0) -> None:
         self.latent = latent
         self.hidden = hidden
         self.epochs = epochs
@@ -127,6 +130,7 @@ class ALAD(EGBAD):
         self.adapt_lr = adapt_lr
         self.score = score
         self.threads = threads
+        self.random_state = random_state
 
     def _build(self) -> None:
         from models.nn.nets import ConvEncoder

@@ -36,7 +36,8 @@ class FAnoGAN(ArrayDetector):
                  critic_steps: int = 4, encoder_steps: int = 800, batch_size: int = 32,
                  lr: float = 2e-4, encoder_lr: float = 1e-3, adapt_lr: float = 2e-4,
                  gp_weight: float = 10.0, kappa: float = 1.0, score: str = "izi_f",
-                 threads: int = 1) -> None:
+                 threads: int = 1,
+                 random_state: int = 0) -> None:
         self.latent = latent
         self.hidden = hidden
         self.gan_steps = gan_steps
@@ -50,6 +51,7 @@ class FAnoGAN(ArrayDetector):
         self.kappa = kappa
         self.score = score
         self.threads = threads
+        self.random_state = random_state
 
     def _check_params(self) -> None:
         from models.base import ParameterError

@@ -28,7 +28,8 @@ class FenceGAN(EpochDetector):
     def __init__(self, latent: int = 16, hidden: int = 32, epochs: int = 300,
                  batch_size: int = 32, lr: float = 2e-4, adapt_lr: float = 1e-4,
                  alpha: float = 0.5, beta: float = 1.0, gamma: float = 0.1,
-                 score: str = "disc", threads: int = 1) -> None:
+                 score: str = "disc", threads: int = 1,
+                 random_state: int = 0) -> None:
         self.latent = latent
         self.hidden = hidden
         self.epochs = epochs
@@ -40,6 +41,7 @@ class FenceGAN(EpochDetector):
         self.gamma = gamma
         self.score = score
         self.threads = threads
+        self.random_state = random_state
 
     def _build(self) -> None:
         from models.nn.nets import ConvDecoder, ConvEncoder

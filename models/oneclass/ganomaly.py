@@ -28,7 +28,8 @@ class GANomaly(EpochDetector):
     def __init__(self, latent: int = 32, hidden: int = 32, epochs: int = 300,
                  batch_size: int = 32, lr: float = 1e-3, adapt_lr: float = 2e-4,
                  w_adv: float = 1.0, w_con: float = 50.0, w_enc: float = 1.0,
-                 score: str = "latent", threads: int = 1) -> None:
+                 score: str = "latent", threads: int = 1,
+                 random_state: int = 0) -> None:
         self.latent = latent
         self.hidden = hidden
         self.epochs = epochs
@@ -40,6 +41,7 @@ class GANomaly(EpochDetector):
         self.w_enc = w_enc
         self.score = score
         self.threads = threads
+        self.random_state = random_state
 
     def _build(self) -> None:
         from models.nn.nets import ConvDecoder, ConvEncoder

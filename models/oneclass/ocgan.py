@@ -30,7 +30,8 @@ class OCGAN(EpochDetector):
     def __init__(self, latent: int = 16, hidden: int = 32, epochs: int = 300,
                  batch_size: int = 32, lr: float = 1e-3, adapt_lr: float = 2e-4,
                  noise: float = 0.1, w_rec: float = 10.0, mining_steps: int = 5,
-                 mining_lr: float = 0.1, score: str = "recon", threads: int = 1) -> None:
+                 mining_lr: float = 0.1, score: str = "recon", threads: int = 1,
+                 random_state: int = 0) -> None:
         self.latent = latent
         self.hidden = hidden
         self.epochs = epochs
@@ -43,6 +44,7 @@ class OCGAN(EpochDetector):
         self.mining_lr = mining_lr
         self.score = score
         self.threads = threads
+        self.random_state = random_state
 
     def _build(self) -> None:
         from models.nn.nets import ConvDecoder, ConvEncoder

@@ -27,7 +27,8 @@ class SkipGANomaly(EpochDetector):
     def __init__(self, hidden: int = 32, epochs: int = 300, batch_size: int = 32,
                  lr: float = 1e-3, adapt_lr: float = 2e-4, w_adv: float = 1.0,
                  w_con: float = 40.0, w_lat: float = 1.0, lam: float = 0.9,
-                 score: str = "skip", threads: int = 1) -> None:
+                 score: str = "skip", threads: int = 1,
+                 random_state: int = 0) -> None:
         self.hidden = hidden
         self.epochs = epochs
         self.batch_size = batch_size
@@ -39,6 +40,7 @@ class SkipGANomaly(EpochDetector):
         self.lam = lam
         self.score = score
         self.threads = threads
+        self.random_state = random_state
 
     def _build(self) -> None:
         from models.nn.nets import ConvEncoder

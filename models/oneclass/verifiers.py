@@ -147,12 +147,12 @@ class _GANVerifier(Verifier):
         if len(background) >= self.min_background:
             x_bg = self._arrays(background)
             det = self._pretrained(background, x_bg)
-            det.adapt(x_gen, self.adapt_steps, seed=seed)
+            det.set_params(random_state=seed).adapt(x_gen, self.adapt_steps)
             self.pretrained_ = True
         else:
             params = {**self._detector_params(), **dict(self.default_scratch),
                       **dict(self.scratch or {})}
-            det = _detector_class(self.kind)(**params).fit(x_gen, seed=seed)
+            det = _detector_class(self.kind)(**{**params, "random_state": seed}).fit(x_gen)
             x_bg = None
             self.pretrained_, self.weights_ = False, "scratch"
         self.detector_ = det
@@ -196,7 +196,8 @@ class _GANVerifier(Verifier):
                 except (KeyError, TypeError, ValueError):
                     det = None  # stale or damaged: train afresh
         if det is None:
-            det = cls(**self._detector_params()).fit(x_bg, seed=int(self.pretrain_seed))
+            det = cls(**{**self._detector_params(),
+                         "random_state": int(self.pretrain_seed)}).fit(x_bg)
             self.weights_ = "trained"
             if cache is not None:
                 cache.put(family, data, *det.get_state())

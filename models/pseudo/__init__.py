@@ -11,9 +11,11 @@ Generators (``make_generator(name, **params)``):
   WGAN-GP context encoder / a conditional VAE trained on other people's writing; with big masks
   pseudo-forgeries, with small masks pseudo-genuine (``models.pseudo.inpaint``).
 
-Every generator: ``fit(background, seed) -> self`` (other people's data only),
-``generate(references, seed) -> PseudoData(genuine, impostors)``, ``get_state()`` /
-``from_state(params, arrays)``; ``dump_generator`` / ``load_generator`` give bytes.
+Every generator: ``fit(background) -> self`` (other people's data only, seeded by the
+``pretrain_seed`` parameter), ``generate(references) -> PseudoData(genuine, impostors)``
+(seeded by the ``random_state`` parameter; ``with_random_state(seed)`` gives a fitted
+generator another one), ``get_state()`` / ``from_state(params, arrays)``;
+``dump_generator`` / ``load_generator`` give bytes.
 """
 
 from __future__ import annotations

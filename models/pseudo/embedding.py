@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from capture.trajectory import Trajectory
-from models.base import Estimator
+from models.base import Estimator, check_seed
 from models.nn.threads import set_threads
 from models.persistence import Persistent
 from models.pseudo.render import N_CHANNELS, render_batch
@@ -50,7 +50,7 @@ class EfficientNetEmbedder(Estimator, Persistent):
                  epochs: int = 30, time_budget_s: float = 300.0, batch_size: int = 32,
                  lr: float = 2e-3, weight_decay: float = 1e-4, dropout: float = 0.2,
                  augment: float = 0.5, margin: float = 0.2, scale: float = 16.0,
-                 threads: int = 1) -> None:
+                 threads: int = 1, random_state: int = 0) -> None:
         self.image_size = image_size
         self.width = width
         self.depth = depth
@@ -64,6 +64,7 @@ class EfficientNetEmbedder(Estimator, Persistent):
         self.margin = margin
         self.scale = scale
         self.threads = threads
+        self.random_state = random_state
 
     # -- network ------------------------------------------------------------------------------
     def _build(self, n_classes: int):
@@ -112,9 +113,10 @@ class EfficientNetEmbedder(Estimator, Persistent):
         return net._avg_pooling(net.extract_features(x)).flatten(start_dim=1)
 
     # -- training -----------------------------------------------------------------------------
-    def fit(self, trajs: Sequence[Trajectory], labels: Sequence[Any], seed: int = 0,
+    def fit(self, trajs: Sequence[Trajectory], labels: Sequence[Any],
             augmenter=None, log=None) -> EfficientNetEmbedder:
-        """Train on ``trajs`` labelled by writer; ``augmenter(traj, rng) -> Trajectory``.
+        """Train on ``trajs`` labelled by writer; ``augmenter(traj, rng) -> Trajectory``;
+        ``random_state`` seeds the weights, the augmentation and the batches.
 
         ``log``: optional callable receiving one progress line per epoch.
         """
@@ -123,6 +125,7 @@ class EfficientNetEmbedder(Estimator, Persistent):
         classes, y = np.unique(np.asarray([str(v) for v in labels]), return_inverse=True)
         if classes.size < 2:
             raise ValueError("writer discrimination needs at least two identities")
+        seed = check_seed("random_state", self.random_state)
         rng = np.random.default_rng(seed)
         torch.manual_seed(seed)
         net = self._build(int(classes.size))
@@ -213,7 +216,8 @@ class EfficientNetEmbedder(Estimator, Persistent):
         if params.get("version") != VERSION:
             raise ValueError(f"embedding version {params.get('version')} != {VERSION}")
         keys = ("image_size", "width", "depth", "epochs", "time_budget_s", "batch_size", "lr",
-                "weight_decay", "dropout", "augment", "margin", "scale", "threads")
+                "weight_decay", "dropout", "augment", "margin", "scale", "threads",
+                "random_state")
         self = cls(**{k: params[k] for k in keys if k in params})
         self.classes_ = list(params["classes_"])
         net = self._build(len(self.classes_))

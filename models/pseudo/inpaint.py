@@ -20,7 +20,7 @@ candidate generator uses), i.e. as far as another real repetition would.
 
 Networks are trained once per background (fold, or the store's other users) and cached like
 the EfficientNet (``models.nn.cache``): family = format version + training recipe +
-dimensionality, data = background fingerprint + seed.
+dimensionality, data = background fingerprint + ``pretrain_seed``.
 """
 
 from __future__ import annotations
@@ -77,6 +77,8 @@ class InpaintGenerator(PseudoGenerator):
         pseudo-genuine samples (strength 1 = as far as two real repetitions).
     cache_dir, reuse_weights : trained networks cache (as ``CandidateSVMGenerator``).
     threads : torch threads (1-2).
+    pretrain_seed : seeds ``fit`` (fresh weights, masks and batches; part of the cache key).
+    random_state : seeds ``generate`` (masks and latent codes of one enrollment).
     """
 
     def __init__(self, length: int = 64, latent: int = 16, hidden: int = 32,
@@ -87,7 +89,7 @@ class InpaintGenerator(PseudoGenerator):
                  n_genuine: int = 10, genuine_mask: tuple[float, float] = (0.1, 0.3),
                  genuine_temperature: float = 0.5, genuine_strength: float | None = 1.0,
                  cache_dir: str | None = None, reuse_weights: bool = False,
-                 threads: int = 1) -> None:
+                 threads: int = 1, pretrain_seed: int = 0, random_state: int = 0) -> None:
         self.length = length
         self.latent = latent
         self.hidden = hidden
@@ -107,6 +109,8 @@ class InpaintGenerator(PseudoGenerator):
         self.cache_dir = None if cache_dir is None else str(cache_dir)
         self.reuse_weights = reuse_weights
         self.threads = threads
+        self.pretrain_seed = pretrain_seed
+        self.random_state = random_state
 
     @classmethod
     def _get_param_names(cls) -> list[str]:

@@ -2,7 +2,7 @@
 
 ``fit(background)`` trains the embedding network on other people's recordings (writer
 discrimination, weak candidates as augmentation) and keeps a sample of their embeddings as the
-SH-SVM's generic negatives. ``generate(references, seed)`` makes graded candidates from the
+SH-SVM's generic negatives. ``generate(references)`` makes graded candidates from the
 references alone, embeds references and candidates, fits the SH-SVM (references vs the stored
 negatives) and sorts the candidates: inside the genuine side -> pseudo-genuine; just beyond
 the boundary -> pseudo-impostor; the rest is dropped.
@@ -77,6 +77,9 @@ class CandidateSVMGenerator(PseudoGenerator):
     reuse_weights : without an exact cache hit (same background), reuse the newest cached
         network of the same recipe instead of training (the product's enrollment: the
         background grows by one user per enrollment). Experiments keep it False.
+    pretrain_seed : seeds ``fit`` (the network, its augmentation, the negatives kept; part of
+        the cache key; the embedder's own ``random_state`` is set to it).
+    random_state : seeds ``generate`` (the candidates and the pick among them).
     """
 
     name = "pseudo"
@@ -93,7 +96,8 @@ class CandidateSVMGenerator(PseudoGenerator):
                  augment_strengths: tuple[float, ...] = (0.25, 0.5),
                  distortion_classes: bool = True,
                  distortion_strengths: tuple[float, ...] = (1.5, 2.0),
-                 cache_dir: str | None = None, reuse_weights: bool = False) -> None:
+                 cache_dir: str | None = None, reuse_weights: bool = False,
+                 pretrain_seed: int = 0, random_state: int = 0) -> None:
         self.candidates = candidates
         self.embedder = embedder
         self.C = C
@@ -114,6 +118,8 @@ class CandidateSVMGenerator(PseudoGenerator):
         self.distortion_strengths = distortion_strengths
         self.cache_dir = cache_dir
         self.reuse_weights = reuse_weights
+        self.pretrain_seed = pretrain_seed
+        self.random_state = random_state
 
     # -- fit ----------------------------------------------------------------------------------
     def _fit(self, background: list[Trajectory], seed: int) -> None:
@@ -160,8 +166,8 @@ class CandidateSVMGenerator(PseudoGenerator):
             def augment(traj: Trajectory, r: np.random.Generator) -> Trajectory:
                 return generate_candidates([traj], aug_cfg, r, spread=spread_of[id(traj)])[0]
 
-            emb = EfficientNetEmbedder(**dict(self.embedder or {}))
-            self.embedder_ = emb.fit(train, labels, seed=seed, augmenter=augment)
+            emb = EfficientNetEmbedder(**{**dict(self.embedder or {}), "random_state": seed})
+            self.embedder_ = emb.fit(train, labels, augmenter=augment)
             self.weights_ = "trained"
             if cache is not None:
                 cache.put(family, data, *self.embedder_.get_state())
@@ -192,9 +198,11 @@ class CandidateSVMGenerator(PseudoGenerator):
         return self.embedder_.transform(trajs)
 
     # -- generate -----------------------------------------------------------------------------
-    def score_candidates(self, references: list[Trajectory], seed: int
+    def score_candidates(self, references: list[Trajectory], seed: int | None = None
                          ) -> tuple[list[Trajectory], np.ndarray]:
-        """All candidates and their SH-SVM scores (margin units; >= 0 means genuine side)."""
+        """All candidates and their SH-SVM scores (margin units; >= 0 means genuine side),
+        drawn with ``seed`` (None: ``random_state``)."""
+        seed = self.random_state if seed is None else seed
         if self.dims_ is not None and references[0].dims != self.dims_:
             raise PseudoDataError(
                 f"references are {references[0].dims}-D but the generator was fitted on "

@@ -73,6 +73,7 @@ class VAEGenerator(PseudoGenerator):
     impostor_radius, genuine_radius : shell radii in units of the user's latent spread
         (mean distance of the references' codes to their centroid).
     n_impostors, n_genuine : how many of each per enrollment.
+    pretrain_seed : seeds ``fit`` (the network); random_state : seeds ``generate``.
     """
 
     name = "vae"
@@ -80,7 +81,8 @@ class VAEGenerator(PseudoGenerator):
     def __init__(self, length: int = 64, latent: int = 16, hidden: int = 256,
                  epochs: int = 300, batch_size: int = 64, lr: float = 2e-3, beta: float = 0.05,
                  impostor_radius: float = 4.0, genuine_radius: float = 0.5,
-                 n_impostors: int = 0, n_genuine: int = 20, threads: int = 1) -> None:
+                 n_impostors: int = 0, n_genuine: int = 20, threads: int = 1,
+                 pretrain_seed: int = 0, random_state: int = 0) -> None:
         self.length = length
         self.latent = latent
         self.hidden = hidden
@@ -93,6 +95,8 @@ class VAEGenerator(PseudoGenerator):
         self.n_impostors = n_impostors
         self.n_genuine = n_genuine
         self.threads = threads
+        self.pretrain_seed = pretrain_seed
+        self.random_state = random_state
 
     # -- fit ----------------------------------------------------------------------------------
     def _fit(self, background: list[Trajectory], seed: int) -> None:
