@@ -20,6 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _readme_time import measured_time
+
 TIMING_KEYS = frozenset({"fit_s", "score_s", "cpu_s", "wall_s", "generator_fit_s", "generate_s"})
 """Seconds measured while running: the only fields two identical runs may disagree on."""
 
@@ -83,7 +86,8 @@ def runs(folder: Path) -> dict[str, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                 epilog=measured_time(__file__))
     ap.add_argument("before", type=Path)
     ap.add_argument("after", type=Path)
     args = ap.parse_args(argv)
