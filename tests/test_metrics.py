@@ -65,7 +65,7 @@ def test_summary_at_own_threshold():
     assert (s.false_accepts, s.false_rejects, s.n_genuine, s.n_impostor) == (1, 1, 4, 5)
     assert s.recognition_rate == pytest.approx(7 / 9)
     assert metrics.rates_at(g, i, 0.0) == (pytest.approx(0.2), pytest.approx(0.25))
-    d = s.to_dict()
+    d = s.as_dict()
     assert set(d) >= {"eer", "auc", "far", "frr", "n_genuine", "n_impostor"}
 
 

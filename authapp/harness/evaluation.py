@@ -116,7 +116,7 @@ def _kind_summary(result: ExperimentResult, name: str, kind: str, calibrated: bo
                   for ts in result.trials.values() for t in ts if t.method == name]
     trial_eers = [e for e in trial_eers if e is not None]
     summary = MethodSummary(
-        **metrics.summarize(gen, imp).to_dict(), **costs, eer_ci=tuple(ci),
+        **metrics.summarize(gen, imp).as_dict(), **costs, eer_ci=tuple(ci),
         eer_user_mean=float(np.mean(user_eers)) if user_eers else None,
         eer_trial_mean=float(np.mean(trial_eers)) if trial_eers else None)
     by_seed = []

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from authapp.harness.metrics import Summary
 from authapp.harness.records import Record, optional
 
 D = dataclass(frozen=True, kw_only=True)
@@ -26,20 +27,10 @@ class _ByKind:
 
 # -- per method and impostor type ------------------------------------------------------------
 @D
-class MethodSummary(Record):
-    """Every measure of one method against one impostor type (``metrics.Summary`` and more)."""
+class MethodSummary(Summary):
+    """Every measure of one method against one impostor type: ``metrics.Summary``'s error
+    rates, then the calibration costs, the EER's interval and its means over users and trials."""
 
-    eer: float
-    auc: float
-    far: float
-    frr: float
-    frr_at_far_1pct: float
-    frr_at_far_0_1pct: float
-    recognition_rate: float
-    n_genuine: int
-    n_impostor: int
-    false_accepts: int
-    false_rejects: int
     cllr: float | None
     min_cllr: float | None
     eer_ci: tuple[float, ...]

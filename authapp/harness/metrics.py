@@ -17,11 +17,12 @@ Conventions (every function here):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from authapp.harness.records import Record
 from core.errors import AirAuthError
 
 
@@ -161,8 +162,9 @@ def min_cllr(genuine: Any, impostor: Any) -> float:
 
 
 @dataclass(frozen=True)
-class Summary:
-    """All numbers the harness reports for one method and one impostor type."""
+class Summary(Record):
+    """The error rates of one method against one impostor type (``figures.MethodSummary``
+    adds the calibration costs and intervals that results.json keeps beside them)."""
 
     eer: float
     auc: float
@@ -175,9 +177,6 @@ class Summary:
     n_impostor: int
     false_accepts: int
     false_rejects: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def summarize(genuine: Any, impostor: Any, threshold: float = 0.0) -> Summary:
