@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from authapp.harness.scores import HEADER_PREFIX
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _readme_time import measured_time
 
@@ -57,7 +59,7 @@ def read_scores(path: Path) -> tuple[Any, list[list[str]]]:
     """(header JSON without timings, rows) of a scores.csv."""
     text = path.read_text(encoding="utf-8")
     first, _, rest = text.partition("\n")
-    header = json.loads(first.removeprefix("# "))
+    header = json.loads(first.removeprefix(HEADER_PREFIX))
     return without_timings(header), list(csv.reader(io.StringIO(rest)))
 
 
