@@ -13,12 +13,13 @@ numerical code, compiled with numba, with no policy in it.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 from numba import njit
 
-from models.dtw import dtw_path
+from models.dtw import _dtw_full
 
 ALIGN_POINTS = 128
 """Points of each path used to align the two and to measure the residual."""
@@ -66,36 +67,78 @@ def _apply(b: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def _nearest(points: np.ndarray, poly: np.ndarray, guess: np.ndarray, span: int
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _segments(poly: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                         float]:
+    """What ``_nearest`` needs of each segment of ``poly`` for every point: its vector and
+    squared length, its midpoint and half length (a ball around the segment), and the
+    largest absolute coordinate (the scale of rounding errors)."""
+    nseg, d = max(poly.shape[0] - 1, 0), poly.shape[1]
+    ab = np.empty((nseg, d))
+    ab2 = np.zeros(nseg)
+    mid = np.empty((nseg, d))
+    half = np.empty(nseg)
+    for s in range(nseg):
+        for k in range(d):
+            ab[s, k] = poly[s + 1, k] - poly[s, k]
+            ab2[s] += ab[s, k] * ab[s, k]
+            mid[s, k] = poly[s, k] + 0.5 * ab[s, k]
+        half[s] = 0.5 * math.sqrt(ab2[s])
+    return ab, ab2, mid, half, np.abs(poly).max() if poly.size else 0.0
+
+
+@njit(cache=True)
+def _nearest(points: np.ndarray, poly: np.ndarray, guess: np.ndarray, span: int,
+             ab: np.ndarray, ab2: np.ndarray, mid: np.ndarray, half: np.ndarray,
+             scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(distance, nearest point, segment) on ``poly`` for each point, searching ``span``
-    segments either side of segment ``guess[i]``."""
+    segments either side of segment ``guess[i]`` (``ab`` ... ``scale``: ``_segments(poly)``).
+
+    The lowest-numbered segment at the smallest distance wins, as in a plain scan. Searched
+    from the guess outwards, so the nearest is found early and most segments are ruled out
+    by their ball (point farther from the ball than the best distance so far, by more than
+    any rounding error: ``slack``) without projecting onto them; same result, fewer flops.
+    """
     p, d = points.shape
     nseg = poly.shape[0] - 1
     dist = np.empty(p)
     near = np.empty((p, d))
     seg = np.empty(p, dtype=np.int64)
+    slack = 1e-9 * (scale + np.abs(points).max() + 1.0)
     for i in range(p):
         lo = max(0, guess[i] - span)
         hi = min(nseg, guess[i] + span + 1)
+        g = min(max(guess[i], lo), hi - 1)
         best = np.inf
-        for s in range(lo, hi):
-            ab2 = 0.0
+        reach = np.inf  # sqrt(best) + slack: a ball farther than this cannot hold the nearest
+        bs = min(lo, nseg - 1)
+        bu = 0.0
+        for t in range(hi - lo):
+            s = g + t if g + t < hi else g - (t - (hi - g) + 1)
+            if reach < np.inf:
+                dm2 = 0.0
+                for k in range(d):
+                    dm = points[i, k] - mid[s, k]
+                    dm2 += dm * dm
+                r = reach + half[s]
+                if dm2 > r * r:
+                    continue
             apab = 0.0
             for k in range(d):
-                ab = poly[s + 1, k] - poly[s, k]
-                ab2 += ab * ab
-                apab += (points[i, k] - poly[s, k]) * ab
-            u = 0.0 if ab2 <= 1e-18 else min(1.0, max(0.0, apab / ab2))
+                apab += (points[i, k] - poly[s, k]) * ab[s, k]
+            u = 0.0 if ab2[s] <= 1e-18 else min(1.0, max(0.0, apab / ab2[s]))
             d2 = 0.0
             for k in range(d):
-                diff = points[i, k] - (poly[s, k] + u * (poly[s + 1, k] - poly[s, k]))
+                diff = points[i, k] - (poly[s, k] + u * ab[s, k])
                 d2 += diff * diff
-            if d2 < best:
+            if d2 < best or (d2 == best and s < bs):
+                if d2 < best:
+                    reach = math.sqrt(d2) + slack
                 best = d2
-                seg[i] = s
-                for k in range(d):
-                    near[i, k] = poly[s, k] + u * (poly[s + 1, k] - poly[s, k])
+                bs = s
+                bu = u
+        seg[i] = bs
+        for k in range(d):
+            near[i, k] = poly[bs, k] + bu * ab[bs, k]
         dist[i] = math.sqrt(best)
     return dist, near, seg
 
@@ -107,16 +150,55 @@ def _refine(qs: np.ndarray, stored: np.ndarray, qdense: np.ndarray, ps: np.ndarr
     """ICP refinement of the affine map ``b`` (query -> stored), then the mean distances
     (query points to the stored polyline, stored points to the aligned query polyline)."""
     guess = q_guess.copy()
+    segs = _segments(stored)
     for _ in range(steps):
-        _, near, guess = _nearest(_apply(b, qs), stored, guess, span)
+        _, near, guess = _nearest(_apply(b, qs), stored, guess, span, *segs)
         b = _affine_fit(qs, near)
-    dq, _, _ = _nearest(_apply(b, qs), stored, guess, span)
-    dp, _, _ = _nearest(ps, _apply(b, qdense), p_guess, span)
+    dq, _, _ = _nearest(_apply(b, qs), stored, guess, span, *segs)
+    aligned = _apply(b, qdense)
+    dp, _, _ = _nearest(ps, aligned, p_guess, span, *_segments(aligned))
     return dq.mean(), dp.mean()
 
 
+@njit(cache=True)
+def _residual(q: np.ndarray, p: np.ndarray, qi: np.ndarray, pi: np.ndarray, band: float,
+              steps: int, min_span: int) -> float:
+    """The larger directed mean distance of ``aligned_residual`` (``qi``, ``pi``: the
+    subsampled points' indices), compiled whole: a derived-replay check aligns hundreds of
+    pairs per login, and calling the kernels one by one from Python cost as much as they."""
+    n, m = q.shape[0], qi.shape[0]
+    d = p.shape[1]
+    qs = np.empty((m, d))
+    ps = np.empty((m, d))
+    for i in range(m):
+        qs[i] = q[qi[i]]
+        ps[i] = p[pi[i]]
+    b = _affine_fit(qs, ps)  # equal arc-length fractions correspond, to begin with
+    _, path = _dtw_full(_apply(b, qs), ps, -1, band, 0)
+    b = _affine_fit(qs[path[:, 0]], ps[path[:, 1]])
+    # where on the dense polylines each subsampled point's partner lies, per DTW
+    q_to_p = np.zeros(m, dtype=np.int64)
+    p_to_q = np.zeros(m, dtype=np.int64)
+    for r in range(path.shape[0]):
+        q_to_p[path[r, 0]] = max(q_to_p[path[r, 0]], path[r, 1])
+        p_to_q[path[r, 1]] = max(p_to_q[path[r, 1]], path[r, 0])
+    q_guess = (q_to_p * (p.shape[0] - 1)) // (m - 1)
+    p_guess = (p_to_q * (n - 1)) // (m - 1)
+    span = max(min_span, int(math.ceil(2 * max(p.shape[0], n) / m)))  # noqa: RUF046 (numba: an int)
+    dq, dp = _refine(qs, p, q, ps, b, q_guess, p_guess, steps, span)
+    return max(dq, dp)
+
+
 def _subsample(x: np.ndarray, m: int) -> np.ndarray:
-    return x[np.linspace(0, x.shape[0] - 1, m).round().astype(np.int64)]
+    return x[_subsample_index(x.shape[0], m)]
+
+
+@functools.lru_cache(maxsize=256)
+def _subsample_index(n: int, m: int) -> np.ndarray:
+    """Indices of ``m`` points spread evenly over ``n`` (fingerprints have few lengths)."""
+    out = np.linspace(0, n - 1, m).round().astype(np.int64)
+    out.flags.writeable = False
+    return out
 
 
 def aligned_residual(query: np.ndarray, stored: np.ndarray) -> float:
@@ -126,29 +208,18 @@ def aligned_residual(query: np.ndarray, stored: np.ndarray) -> float:
     See the module docstring. Symmetric in what it measures (the larger of the two directed
     mean distances), so a copy of half a path does not match the whole one.
     """
-    q = np.asarray(query, dtype=np.float64)
-    p = np.asarray(stored, dtype=np.float64)
+    q = np.ascontiguousarray(query, dtype=np.float64)
+    p = np.ascontiguousarray(stored, dtype=np.float64)
     if (q.ndim != 2 or p.ndim != 2 or q.shape[1] != p.shape[1] or q.shape[0] < 4
-            or p.shape[0] < 4 or not (np.all(np.isfinite(q)) and np.all(np.isfinite(p)))):
+            or p.shape[0] < 4 or not (np.isfinite(q).all() and np.isfinite(p).all())):
         return float("inf")
     size = float(np.sqrt(np.mean(np.sum((p - p.mean(axis=0)) ** 2, axis=1))))
     if size <= 0:
         return float("inf")
     m = ALIGN_POINTS
-    qs, ps = _subsample(q, m), _subsample(p, m)
-    b = _affine_fit(qs, ps)  # equal arc-length fractions correspond, to begin with
-    _, path = dtw_path(_apply(b, qs), ps, window=DTW_BAND)
-    b = _affine_fit(qs[path[:, 0]], ps[path[:, 1]])
-    # where on the dense polylines each subsampled point's partner lies, per DTW
-    q_to_p = np.zeros(m, dtype=np.int64)
-    p_to_q = np.zeros(m, dtype=np.int64)
-    np.maximum.at(q_to_p, path[:, 0], path[:, 1])
-    np.maximum.at(p_to_q, path[:, 1], path[:, 0])
-    q_guess = (q_to_p * (p.shape[0] - 1)) // (m - 1)
-    p_guess = (p_to_q * (q.shape[0] - 1)) // (m - 1)
-    span = max(SEARCH_SEGMENTS, int(np.ceil(2 * max(p.shape[0], q.shape[0]) / m)))
-    dq, dp = _refine(qs, p, q, ps, b, q_guess, p_guess, ICP_STEPS, span)
-    return max(float(dq), float(dp)) / size
+    return float(_residual(q, p, _subsample_index(q.shape[0], m),
+                           _subsample_index(p.shape[0], m), DTW_BAND, ICP_STEPS,
+                           SEARCH_SEGMENTS)) / size
 
 
 # -- the check of stores before schema 3 --------------------------------------------------------
@@ -159,10 +230,11 @@ def legacy_distance(a: np.ndarray, b: np.ndarray) -> float:
         q = _subsample(q, 96)
         q = q - q.mean(axis=0) + p.mean(axis=0)
         guess = np.zeros(q.shape[0], dtype=np.int64)
+        segs = _segments(p)
         for _ in range(3):
-            _, near, guess = _nearest(q, p, guess, p.shape[0])
+            _, near, guess = _nearest(q, p, guess, p.shape[0], *segs)
             q = q + np.mean(near - q, axis=0)
-        d, _, _ = _nearest(q, p, guess, p.shape[0])
+        d, _, _ = _nearest(q, p, guess, p.shape[0], *segs)
         return float(d.mean())
 
     x = np.asarray(a, dtype=np.float64)
