@@ -45,10 +45,33 @@ def open_service(args: argparse.Namespace, *, create: bool = False,
     path = Path(args.store) if args.store else default_store_path()
     store = EnrollmentStore(path, create=create)
     try:
-        return AuthService(store, Settings.from_store(store).with_values(values))
+        service = AuthService(store, Settings.from_store(store).with_values(values))
     except BaseException:
         store.close()
         raise
+    opened = getattr(args, "on_open", None)  # the login service's hook (``authapp.resident``)
+    if opened is not None:
+        opened(service)
+    return service
+
+
+def forward_to_service(args: argparse.Namespace, command: str, fields: dict[str, object]
+                       ) -> int | None:
+    """Run ``command`` in the store's login service when one runs (``authapp serve``): its
+    exit status, having printed its answer; None to run it here (no service, or this is the
+    service running it). File arguments in ``fields`` are made absolute first."""
+    if getattr(args, "served", False):
+        return None
+    import os
+
+    from authapp import resident_wire
+    from authapp.storage.layout import default_store_path
+
+    store = Path(args.store) if args.store else default_store_path()
+    out = {k: os.path.abspath(v) if k == "file" else v for k, v in fields.items()}
+    out.update(verbose=bool(getattr(args, "verbose", False)),
+               quiet=bool(getattr(args, "quiet", False)))
+    return resident_wire.forward(command, out, store)
 
 
 def read_recording(path: str) -> Trajectory:

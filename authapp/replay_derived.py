@@ -242,8 +242,12 @@ class StoredSet:
 
 
 def stored_set(refs: Sequence[Reference]) -> StoredSet:
-    """Everything of a user's stored samples the check needs, login after login."""
+    """Everything of a user's stored samples the check needs, login after login (the cuts of
+    the ``CROPS`` grid included: every login tries them all)."""
     mixes = _blends(refs)
+    for r in refs:
+        for cut in CROPS:
+            r.crop(*cut)
     return StoredSet(tuple(refs), tuple(m for _, _, m in mixes), derived_bounds(refs, mixes))
 
 

@@ -100,7 +100,7 @@ def placeholders(data: Path, tmp: Path, command: str) -> dict[str, list[str]]:
             "NAME.PARAM=JSON": ["dtw.window=0.1"], "FAR": ["0.05"], "MARGIN": ["1.5"],
             "KEY": ["max_failures"], "VALUE": ["5"],
             "SCORES": [str(tmp / "experiment" / "scores.csv")],
-            "ADDRESS": ["tcp://127.0.0.1:8786"]}
+            "ADDRESS": ["tcp://127.0.0.1:8786"], "SECONDS": ["1"]}
 
 
 def is_placeholder(token: str) -> bool:

@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "record": "record one writing gesture from the Leap Motion (or --replay FILE)",
     "replay": "administrator's offline check of a recording against an enrolled user, with "
               "per-verifier scores (not a login; audited)",
+    "serve": "run the login service: login and identify on this store answer from one warm "
+             "process",
     "settings": "show or change store-wide settings (lockout policy, verifier, security "
                 "level, calibration, replay threshold); changes are checked and audited",
     "unlock": "end USER's lockout now; earlier failed logins stop counting (audited)",

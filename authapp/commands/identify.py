@@ -12,7 +12,13 @@ from __future__ import annotations
 import argparse
 
 from authapp.cli import printable
-from authapp.cli_store import add_store_argument, open_service, read_recording, verbose
+from authapp.cli_store import (
+    add_store_argument,
+    forward_to_service,
+    open_service,
+    read_recording,
+    verbose,
+)
 from authapp.service_results import IdentifyResult, accepting_candidates
 from core.errors import AirAuthError
 
@@ -41,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.top < 1:  # (argparse checks it; a programmatic caller might not)
         raise AirAuthError(f"--top must be at least 1, got {args.top}")
+    served = forward_to_service(args, "identify", {"file": args.file, "top": args.top})
+    if served is not None:
+        return served
     recording = read_recording(args.file)
     result = open_service(args).identify(recording)
     print(printable(result.reason))

@@ -12,6 +12,7 @@ import argparse
 from authapp.cli import printable
 from authapp.cli_store import (
     add_store_argument,
+    forward_to_service,
     open_service,
     read_recording,
     score_lines,
@@ -31,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    served = forward_to_service(args, "login", {"user": args.user, "file": args.file})
+    if served is not None:
+        return served
     recording = read_recording(args.file)
     service = open_service(args)
     result = service.verify(args.user, recording)

@@ -80,6 +80,8 @@ class AuthService(Administration):
         self.store = store
         self.settings = settings if settings is not None else Settings.from_store(store)
         self.clock = clock or store.clock
+        self.deferred: list[Callable[[], object]] | None = None
+        """Adaptations queued to run after the answer (``services.adaptation.after_accept``)."""
 
     # -- input checks -------------------------------------------------------------------------
     @staticmethod
@@ -302,7 +304,7 @@ class AuthService(Administration):
                     score=value if decision.outcome in ("accept", "reject") else None,
                     reason=decision.reason, fingerprint=fp, audit=decision.events, when=now)
                 if decision.accepted and value is not None:
-                    adapted = adaptation.maybe_adapt(self, info, verifier, rec, value)
+                    adapted = adaptation.after_accept(self, info, verifier, rec, value)
         return VerifyResult(name, decision.accepted, value, raw, threshold, per,
                             decision.reason, decision.outcome, replay_of=decision.replay_of,
                             locked_until=decision.locked_until,

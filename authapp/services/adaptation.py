@@ -15,6 +15,12 @@ here), an administrator's offline check (``offline_check``), an account whose mo
 calibrated product model, a login that the enrollment-only model would reject
 (``AdaptationPolicy.anchor``), or an account whose calibration needs a bigger cohort than the
 store now has (``CohortTooSmall``: logged as a warning, the login stands).
+
+A refit takes about a second (scikit-learn's import included) after the decision is known.
+A service that answers before adapting (``authapp.resident``, the login service) sets
+``AuthService.deferred`` to a list: the adaptation is queued there (``after_accept``) and run
+after the answer (``adapt_later``), under the user's lock again, only if the account is still
+the one that login was decided on and is not locked meanwhile.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from authapp import guard
 from authapp.store import StaleEnrollmentError
 from capture.trajectory import Trajectory
 from core.errors import AirAuthError
@@ -145,6 +152,34 @@ def maybe_adapt(service: AuthService, info: UserInfo, verifier: Any, rec: Trajec
         log.warning("template adaptation dropped, the account changed meanwhile: %s", exc)
         return False
     return True
+
+
+def after_accept(service: AuthService, info: UserInfo, verifier: Any, rec: Trajectory,
+                 value: float) -> bool:
+    """Adapt after an accepted login now (``maybe_adapt``), or queue it when the service
+    defers adaptation (returns False then: it has not happened yet)."""
+    if service.deferred is None:
+        return maybe_adapt(service, info, verifier, rec, value)
+    if service.settings.adaptation.could_admit(value):
+        service.deferred.append(lambda: adapt_later(service, info.name, info.model_id, rec,
+                                                    value))
+    return False
+
+
+def adapt_later(service: AuthService, name: str, model_id: str, rec: Trajectory,
+                value: float) -> bool:
+    """A queued adaptation (``after_accept``): under the user's lock, on the model that login
+    was decided on (anything else changed the account: dropped), never while locked."""
+    with service.store.user_lock(name):
+        info, verifier = service.store.load_verifier(name)
+        if info.model_id != model_id:
+            log.warning("template adaptation dropped, the account of %r changed meanwhile",
+                        name)
+            return False
+        if guard.lock_state(service.store, service.settings.lockout, name,
+                            service.clock()).locked:
+            return False
+        return maybe_adapt(service, info, verifier, rec, value)
 
 
 def revert(service: AuthService, user: str, actor: str = "admin") -> int:
