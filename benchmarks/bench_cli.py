@@ -14,6 +14,11 @@ median / p95 wall times, the median over the reference and how many logins were 
 ``--before DIR``: a checkout of an earlier version (``git worktree add DIR COMMIT``), whose
 ``--help``, ``users`` and login are timed in the same rounds (run from that checkout, with
 a store it enrolled itself), for the speed-up.
+
+``authapp login (service)``: the same login process while the store's login service runs
+(``authapp serve``, started on the round's fresh copy before the timing and stopped after
+it, neither timed): the process forwards the login and prints the service's answer. The
+plain ``authapp login`` row is the command in its own process (no service runs).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "fmkit_leap"
@@ -40,6 +46,19 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int]:
     rc = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
                         stderr=subprocess.PIPE, check=False).returncode
     return time.perf_counter() - t0, rc
+
+
+def _start_service(cli: list[str], store: Path, env: dict[str, str], cwd: Path
+                   ) -> subprocess.Popen:
+    """``authapp serve`` on ``store``, returned once it says it listens (warm)."""
+    proc = subprocess.Popen(cli + ["serve", "--store", str(store)], env=env, cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    stream: IO[str] = proc.stderr  # type: ignore[assignment]
+    line = stream.readline()
+    if "listening on" not in line:
+        proc.kill()
+        raise SystemExit(f"the login service did not start: {line}{stream.read()}")
+    return proc
 
 
 def _p95(values: list[float]) -> float:
@@ -83,6 +102,7 @@ def main() -> int:
         "authapp --help": cli + ["--help"],
         "authapp users": cli + ["users", "--store", str(store)],
         "authapp login": cli + ["login", USER, probe, "--store", str(store)],
+        "authapp login (service)": cli + ["login", USER, probe, "--store", str(store)],
     }
     envs = dict.fromkeys(commands, env)
     cwds = dict.fromkeys(commands, REPO)
@@ -109,7 +129,14 @@ def main() -> int:
                 shutil.copytree(pristine, fresh)
                 cmd = [str(fresh) if a == pristine else probes[r % len(probes)] if a == probe
                        else a for a in cmd]
-            sec, rc = _timed(cmd, envs[name], cwds[name])
+            service = (_start_service(cli, fresh, envs[name], cwds[name])
+                       if name.endswith("(service)") else None)
+            try:
+                sec, rc = _timed(cmd, envs[name], cwds[name])
+            finally:
+                if service is not None:
+                    service.terminate()
+                    service.wait(60)
             if name in accepted:
                 if rc not in (0, 1):
                     raise SystemExit(f"login failed with exit status {rc}")
@@ -122,9 +149,11 @@ def main() -> int:
         print(f"{name:<25} {med:>9.3f} {_p95(ts):>7.3f} {med - base:>20.3f}")
     help_over = statistics.median(times["authapp --help"]) - base
     login = statistics.median(times["authapp login"])
+    served = statistics.median(times["authapp login (service)"])
     print(f"goal --help <= 0.3 s over the interpreter: {help_over:.3f} s "
-          f"({'met' if help_over <= 0.3 else 'NOT met'}); login <= 0.5 s: {login:.3f} s "
-          f"({'met' if login <= 0.5 else 'NOT met'}); load average "
+          f"({'met' if help_over <= 0.3 else 'NOT met'}); login <= 0.5 s: in its own "
+          f"process {login:.3f} s ({'met' if login <= 0.5 else 'NOT met'}), with the login "
+          f"service {served:.3f} s ({'met' if served <= 0.5 else 'NOT met'}); load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print("logins accepted: " + ", ".join(f"{k} {n} of {args.rounds}" for k, n in
                                           accepted.items()))
