@@ -32,7 +32,7 @@ correspondence DTW found (the true nearest point of a copy is there; a genuine p
 come out farther apart, never closer, by this restriction)."""
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _affine_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Least-squares affine map (D + 1, D) taking points ``x`` (m, D) onto ``y``: the linear
     part in the first D rows, the translation in the last.
@@ -60,13 +60,13 @@ def _affine_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _apply(b: np.ndarray, x: np.ndarray) -> np.ndarray:
     d = x.shape[1]
     return np.ascontiguousarray(x) @ np.ascontiguousarray(b[:d]) + b[d]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _segments(poly: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                          float]:
     """What ``_nearest`` needs of each segment of ``poly`` for every point: its vector and
@@ -86,7 +86,7 @@ def _segments(poly: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return ab, ab2, mid, half, np.abs(poly).max() if poly.size else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _nearest(points: np.ndarray, poly: np.ndarray, guess: np.ndarray, span: int,
              ab: np.ndarray, ab2: np.ndarray, mid: np.ndarray, half: np.ndarray,
              scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -143,7 +143,7 @@ def _nearest(points: np.ndarray, poly: np.ndarray, guess: np.ndarray, span: int,
     return dist, near, seg
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _refine(qs: np.ndarray, stored: np.ndarray, qdense: np.ndarray, ps: np.ndarray,
             b: np.ndarray, q_guess: np.ndarray, p_guess: np.ndarray, steps: int,
             span: int) -> tuple[float, float]:
@@ -160,7 +160,7 @@ def _refine(qs: np.ndarray, stored: np.ndarray, qdense: np.ndarray, ps: np.ndarr
     return dq.mean(), dp.mean()
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _residual(q: np.ndarray, p: np.ndarray, qi: np.ndarray, pi: np.ndarray, band: float,
               steps: int, min_span: int) -> float:
     """The larger directed mean distance of ``aligned_residual`` (``qi``, ``pi``: the

@@ -33,7 +33,10 @@ shared data sets (no genuine login flagged) and of the derived copies (README).
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -49,6 +52,7 @@ from models.fixed_features import make_config, sequences
 __all__ = [
     "CROPS",
     "CROP_STEP",
+    "CROP_THREADS",
     "CROP_TOLERANCE",
     "DERIVED_RATIO",
     "DTW_WINDOW",
@@ -102,6 +106,8 @@ MIN_SAMPLES = 2
 BLEND_SAMPLES = 8
 """Blends are made of the first this many stored samples (28 pairs): the cost grows with the
 square of the count, and an enrollment has 5."""
+CROP_THREADS = 4
+"""Most threads the crop search uses (at most one per CPU)."""
 _CONFIG = make_config(DEFAULT_FEATURES)
 
 
@@ -231,6 +237,14 @@ def _crops(q: Sequence[np.ndarray], r: Reference, start: tuple[float, float]) ->
     return min(scores.values())
 
 
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    """Threads for the crop search, one stored sample each: it is most of a login's check
+    (hundreds of alignments), and the alignment code releases the GIL."""
+    return ThreadPoolExecutor(max_workers=max(1, min(CROP_THREADS, os.cpu_count() or 1)),
+                              thread_name_prefix="derived-replay")
+
+
 @dataclass(frozen=True)
 class StoredSet:
     """A user's stored samples prepared for the check: references, their pairwise blends and
@@ -322,10 +336,12 @@ def find_derived_replay(query: Trajectory, stored: StoredSet,
             consider(dr.ref, "shape", _shape(q.shapes, dr.shapes), "shape")
             consider(dr.ref, "dynamics", _dynamics(q.seq, [dr.seq])[0], "dynamics")
     # crops: a coarse grid of cuts of every stored sample, then a fine search from its best
-    for r in refs:
+    def best_cut(r: Reference) -> float:
         grid = [(_crop_residual(q.shapes, r, c), c) for c in CROPS]
         scans = (grid[:_GRID], grid[_GRID:2 * _GRID], grid[2 * _GRID:])
-        cut = min(min(_crops(q.shapes, r, min(g)[1]) for g in scans), min(grid)[0])
+        return min(min(_crops(q.shapes, r, min(g)[1]) for g in scans), min(grid)[0])
+
+    for r, cut in zip(refs, _pool().map(best_cut, refs)):  # (in order: same ties)
         consider(f"{r.ref} (cropped)", "shape", cut, "shape")
     if stored.blends:
         for m, d in zip(stored.blends, _dynamics(q.seq, [m.seq for m in stored.blends])):
