@@ -33,8 +33,8 @@ shared data sets (no genuine login flagged) and of the derived copies (README).
 
 from __future__ import annotations
 
-import functools
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -237,12 +237,23 @@ def _crops(q: Sequence[np.ndarray], r: Reference, start: tuple[float, float]) ->
     return min(scores.values())
 
 
-@functools.cache
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOL_LOCK = threading.Lock()
+
+
 def _pool() -> ThreadPoolExecutor:
     """Threads for the crop search, one stored sample each: it is most of a login's check
-    (hundreds of alignments), and the alignment code releases the GIL."""
-    return ThreadPoolExecutor(max_workers=max(1, min(CROP_THREADS, os.cpu_count() or 1)),
-                              thread_name_prefix="derived-replay")
+    (hundreds of alignments), and the alignment code releases the GIL. One pool per process:
+    a child forked after a check (parallel logins, test servers) gets a new one, because the
+    parent's threads do not exist there and work given to them would never run."""
+    with _POOL_LOCK:
+        pool = _POOLS.get(os.getpid())
+        if pool is None:
+            _POOLS.clear()
+            pool = _POOLS[os.getpid()] = ThreadPoolExecutor(
+                max_workers=max(1, min(CROP_THREADS, os.cpu_count() or 1)),
+                thread_name_prefix="derived-replay")
+        return pool
 
 
 @dataclass(frozen=True)

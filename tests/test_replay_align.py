@@ -9,6 +9,8 @@ bit for bit, ties included (the lowest-numbered segment at the smallest distance
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -67,3 +69,55 @@ def test_pruned_search_equals_plain_scan(dims: int, case: str) -> None:
         want = _plain_scan(points, poly, guess, span)
         for g, w in zip(got, want):
             np.testing.assert_array_equal(g, w)
+
+
+# -- the derived-replay check's threads ----------------------------------------------------------
+def _derived_case(fmkit_dir: Path) -> tuple:
+    """(a stored set of 5 samples, a copy of the first with 10 % cut off, a fresh sample)."""
+    from authapp import replay_derived
+    from capture.formats import load_recording
+    from capture.trajectory import Trajectory
+
+    recs = [load_recording(fmkit_dir / f"luduo_luduo_{i:02d}.txt") for i in range(1, 7)]
+    stored = replay_derived.stored_set(
+        [replay_derived.reference(f"sample {i}", r) for i, r in enumerate(recs[:5], 1)])
+    first = recs[0]
+    n = len(first)
+    cut = Trajectory(first.t[n // 10:], first.positions[n // 10:])  # its first 10 % cut off
+    return stored, cut, recs[5]
+
+
+def _check_in_child(fmkit_dir: Path, queue: Any) -> None:
+    from authapp import replay_derived
+
+    stored, cut, fresh = _derived_case(fmkit_dir)
+    match = replay_derived.find_derived_replay(cut, stored)
+    queue.put((match.ref if match else None,
+               replay_derived.find_derived_replay(fresh, stored)))
+
+
+def test_crop_search_threads_change_nothing_and_survive_a_fork(fmkit_dir, monkeypatch) -> None:
+    """One thread or several: the same match. A process forked after a check (the parent's
+    pool threads do not exist in it) still checks, instead of waiting forever."""
+    import multiprocessing
+
+    from authapp import replay_derived
+
+    stored, cut, fresh = _derived_case(fmkit_dir)
+    threaded = replay_derived.find_derived_replay(cut, stored)
+    assert threaded is not None and "sample 1" in threaded.ref
+    assert replay_derived.find_derived_replay(fresh, stored) is None
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_check_in_child, args=(fmkit_dir, queue))
+    child.start()
+    child.join(300)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive, "the forked child's derived-replay check never finished"
+    assert queue.get(timeout=10) == (threaded.ref, None)
+    monkeypatch.setattr(replay_derived, "CROP_THREADS", 1)
+    monkeypatch.setattr(replay_derived, "_POOLS", {})
+    assert replay_derived.find_derived_replay(cut, replay_derived.stored_set(
+        list(stored.refs))) == threaded
