@@ -20,6 +20,7 @@ pickle); ``authapp`` decides where the bytes go.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -93,6 +94,20 @@ def draw_seed(random_state: RandomState) -> int:
     return int(random_state)
 
 
+@functools.lru_cache(maxsize=256)
+def _init_param_names(init: Any, owner: str) -> tuple[str, ...]:
+    """``Estimator._get_param_names`` of a class whose ``__init__`` is ``init``, worked out
+    once per constructor (``inspect.signature`` is slow, and loading a stored model asks
+    for every member's names many times)."""
+    if init is object.__init__:
+        return ()
+    params = [p for p in inspect.signature(init).parameters.values()
+              if p.name != "self" and p.kind != p.VAR_KEYWORD]
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        raise TypeError(f"{owner}: estimators take no *args in __init__")
+    return tuple(sorted(p.name for p in params))
+
+
 class Estimator:
     """scikit-learn's parameter protocol plus the product's error type and JSON config.
 
@@ -103,14 +118,7 @@ class Estimator:
     @classmethod
     def _get_param_names(cls) -> list[str]:
         """The constructor's parameter names, sorted (``BaseEstimator._get_param_names``)."""
-        init = cls.__init__
-        if init is object.__init__:
-            return []
-        params = [p for p in inspect.signature(init).parameters.values()
-                  if p.name != "self" and p.kind != p.VAR_KEYWORD]
-        if any(p.kind == p.VAR_POSITIONAL for p in params):
-            raise TypeError(f"{cls.__name__}: estimators take no *args in __init__")
-        return sorted(p.name for p in params)
+        return list(_init_param_names(cls.__init__, cls.__name__))
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Parameter name -> value; with ``deep``, nested estimators' as ``name__param``."""

@@ -33,6 +33,7 @@ class Registry(MutableMapping[str, str]):
         self.what = what
         self._targets = dict(targets)
         self.error = error
+        self._defaults: dict[str, dict[str, Any]] = {}  # (``_plain_defaults``)
 
     def __getitem__(self, name: str) -> str:
         return self._targets[name]
@@ -41,9 +42,11 @@ class Registry(MutableMapping[str, str]):
         if not isinstance(target, str) or ":" not in target:
             raise ValueError(f"a {self.what} is registered as 'module:Class', not {target!r}")
         self._targets[name] = target
+        self._defaults.pop(name, None)
 
     def __delitem__(self, name: str) -> None:
         del self._targets[name]
+        self._defaults.pop(name, None)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._targets)
@@ -77,9 +80,18 @@ class Registry(MutableMapping[str, str]):
     def non_default(self, name: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """``params`` without the entries equal to ``name``'s constructor defaults: what
         identifies a configured member (calibrations are matched by it)."""
-        defaults = self.cls(name)().get_params(deep=False)
+        defaults = self._plain_defaults(name)
         return {k: v for k, v in params.items()
-                if k not in defaults or _plain(v) != _plain(defaults[k])}
+                if k not in defaults or _plain(v) != defaults[k]}
+
+    def _plain_defaults(self, name: str) -> dict[str, Any]:
+        """``name``'s constructor defaults as JSON gives them back, worked out once (a fresh
+        instance per question made loading a stored model slow)."""
+        cached = self._defaults.get(name)
+        if cached is None:
+            defaults = self.cls(name)().get_params(deep=False)
+            cached = self._defaults[name] = {k: _plain(v) for k, v in defaults.items()}
+        return cached
 
 
 def _plain(value: Any) -> Any:
