@@ -95,6 +95,10 @@ class UserIndex:
         self.vectors = np.zeros((0, 0), dtype=np.float32)
         self.graph: Any = None
         self._version = embedding_version()
+        self._synced: dict[str, float] | None = None
+        """The store's ``user_versions`` this index was last brought up to date with, every
+        user included: the same answer again means nothing to do (one dict comparison
+        instead of walking every label, about 30 ms at 10,000 users)."""
 
     # -- reading and writing ------------------------------------------------------------------
     def _load(self) -> None:
@@ -197,6 +201,8 @@ class UserIndex:
         if self.graph is None and not self.keys:
             self._load()
         current = self.store.user_versions()
+        if current == self._synced:
+            return self
         labels_of: dict[str, list[int]] = {}
         for i, k in enumerate(self.keys):
             if k:
@@ -204,6 +210,7 @@ class UserIndex:
         stale = [k for k, ls in labels_of.items() if current.get(k) != self.updated[ls[0]]]
         new = [k for k in current if k not in labels_of or k in stale]
         if not stale and not new:
+            self._synced = current
             return self
         for k in stale:
             for i in labels_of.pop(k):
@@ -211,11 +218,13 @@ class UserIndex:
                 if self.graph is not None:
                     self.graph.mark_deleted(i)
         added = []
+        left_out = False
         for k in sorted(new):
             try:
                 vecs, dims = self._vectors_of(k)
             except Exception as exc:  # noqa: BLE001 - a user deleted meanwhile, a bad file
                 log.warning("identification index: user %r left out (%s)", k, exc)
+                left_out = True  # (tried again at the next sync)
                 continue
             added += [(k, v, dims) for v in vecs]
         if added:
@@ -236,6 +245,7 @@ class UserIndex:
         if self.graph is None:
             self._rebuild_graph()
         self._save()
+        self._synced = None if left_out else current
         return self
 
     def _compact(self) -> None:

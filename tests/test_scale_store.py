@@ -190,3 +190,36 @@ def test_shortlist_is_nearest_first(shared_data, tmp_path, small_index):
     for key, row in zip(index.keys, index.vectors):
         nearest[key] = min(nearest.get(key, np.inf), float(((row - vec) ** 2).sum()))
     assert index.shortlist(query, 3) == sorted(nearest, key=nearest.get)[:3]
+
+
+def test_sync_with_nothing_changed_does_nothing_but_retries_users_left_out(
+        shared_data, tmp_path, small_index, monkeypatch):
+    """An unchanged store is one comparison of its versions (no walk over the labels); a
+    user left out (unreadable at the last sync) is tried again, and every change shows."""
+    service = _service(tmp_path / "store")
+    for u in range(1, 5):
+        service.enroll(f"user{u}", svc(shared_data, u, range(1, 6)), update_index=False)
+    index = UserIndex(service.store)
+    real = UserIndex._vectors_of
+    broken = {"user3"}
+
+    def vectors_of(self, key):
+        if key in broken:
+            raise OSError("unreadable for now")
+        return real(self, key)
+
+    monkeypatch.setattr(UserIndex, "_vectors_of", vectors_of)
+    index.sync()
+    assert sorted({k for k in index.keys if k}) == ["user1", "user2", "user4"]
+    broken.clear()
+    index.sync()  # the store did not change, but user3 was left out: tried again
+    assert sorted({k for k in index.keys if k}) == [f"user{u}" for u in range(1, 5)]
+    calls = []
+    monkeypatch.setattr(UserIndex, "_vectors_of",
+                        lambda self, key: calls.append(key) or real(self, key))
+    keys = list(index.keys)
+    assert index.sync() is index and index.keys == keys and calls == []
+    service.enroll("user2", svc(shared_data, 2, range(6, 11)), re_enroll=True, actor=ADMIN,
+                   update_index=False)
+    index.sync()
+    assert calls == ["user2"] and len(index) == 4

@@ -86,9 +86,11 @@ class UserRecords:
         index derived from the enrollments compares to see what changed (one light query,
         no metadata parsed, also at 10,000 users)."""
         with self.db.read() as c:
-            rows = c.execute("SELECT key, updated FROM users WHERE model_id IS NOT NULL"
-                             ).fetchall()
-        return {str(r["key"]): float(r["updated"]) for r in rows}
+            cur = c.cursor()
+            cur.row_factory = None  # plain tuples: a third of the time at 10,000 rows
+            rows = cur.execute("SELECT key, updated FROM users WHERE model_id IS NOT NULL"
+                               ).fetchall()
+        return {str(k): float(u) for k, u in rows}
 
     def count_users(self) -> int:
         """How many users are enrolled."""
