@@ -9,7 +9,9 @@ that the index holds N distinct users. Queries are held-out real recordings of t
 people; each runs ``AuthService.identify`` end to end (index sync check, shortlist, loading and
 scoring the shortlisted models, the login rules and the attempt record), lockout off, in one
 warm process: the index stays loaded between identifications (``identify_index.loaded``);
-what a fresh process pays once to read it is printed per size.
+what a fresh process pays once to read it is printed per size. The queries that named
+someone (they also run that account's derived-replay check) are also timed apart from those
+that named nobody.
 
 The reference, measured in the same run: exhaustive identification (every user's verifier
 scores the query, as before issue 24) at the smallest size. Prints p50 / p95 per size, the
@@ -79,12 +81,16 @@ def main() -> int:
     rng.shuffle(queries)
     queries = (queries * (1 + args.queries // max(len(queries), 1)))[: args.queries]
 
+    named: list[bool] = []  # of the last ``timed`` call: which queries named someone
+
     def timed(n: int) -> list[float]:
         out = []
+        named.clear()
         for _, q in queries[:n]:
             t = time.perf_counter()
-            service.identify(q)
+            result = service.identify(q)
             out.append(time.perf_counter() - t)
+            named.append(result.identified)
         return out
 
     sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -125,6 +131,12 @@ def main() -> int:
         open_s = time.perf_counter() - t0
         store_mb = sum(f.stat().st_size for f in store.path.rglob("*") if f.is_file()) / 2**20
         rows.append((f"{size} index", lat))
+        # a query that names someone also runs that account's derived-replay check
+        split = {"named": [t for t, k in zip(lat, named) if k],
+                 "unnamed": [t for t, k in zip(lat, named) if not k]}
+        print(f"N={size}: " + "; ".join(
+            f"{len(v)} {kind} p50 {statistics.median(v) * 1000:.1f} ms max "
+            f"{max(v) * 1000:.1f} ms" for kind, v in split.items() if v))
         print(f"N={size}: identify p50 {statistics.median(lat) * 1000:.1f} ms, p95 "
               f"{_p95(lat) * 1000:.1f} ms (reference p50 "
               f"{statistics.median(rows[0][1]) * 1000:.1f} ms); store {store_mb:.0f} MiB on disk (filled in {fill_s:.0f} s), "
