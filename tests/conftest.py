@@ -27,6 +27,20 @@ def fmkit_dir(shared_data: Path) -> Path:
     return shared_data / "fmkit_leap"
 
 
+@pytest.fixture(scope="session")
+def svc_task1(shared_data: Path):
+    """SVC2004 Task1, loaded once per test process (its recordings are immutable)."""
+    from capture.datasets import load_dataset
+
+    return load_dataset(shared_data / "svc2004_task1", "svc2004")
+
+
+@pytest.fixture()
+def u1_refs(svc_task1) -> list:
+    """SVC2004 Task1 user U1's first five genuine samples (a fresh list per test)."""
+    return svc_task1.genuine("U1")[:5]
+
+
 @pytest.fixture(autouse=True)
 def gui_preferences_in_tmp(tmp_path_factory, monkeypatch) -> Path:
     """The GUI's remembered window size and last store (QSettings) and its experiment

@@ -14,7 +14,6 @@ import torch
 from sklearn.base import clone
 
 from authapp.cli import main
-from capture.datasets import load_dataset
 from capture.trajectory import Trajectory
 from core.errors import TrajectoryError
 from models.base import NotFittedError, ParameterError
@@ -199,15 +198,11 @@ def test_digits_benchmark_new_detectors_seeds_and_contamination(tmp_path, capsys
 
 
 # -- verifiers ----------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def svc(shared_data):
-    return load_dataset(shared_data / "svc2004_task1", "svc2004")
-
 
 @pytest.fixture(scope="module")
-def background(svc):
+def background(svc_task1):
     return [t for i in ("U13", "U14", "U15", "U16", "U17", "U18", "U19", "U20")
-            for t in svc.genuine(i)[:5]]
+            for t in svc_task1.genuine(i)[:5]]
 
 
 def _tiny(kind: str, **extra) -> dict:
@@ -215,11 +210,11 @@ def _tiny(kind: str, **extra) -> dict:
 
 
 @pytest.mark.parametrize("kind", ["ganomaly", "fanogan"])
-def test_verifier_pretrains_adapts_scores_and_round_trips(svc, background, kind, tmp_path,
+def test_verifier_pretrains_adapts_scores_and_round_trips(svc_task1, background, kind, tmp_path,
                                                           monkeypatch):
     monkeypatch.delenv("AIRAUTH_PSEUDO_CACHE", raising=False)
     verifiers.clear_memory()
-    refs = svc.genuine("U1")[:5]
+    refs = svc_task1.genuine("U1")[:5]
     v = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path))).fit(refs, background)
     assert v.pretrained_ and v.weights_ == "trained"
     assert len(list(tmp_path.glob(f"{kind}-v*.npz"))) == 1
@@ -227,36 +222,36 @@ def test_verifier_pretrains_adapts_scores_and_round_trips(svc, background, kind,
     assert np.all(np.isfinite(own)) and np.median(own) > np.median(others)
     assert v.threshold_ == 0.5
     again = load_verifier(dump_verifier(v))
-    assert np.allclose(again.score_samples(svc.genuine("U1")[5:]),
-                       v.score_samples(svc.genuine("U1")[5:]))
+    assert np.allclose(again.score_samples(svc_task1.genuine("U1")[5:]),
+                       v.score_samples(svc_task1.genuine("U1")[5:]))
     # the next user of the same background reuses the pretrained network (memory, then disk)
     u2 = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path)))
-    assert u2.fit(svc.genuine("U2")[:5], background).weights_ == "memory"
+    assert u2.fit(svc_task1.genuine("U2")[:5], background).weights_ == "memory"
     # the fold rule: another background never gets a network pretrained on different people
     other = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path)))
-    assert other.fit(svc.genuine("U2")[:5], background[5:]).weights_ == "trained"
+    assert other.fit(svc_task1.genuine("U2")[:5], background[5:]).weights_ == "trained"
     verifiers.clear_memory()
     u3 = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path)))
-    assert u3.fit(svc.genuine("U3")[:5], background).weights_ == "cached"
+    assert u3.fit(svc_task1.genuine("U3")[:5], background).weights_ == "cached"
     # a damaged cache file is trained over
     verifiers.clear_memory()
     for f in tmp_path.glob(f"{kind}-v*.npz"):
         f.write_bytes(b"not weights")
     u4 = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path)))
-    assert u4.fit(svc.genuine("U4")[:5], background).weights_ == "trained"
+    assert u4.fit(svc_task1.genuine("U4")[:5], background).weights_ == "trained"
     # another training recipe is another file, never the old network
     recipe = {**TINY[kind], "latent": 4}
     u5 = make_verifier(kind, **{**_tiny(kind, cache_dir=str(tmp_path)), "detector": recipe})
-    assert u5.fit(svc.genuine("U5")[:5], background).weights_ == "trained"
+    assert u5.fit(svc_task1.genuine("U5")[:5], background).weights_ == "trained"
     assert len(list(tmp_path.glob(f"{kind}-v*.npz"))) == 3
 
 
 @pytest.mark.parametrize("kind", NEW)
-def test_new_verifiers_pretrain_adapt_score_and_round_trip(svc, background, kind, tmp_path,
+def test_new_verifiers_pretrain_adapt_score_and_round_trip(svc_task1, background, kind, tmp_path,
                                                            monkeypatch):
     monkeypatch.delenv("AIRAUTH_PSEUDO_CACHE", raising=False)
     verifiers.clear_memory()
-    refs = svc.genuine("U1")[:5]
+    refs = svc_task1.genuine("U1")[:5]
     v = make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path))).fit(refs, background)
     assert v.pretrained_ and v.weights_ == "trained"
     own, others = v.score_samples(refs), v.score_samples(background)
@@ -266,45 +261,45 @@ def test_new_verifiers_pretrain_adapt_score_and_round_trip(svc, background, kind
         # two pretrained on the background, which they then find more normal than the user
         assert np.median(own) > np.median(others)
     again = load_verifier(dump_verifier(v))
-    np.testing.assert_allclose(again.score_samples(svc.genuine("U1")[5:9]),
-                               v.score_samples(svc.genuine("U1")[5:9]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(again.score_samples(svc_task1.genuine("U1")[5:9]),
+                               v.score_samples(svc_task1.genuine("U1")[5:9]), rtol=1e-5, atol=1e-6)
     assert make_verifier(kind, **_tiny(kind, cache_dir=str(tmp_path))).fit(
-        svc.genuine("U2")[:5], background).weights_ == "memory"
+        svc_task1.genuine("U2")[:5], background).weights_ == "memory"
 
 
-def test_verifier_without_background_and_pseudo_negatives(svc, background):
-    refs = svc.genuine("U1")[:4]
+def test_verifier_without_background_and_pseudo_negatives(svc_task1, background):
+    refs = svc_task1.genuine("U1")[:4]
     v = make_verifier("ganomaly", **_tiny("ganomaly", scratch={"epochs": 10})).fit(refs)
     assert not v.pretrained_ and v.weights_ == "scratch"
-    assert np.all(np.isfinite(v.score_samples(svc.forgeries("U1"))))
+    assert np.all(np.isfinite(v.score_samples(svc_task1.forgeries("U1"))))
     # generated negatives are the user's own material, not "other people": not pretrained on
     fakes = [t.with_meta(extra={"pseudo": "impostor"}) for t in background]
     w = make_verifier("ganomaly", **_tiny("ganomaly", scratch={"epochs": 10})).fit(refs, fakes)
     assert not w.pretrained_
 
 
-def test_verifier_errors(svc):
+def test_verifier_errors(svc_task1):
     v = make_verifier("ganomaly", **_tiny("ganomaly", scratch={"epochs": 5}))
     with pytest.raises(NotFittedError):
-        v.score_samples(svc.genuine("U1")[:1])
-    v.fit(svc.genuine("U1")[:3])
+        v.score_samples(svc_task1.genuine("U1")[:1])
+    v.fit(svc_task1.genuine("U1")[:3])
     t = np.arange(50) / 100.0
     air = Trajectory(t, np.column_stack([np.sin(9 * t), np.cos(7 * t), t]))
     with pytest.raises(TrajectoryError, match="3-D"):
         v.score_samples([air])
     with pytest.raises(ValueError, match="length"):
-        make_verifier("ganomaly", length=20).fit(svc.genuine("U1")[:3])
+        make_verifier("ganomaly", length=20).fit(svc_task1.genuine("U1")[:3])
 
 
-def test_verifier_as_fusion_member(svc, background):
+def test_verifier_as_fusion_member(svc_task1, background):
     verifiers.clear_memory()
     fusion = make_verifier("fusion", members=("dtw", "ganomaly"),
                            member_params={"ganomaly": _tiny("ganomaly")})
-    fusion.fit(svc.genuine("U1")[:5], background)
-    scores = fusion.score_samples(svc.genuine("U1")[5:8] + svc.forgeries("U1")[:3])
+    fusion.fit(svc_task1.genuine("U1")[:5], background)
+    scores = fusion.score_samples(svc_task1.genuine("U1")[5:8] + svc_task1.forgeries("U1")[:3])
     assert scores.shape == (6,) and np.all(np.isfinite(scores))
     again = load_verifier(dump_verifier(fusion))
-    assert np.allclose(again.score_samples(svc.genuine("U1")[5:8]), scores[:3])
+    assert np.allclose(again.score_samples(svc_task1.genuine("U1")[5:8]), scores[:3])
 
 
 @pytest.mark.timeout(300)
@@ -352,14 +347,14 @@ def test_harness_runs_the_new_detectors(fmkit_dir, tmp_path, capsys):
         assert s["n_genuine"] == 2 * 5 and 0.0 <= s["eer"] <= 1.0
 
 
-def test_random_state_reaches_the_fit_and_pretraining_stays_shared(svc, background, tmp_path,
+def test_random_state_reaches_the_fit_and_pretraining_stays_shared(svc_task1, background, tmp_path,
                                                                    monkeypatch):
     """``random_state`` seeds adaptation (and training from scratch): two values differ, one
     value repeats exactly; the pretrained network is shared whatever the ``random_state``
     (``pretrain_seed`` is what keys the weight cache)."""
     monkeypatch.delenv("AIRAUTH_PSEUDO_CACHE", raising=False)
     verifiers.clear_memory()
-    refs, queries = svc.genuine("U1")[:5], svc.genuine("U1")[5:] + svc.forgeries("U1")[:5]
+    refs, queries = svc_task1.genuine("U1")[:5], svc_task1.genuine("U1")[5:] + svc_task1.forgeries("U1")[:5]
 
     def scores(rs, **extra):
         v = make_verifier("ganomaly", **_tiny("ganomaly", cache_dir=str(tmp_path), **extra),

@@ -22,19 +22,9 @@ TINY_NET = {"epochs": 2, "image_size": 32, "width": 0.25, "depth": 0.25, "batch_
 
 
 @pytest.fixture(scope="module")
-def svc(shared_data):
-    return load_dataset(shared_data / "svc2004_task1", "svc2004")
-
-
-@pytest.fixture(scope="module")
-def refs(svc):
-    return svc.genuine("U1")[:5]
-
-
-@pytest.fixture(scope="module")
-def background(svc):
+def background(svc_task1):
     # other people only: users 15-20, four samples each
-    return [t for i in ("U15", "U16", "U17", "U18", "U19", "U20") for t in svc.genuine(i)[:4]]
+    return [t for i in ("U15", "U16", "U17", "U18", "U19", "U20") for t in svc_task1.genuine(i)[:4]]
 
 
 @pytest.fixture(scope="module")
@@ -73,43 +63,43 @@ def _same(a: PseudoData, b: PseudoData) -> bool:
 
 
 @pytest.mark.parametrize("name", ["pseudo", "vae"])
-def test_generate_is_valid_deterministic_and_from_references_only(fitted, refs, name):
+def test_generate_is_valid_deterministic_and_from_references_only(fitted, u1_refs, name):
     gen = fitted[name]
-    a = gen.generate(refs, seed=3)
-    _check_output(a, refs, name)
-    assert _same(a, gen.generate(refs, seed=3))
-    assert not _same(a, gen.generate(refs, seed=4))
+    a = gen.generate(u1_refs, seed=3)
+    _check_output(a, u1_refs, name)
+    assert _same(a, gen.generate(u1_refs, seed=3))
+    assert not _same(a, gen.generate(u1_refs, seed=4))
 
 
 @pytest.mark.parametrize("name", ["pseudo", "vae"])
-def test_state_round_trip(fitted, refs, name):
+def test_state_round_trip(fitted, u1_refs, name):
     gen = fitted[name]
     again = load_generator(dump_generator(gen))
     assert type(again) is type(gen)
-    assert _same(gen.generate(refs, seed=11), again.generate(refs, seed=11))
+    assert _same(gen.generate(u1_refs, seed=11), again.generate(u1_refs, seed=11))
 
 
-def test_limits_are_respected(background, refs, fitted):
+def test_limits_are_respected(background, u1_refs, fitted):
     gen = fitted["pseudo"]
     saved = gen.max_genuine, gen.max_impostors
     try:
         gen.max_genuine, gen.max_impostors = 3, 2
-        pd = gen.generate(refs, seed=0)
+        pd = gen.generate(u1_refs, seed=0)
         assert len(pd.genuine) <= 3 and len(pd.impostors) <= 2
     finally:
         gen.max_genuine, gen.max_impostors = saved
 
 
-def test_pseudo_without_background_falls_back(refs):
+def test_pseudo_without_background_falls_back(u1_refs):
     gen = make_generator("pseudo", candidates={"per_reference": 10}).fit([])
     assert gen.embedder_ is None
-    pd = gen.generate(refs, seed=0)
-    _check_output(pd, refs, "pseudo", impostors=False)  # defaults: pseudo-genuine only
-    assert _same(pd, load_generator(dump_generator(gen)).generate(refs, seed=0))
+    pd = gen.generate(u1_refs, seed=0)
+    _check_output(pd, u1_refs, "pseudo", impostors=False)  # defaults: pseudo-genuine only
+    assert _same(pd, load_generator(dump_generator(gen)).generate(u1_refs, seed=0))
 
 
-def test_vae_without_background_gives_nothing(refs):
-    pd = make_generator("vae").fit([]).generate(refs, seed=0)
+def test_vae_without_background_gives_nothing(u1_refs):
+    pd = make_generator("vae").fit([]).generate(u1_refs, seed=0)
     assert len(pd) == 0
 
 
@@ -127,11 +117,11 @@ def test_works_on_in_air_data(shared_data):
     _check_output(pd, refs, "vae")
 
 
-def test_bad_input_is_a_clear_error(fitted, refs, shared_data):
+def test_bad_input_is_a_clear_error(fitted, u1_refs, shared_data):
     with pytest.raises(UnknownGeneratorError, match="unknown pseudo-data generator"):
         make_generator("nope")
     with pytest.raises(NotFittedError):
-        make_generator("vae").generate(refs, seed=0)
+        make_generator("vae").generate(u1_refs, seed=0)
     with pytest.raises(TrajectoryError):
         fitted["pseudo"].generate([], seed=0)
     with pytest.raises(TrajectoryError):
@@ -144,7 +134,7 @@ def test_bad_input_is_a_clear_error(fitted, refs, shared_data):
         load_generator(b"not a generator")
 
 
-def test_weights_are_cached_with_a_version(background, refs, tmp_path, monkeypatch):
+def test_weights_are_cached_with_a_version(background, u1_refs, tmp_path, monkeypatch):
     """Trained weights go only where asked; an exact hit or a reuse skips training."""
     monkeypatch.delenv("AIRAUTH_PSEUDO_CACHE", raising=False)
     params = {"embedder": TINY_NET, "candidates": {"per_reference": 6}}
@@ -153,9 +143,9 @@ def test_weights_are_cached_with_a_version(background, refs, tmp_path, monkeypat
     assert first.weights_ == "trained" and len(files) == 1
     again = make_generator("pseudo", cache_dir=str(tmp_path), **params).fit(background)
     assert again.weights_ == "cached"
-    assert _same(first.generate(refs, seed=5), again.generate(refs, seed=5))
+    assert _same(first.generate(u1_refs, seed=5), again.generate(u1_refs, seed=5))
     # a grown background: exact miss; the product reuses the newest network of the recipe
-    grown = background + refs[:2]
+    grown = background + u1_refs[:2]
     reused = make_generator("pseudo", cache_dir=str(tmp_path), reuse_weights=True,
                             **params).fit(grown)
     assert reused.weights_ == "cached-reused" and len(list(tmp_path.glob("*.npz"))) == 1
@@ -168,13 +158,13 @@ def test_weights_are_cached_with_a_version(background, refs, tmp_path, monkeypat
     assert plain.weights_ == "trained" and plain.cache_dir is None
 
 
-def test_never_uses_held_out_samples(fitted, svc, refs):
+def test_never_uses_held_out_samples(fitted, svc_task1, u1_refs):
     """Pseudo data depends on the references alone: every sample's parents are references,
     and no pseudo sample is (a near-copy of) one of the user's held-out recordings."""
-    held_out = svc.genuine("U1")[5:] + svc.forgeries("U1")
+    held_out = svc_task1.genuine("U1")[5:] + svc_task1.forgeries("U1")
     for gen in fitted.values():
-        pd = gen.generate(refs, seed=7)
+        pd = gen.generate(u1_refs, seed=7)
         for t in pd.genuine + pd.impostors:
-            assert all(0 <= p < len(refs) for p in t.meta.extra["parents"])
+            assert all(0 <= p < len(u1_refs) for p in t.meta.extra["parents"])
             for h in held_out:
                 assert len(h) != len(t) or not np.allclose(h.positions, t.positions)

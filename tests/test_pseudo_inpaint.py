@@ -24,19 +24,9 @@ TINY = {"steps": 12, "length": 32, "hidden": 16, "latent": 8, "batch_size": 16,
 
 
 @pytest.fixture(scope="module")
-def svc(shared_data):
-    return load_dataset(shared_data / "svc2004_task1", "svc2004")
-
-
-@pytest.fixture(scope="module")
-def refs(svc):
-    return svc.genuine("U1")[:5]
-
-
-@pytest.fixture(scope="module")
-def background(svc):
+def background(svc_task1):
     # other people only: users 15-20, four samples each
-    return [t for i in ("U15", "U16", "U17", "U18", "U19", "U20") for t in svc.genuine(i)[:4]]
+    return [t for i in ("U15", "U16", "U17", "U18", "U19", "U20") for t in svc_task1.genuine(i)[:4]]
 
 
 @pytest.fixture(scope="module")
@@ -71,22 +61,22 @@ def _check(pd: PseudoData, refs: list[Trajectory], name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_generate_is_valid_and_deterministic(fitted, refs, name):
+def test_generate_is_valid_and_deterministic(fitted, u1_refs, name):
     gen = fitted[name]
-    a = gen.generate(refs, seed=3)
-    _check(a, refs, name)
-    assert _same(a, gen.generate(refs, seed=3))
-    assert not _same(a, gen.generate(refs, seed=4))
+    a = gen.generate(u1_refs, seed=3)
+    _check(a, u1_refs, name)
+    assert _same(a, gen.generate(u1_refs, seed=3))
+    assert not _same(a, gen.generate(u1_refs, seed=4))
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_only_the_masked_stretch_changes(fitted, refs, name):
+def test_only_the_masked_stretch_changes(fitted, u1_refs, name):
     """Outside the regenerated segments (plus one resampled step of taper support) every frame
     keeps the user's own position: the sample is the user's except for a foreign segment."""
-    pd = fitted[name].generate(refs, seed=5)
+    pd = fitted[name].generate(u1_refs, seed=5)
     step = 1.0 / (TINY["length"] - 1)
     for t in pd.impostors + pd.genuine:
-        parent = refs[t.meta.extra["parents"][0]]
+        parent = u1_refs[t.meta.extra["parents"][0]]
         u = parent.t / parent.duration
         inside = np.zeros(len(parent), dtype=bool)
         for a, b in t.meta.extra["masked"]:
@@ -106,10 +96,10 @@ def test_masks_cover_the_asked_fraction_in_few_segments():
         assert np.all(w[m == 0] == 0) and np.all((w[m == 1] > 0) & (w[m == 1] <= 1))
 
 
-def test_representation_has_position_and_velocity_channels(refs):
-    arr, centre, size = encode(refs[0], 32)
+def test_representation_has_position_and_velocity_channels(u1_refs):
+    arr, centre, size = encode(u1_refs[0], 32)
     assert arr.shape == (4, 32) and arr.dtype == np.float32 and size > 0
-    assert centre.shape == (2,) and np.all(refs[0].positions.min(0) <= centre)
+    assert centre.shape == (2,) and np.all(u1_refs[0].positions.min(0) <= centre)
     assert np.allclose(arr[:2].mean(axis=1), 0.0, atol=1e-5)  # centred positions
     assert np.allclose(arr[2:], np.gradient(arr[:2], axis=1), atol=1e-5)  # their velocity
 
@@ -128,24 +118,24 @@ def test_training_is_deterministic_and_bounded(background, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_state_round_trip(fitted, refs, name):
+def test_state_round_trip(fitted, u1_refs, name):
     again = load_generator(dump_generator(fitted[name]))
     assert type(again) is type(fitted[name])
-    assert _same(fitted[name].generate(refs, seed=11), again.generate(refs, seed=11))
+    assert _same(fitted[name].generate(u1_refs, seed=11), again.generate(u1_refs, seed=11))
 
 
-def test_learns_only_from_what_fit_got(fitted, background, svc, refs):
+def test_learns_only_from_what_fit_got(fitted, background, svc_task1, u1_refs):
     """The network is a function of the background alone: it records whom it learned from,
     and the user's held-out recordings (or anyone else) never enter unless passed to fit."""
     gen = fitted["gan"]
     assert gen.background_users_ == ["U15", "U16", "U17", "U18", "U19", "U20"]
-    held_out = svc.genuine("U1")[5:]
+    held_out = svc_task1.genuine("U1")[5:]
     leaky = make_generator("gan", **TINY).fit(background + held_out)
     assert "U1" in leaky.background_users_
     w, wl = gen.get_state()[1], leaky.get_state()[1]
     assert any(not np.array_equal(w[k], wl[k]) for k in w)
     # generation reads the references only: its output depends on nothing else
-    pd = gen.generate(refs, seed=7)
+    pd = gen.generate(u1_refs, seed=7)
     for t in pd.genuine + pd.impostors:
         for h in held_out:
             assert len(h) != len(t) or not np.allclose(h.positions, t.positions)
@@ -169,14 +159,14 @@ def test_harness_fits_each_fold_on_the_other_fold_only(shared_data):
         assert learned == {i for i, f in fold_of.items() if f != fold}
 
 
-def test_weights_are_cached_with_a_version(background, refs, tmp_path, monkeypatch):
+def test_weights_are_cached_with_a_version(background, u1_refs, tmp_path, monkeypatch):
     monkeypatch.delenv("AIRAUTH_PSEUDO_CACHE", raising=False)
     first = make_generator("gan", cache_dir=str(tmp_path), **TINY).fit(background)
     files = sorted(tmp_path.glob("gan-v*.npz"))
     assert first.weights_ == "trained" and len(files) == 1
     again = make_generator("gan", cache_dir=str(tmp_path), **TINY).fit(background)
     assert again.weights_ == "cached"
-    assert _same(first.generate(refs, seed=5), again.generate(refs, seed=5))
+    assert _same(first.generate(u1_refs, seed=5), again.generate(u1_refs, seed=5))
     # generation settings are not part of the recipe: the same network serves them
     more = make_generator("gan", cache_dir=str(tmp_path), **{**TINY, "n_impostors": 6})
     assert more.fit(background).weights_ == "cached"
@@ -185,24 +175,24 @@ def test_weights_are_cached_with_a_version(background, refs, tmp_path, monkeypat
     assert other.fit(background).weights_ == "trained"
     assert len(list(tmp_path.glob("gan-v*.npz"))) == 2
     # a grown background misses; the product may reuse the newest network of the recipe
-    grown = background + refs[:2]
+    grown = background + u1_refs[:2]
     reused = make_generator("gan", cache_dir=str(tmp_path), reuse_weights=True, **TINY)
     assert reused.fit(grown).weights_ == "cached-reused"
     # a damaged file is refused and trained over, never a crash
     files[0].write_bytes(b"garbage")
     fixed = make_generator("gan", cache_dir=str(tmp_path), **TINY).fit(background)
     assert fixed.weights_ == "trained"
-    assert _same(first.generate(refs, seed=5), fixed.generate(refs, seed=5))
+    assert _same(first.generate(u1_refs, seed=5), fixed.generate(u1_refs, seed=5))
     # no folder and no $AIRAUTH_PSEUDO_CACHE: nothing written anywhere
     plain = make_generator("gan", **TINY).fit(background)
     assert plain.weights_ == "trained" and plain.cache_dir is None
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_without_background_gives_nothing(refs, name):
+def test_without_background_gives_nothing(u1_refs, name):
     gen = make_generator(name, **TINY).fit([])
-    assert len(gen.generate(refs, seed=0)) == 0
-    assert len(load_generator(dump_generator(gen)).generate(refs, seed=0)) == 0
+    assert len(gen.generate(u1_refs, seed=0)) == 0
+    assert len(load_generator(dump_generator(gen)).generate(u1_refs, seed=0)) == 0
 
 
 def test_in_air_data_and_dimension_errors(shared_data, fitted):

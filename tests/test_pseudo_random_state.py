@@ -14,7 +14,6 @@ import pytest
 
 from authapp.harness import experiment
 from authapp.harness.draws import identity_seed
-from capture.datasets import load_dataset
 from models.base import ParameterError
 from models.pseudo import PseudoData, dump_generator, load_generator, make_generator
 from models.pseudo.embedding import EfficientNetEmbedder
@@ -36,18 +35,8 @@ COMPAT = Path(__file__).parent / "data" / "model_compat"
 
 
 @pytest.fixture(scope="module")
-def svc(shared_data):
-    return load_dataset(shared_data / "svc2004_task1", "svc2004")
-
-
-@pytest.fixture(scope="module")
-def refs(svc):
-    return svc.genuine("U1")[:5]
-
-
-@pytest.fixture(scope="module")
-def background(svc):
-    return [t for i in ("U15", "U16", "U17", "U18") for t in svc.genuine(i)[:4]]
+def background(svc_task1):
+    return [t for i in ("U15", "U16", "U17", "U18") for t in svc_task1.genuine(i)[:4]]
 
 
 @pytest.fixture(scope="module")
@@ -66,55 +55,55 @@ def _same(a: PseudoData, b: PseudoData) -> bool:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_random_state_repeats_and_two_differ(fitted, refs, name):
+def test_random_state_repeats_and_two_differ(fitted, u1_refs, name):
     gen = fitted[name]
-    a = gen.with_random_state(7).generate(refs)
+    a = gen.with_random_state(7).generate(u1_refs)
     assert len(a) > 0
-    assert _same(a, gen.with_random_state(7).generate(refs))
-    assert not _same(a, gen.with_random_state(8).generate(refs))
+    assert _same(a, gen.with_random_state(7).generate(u1_refs))
+    assert not _same(a, gen.with_random_state(8).generate(u1_refs))
     assert {t.meta.extra["seed"] for t in a.genuine + a.impostors} == {7}
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_the_constructor_gives_the_stream_the_call_seed_gave(fitted, background, refs, name):
-    """``random_state=s`` draws exactly what ``generate(refs, seed=s)`` drew, whether set
+def test_the_constructor_gives_the_stream_the_call_seed_gave(fitted, background, u1_refs, name):
+    """``random_state=s`` draws exactly what ``generate(u1_refs, seed=s)`` drew, whether set
     through the constructor, ``set_params`` or ``with_random_state``."""
     gen = fitted[name]
-    by_call = gen.generate(refs, seed=5)
-    assert _same(by_call, gen.with_random_state(5).generate(refs))
+    by_call = gen.generate(u1_refs, seed=5)
+    assert _same(by_call, gen.with_random_state(5).generate(u1_refs))
     built = make_generator(name, **TINY[name], random_state=5).fit(background)
-    assert _same(by_call, built.generate(refs))
+    assert _same(by_call, built.generate(u1_refs))
     assert _same(by_call, make_generator(name, **TINY[name]).fit(background)
-                 .set_params(random_state=5).generate(refs))
-    assert _same(gen.generate(refs), gen.generate(refs, seed=0))  # the default is 0
+                 .set_params(random_state=5).generate(u1_refs))
+    assert _same(gen.generate(u1_refs), gen.generate(u1_refs, seed=0))  # the default is 0
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_with_random_state_leaves_the_fitted_generator_alone(fitted, refs, name):
+def test_with_random_state_leaves_the_fitted_generator_alone(fitted, u1_refs, name):
     gen = fitted[name]
-    before = gen.generate(refs)
+    before = gen.generate(u1_refs)
     copy = gen.with_random_state(3)
     assert copy is not gen and copy.random_state == 3 and gen.random_state == 0
     assert copy.pretrain_seed == gen.pretrain_seed
-    assert _same(before, gen.generate(refs))
+    assert _same(before, gen.generate(u1_refs))
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_seeds_are_stored_and_files_without_them_still_load(fitted, refs, name):
+def test_seeds_are_stored_and_files_without_them_still_load(fitted, u1_refs, name):
     gen = fitted[name].with_random_state(4)
     again = load_generator(dump_generator(gen))
     assert (again.pretrain_seed, again.random_state) == (0, 4)
-    assert _same(gen.generate(refs), again.generate(refs))
+    assert _same(gen.generate(u1_refs), again.generate(u1_refs))
     params, arrays = gen.get_state()
     old = {k: v for k, v in params.items() if k not in ("pretrain_seed", "random_state")}
     loaded = type(gen).from_state(old, arrays)  # a file written before the parameters
     assert (loaded.pretrain_seed, loaded.random_state) == (0, 0)
-    assert _same(gen.generate(refs, seed=0), loaded.generate(refs))
+    assert _same(gen.generate(u1_refs, seed=0), loaded.generate(u1_refs))
 
 
 @pytest.mark.parametrize("bad", [-1, 1.5, "3", None, True, np.random.default_rng(0)])
 @pytest.mark.parametrize("param", ["pretrain_seed", "random_state"])
-def test_seeds_must_be_ints(background, refs, fitted, param, bad):
+def test_seeds_must_be_ints(background, u1_refs, fitted, param, bad):
     with pytest.raises(ParameterError, match=param):
         make_generator("vae", **{**TINY["vae"], param: bad}).fit(background)
     if param == "random_state":
@@ -203,7 +192,7 @@ def test_the_harness_seeds_reach_the_generator(shared_data, monkeypatch):
     assert [(rs, s) for rs, s, _ in seen] == [(9, 9), (9, 9)]
 
 
-def test_the_enrollment_seed_reaches_the_generator(fitted, refs):
+def test_the_enrollment_seed_reaches_the_generator(fitted, u1_refs):
     """The product's pipeline generates with the settings' seed as the random_state."""
     from models.enrollment import EnrollmentSettings, build_user_model
 
@@ -212,8 +201,8 @@ def test_the_enrollment_seed_reaches_the_generator(fitted, refs):
     for seed in (5, 6):
         settings = EnrollmentSettings(verifier="dtw", calibrated=False, check_quality=False,
                                       seed=seed)
-        model = build_user_model(refs, settings, generator=gen)
-        want = gen.with_random_state(seed).generate(refs)
+        model = build_user_model(u1_refs, settings, generator=gen)
+        want = gen.with_random_state(seed).generate(u1_refs)
         assert [t.positions.tolist() for t in model.pseudo_genuine] == [
             t.positions.tolist() for t in want.genuine]
         out[seed] = model.pseudo_genuine

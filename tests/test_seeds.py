@@ -10,7 +10,6 @@ import pytest
 
 from authapp.harness import adaptive, runner
 from authapp.harness.protocol import ExperimentConfig
-from capture.datasets import load_dataset
 from models.enrollment import EnrollmentSettings
 from models.registry import VERIFIERS
 
@@ -43,18 +42,13 @@ def test_settings_give_random_state_only_to_estimators_that_take_it():
         "member_params": {"dtw": {"window": 0.2}, "ganomaly": {"random_state": 7}}}
 
 
-@pytest.fixture(scope="module")
-def svc(shared_data: Path):
-    return load_dataset(shared_data / "svc2004_task1", "svc2004")
-
-
-def test_harness_seed_reaches_a_random_estimator(svc):
+def test_harness_seed_reaches_a_random_estimator(svc_task1):
     """The runner fits ``ganomaly`` (trained from scratch: no background) with the identity's
     seed as ``random_state``: two seeds differ, the same seed repeats exactly."""
     cfg = ExperimentConfig(data_dir=Path("."), methods=("ganomaly",), calibration="none",
                            method_params={"ganomaly": TINY})
-    refs = svc.genuine("U1")[:4]
-    attempts = svc.genuine("U1")[5:8] + svc.forgeries("U1")[:3]
+    refs = svc_task1.genuine("U1")[:4]
+    attempts = svc_task1.genuine("U1")[5:8] + svc_task1.forgeries("U1")[:3]
 
     def scores(seed: int) -> np.ndarray:
         return runner._fit_and_score(cfg, "ganomaly", None, seed, refs, ([], []), [],
