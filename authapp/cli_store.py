@@ -20,6 +20,14 @@ def add_store_argument(p: argparse.ArgumentParser) -> None:
                         "./enrollment_data)")
 
 
+def store_path(args: argparse.Namespace) -> Path:
+    """The store ``--store`` names, else the default (``$AIRAUTH_STORE`` or
+    ``./enrollment_data``)."""
+    from authapp.storage.layout import default_store_path
+
+    return Path(args.store) if args.store else default_store_path()
+
+
 def add_authority_arguments(p: argparse.ArgumentParser, action: str) -> None:
     """``--proof FILE FILE`` / ``--admin``: what an action on someone's account needs."""
     group = p.add_mutually_exclusive_group()
@@ -39,11 +47,10 @@ def open_service(args: argparse.Namespace, *, create: bool = False,
     each parsed and checked as ``authapp settings`` does, before a store is made."""
     from authapp.services import AuthService, Settings
     from authapp.settings_schema import parse
-    from authapp.store import EnrollmentStore, default_store_path
+    from authapp.store import EnrollmentStore
 
     values = {name: parse(name, text) for name, text in (flags or {}).items()}
-    path = Path(args.store) if args.store else default_store_path()
-    store = EnrollmentStore(path, create=create)
+    store = EnrollmentStore(store_path(args), create=create)
     try:
         service = AuthService(store, Settings.from_store(store).with_values(values))
     except BaseException:
@@ -65,13 +72,11 @@ def forward_to_service(args: argparse.Namespace, command: str, fields: dict[str,
     import os
 
     from authapp import resident_wire
-    from authapp.storage.layout import default_store_path
 
-    store = Path(args.store) if args.store else default_store_path()
     out = {k: os.path.abspath(v) if k == "file" else v for k, v in fields.items()}
     out.update(verbose=bool(getattr(args, "verbose", False)),
                quiet=bool(getattr(args, "quiet", False)))
-    return resident_wire.forward(command, out, store)
+    return resident_wire.forward(command, out, store_path(args))
 
 
 def read_recording(path: str) -> Trajectory:

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from authapp.cli_store import add_store_argument
+from authapp.cli_store import add_store_argument, store_path
 
 
 def _seconds(text: str) -> float:
@@ -36,9 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from authapp.resident import LoginService
-    from authapp.storage.layout import default_store_path
 
-    store = Path(args.store) if args.store else default_store_path()
+    store = store_path(args)
 
     def ready(path: Path) -> None:
         print(f"login service for {store} listening on {path}; Ctrl-C stops it",

@@ -9,11 +9,10 @@ of the whole database file is not detected (README, security).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from authapp.cli import printable
-from authapp.cli_store import add_store_argument
-from authapp.store import EnrollmentStore, default_store_path
+from authapp.cli_store import add_store_argument, store_path
+from authapp.store import EnrollmentStore
 from core.errors import AirAuthError
 
 
@@ -29,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from authapp.service_settings import Settings
 
     # the store alone, not the service: its settings are among what is checked
-    with EnrollmentStore(Path(args.store) if args.store else default_store_path()) as store:
+    with EnrollmentStore(store_path(args)) as store:
         problems = store.verify_store()
         try:  # each setting's value too (the store checks only its keyed checksum)
             Settings.from_store(store)
