@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
 import logging
 import os
@@ -152,8 +153,6 @@ class LoginService:
     def warm_up(self) -> None:
         """Load what a login needs before the first one comes: the compiled code (by using
         it once), scikit-learn (a refit), and the prepared samples of recent users."""
-        import importlib
-
         import numpy as np
 
         from authapp import guard, security
@@ -220,7 +219,7 @@ class LoginService:
         from authapp import cli
         from authapp.commands import module_name
 
-        module = __import__(module_name(command), fromlist=["run"])
+        module = importlib.import_module(module_name(command))
 
         def opened(service: Any) -> None:
             service.deferred = []

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import struct
 import sys
 from pathlib import Path
@@ -98,8 +99,6 @@ def connect(store: Path, timeout: float = CONNECT_TIMEOUT_S) -> socket.socket | 
         st = path.lstat()
     except OSError:
         return None
-    import stat
-
     if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.getuid():
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
