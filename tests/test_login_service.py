@@ -347,3 +347,38 @@ def test_serve_command_end_to_end(store: Path, fmkit_dir: Path) -> None:
         server.wait(60)
     assert server.returncode == 0
     assert not resident_wire.socket_path(store).exists()
+
+
+def test_a_silent_connection_holds_the_service_up_only_briefly(
+        store: Path, serving: LoginService, fmkit_dir: Path,
+        capsys: pytest.CaptureFixture) -> None:
+    """A client that connects and never sends (one request at a time: it must not stall
+    everyone's logins for longer than ``REQUEST_TIMEOUT_S``)."""
+    from authapp.resident import REQUEST_TIMEOUT_S
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
+        silent.connect(str(resident_wire.socket_path(store)))
+        time.sleep(0.3)  # taken by the service first
+        t0 = time.monotonic()
+        code, out, _ = run(capsys, "login", "luduo", luduo(fmkit_dir, 6), "--store",
+                           str(store))
+        waited = time.monotonic() - t0
+    assert code == 0 and out.startswith("accepted")
+    assert waited < REQUEST_TIMEOUT_S + 60  # the timeout, then the login itself
+
+
+def test_a_file_that_is_not_a_recording_is_refused_by_the_service(
+        store: Path, serving: LoginService, fmkit_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture) -> None:
+    """A FIFO (which would block whoever opens it) and a symlink to a device, forwarded to
+    the service: an error for that request, and the service answers the next one."""
+    fifo = tmp_path / "attempt.txt"
+    os.mkfifo(fifo)
+    link = tmp_path / "zero.txt"
+    link.symlink_to("/dev/zero")
+    for bad in (fifo, link):
+        code, _, err = run(capsys, "login", "luduo", str(bad), "--store", str(store))
+        assert code == 2 and "not a file" in err
+    assert attempts(store) == []
+    code, out, _ = run(capsys, "login", "luduo", luduo(fmkit_dir, 6), "--store", str(store))
+    assert code == 0 and out.startswith("accepted")
