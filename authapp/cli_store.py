@@ -79,6 +79,35 @@ def forward_to_service(args: argparse.Namespace, command: str, fields: dict[str,
     return resident_wire.forward(command, out, store_path(args))
 
 
+def open_local_service(args: argparse.Namespace) -> AuthService:
+    """``open_service`` for a login or identification answered in this process: its template
+    adaptation waits until the answer is out (``after_answer``). Inside the login service
+    (``args.served``) the service queues it itself."""
+    service = open_service(args)
+    if not getattr(args, "served", False):
+        service.deferred = []
+    return service
+
+
+def after_answer(args: argparse.Namespace, service: AuthService) -> None:
+    """What a login or identification run in its own process does once its answer is
+    printed: the template adaptation it queued, then, with the store setting
+    ``login_service`` (on by default), start the store's login service in the background,
+    so that the next ones answer from a warm process instead of paying the start-up
+    again. Nothing inside the login service (it does its own work after answering)."""
+    if getattr(args, "served", False):
+        return
+    import sys
+
+    from authapp import resident_wire
+    from authapp.services.adaptation import run_deferred
+
+    sys.stdout.flush()  # the person waits for the answer, not for the refit
+    run_deferred(service)
+    if service.settings.login_service:
+        resident_wire.start_service(store_path(args), service.settings.service_idle_s)
+
+
 def read_recording(path: str) -> Trajectory:
     """A recording file in any supported format (``RecordingFormatError`` if unreadable)."""
     from capture.formats import load_recording

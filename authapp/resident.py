@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 REQUEST_TIMEOUT_S = 5.0
 """How long a connection may take to send its request (one slow client must not hold the
 others up for longer)."""
+SOCKET_CHECK_S = 5.0
+"""How often an idle service checks that its socket file is still there."""
 WARM_USERS = 16
 """Users whose samples are prepared at start (the most recently updated; the size of
 ``authapp.guard``'s cache of prepared samples)."""
@@ -94,6 +96,7 @@ class LoginService:
         self.store = Path(store).resolve()
         self.idle_exit_s = idle_exit_s
         self._stop = False
+        self._inode = -1
 
     # -- start and stop ----------------------------------------------------------------------
     def serve(self, ready: Callable[[Path], None] | None = None) -> None:
@@ -140,7 +143,7 @@ class LoginService:
             raise ServiceError(f"cannot listen on {path}: {exc.strerror or exc}") from exc
         finally:
             os.umask(mask)
-        ours = path.stat().st_ino
+        ours = self._inode = path.stat().st_ino
         try:
             server.listen(16)
             yield server
@@ -178,7 +181,7 @@ class LoginService:
 
     # -- requests ----------------------------------------------------------------------------
     def _loop(self, server: socket.socket) -> None:
-        last = time.monotonic()
+        last = checked = time.monotonic()
         with selectors.DefaultSelector() as sel:
             sel.register(server, selectors.EVENT_READ)
             while not self._stop:
@@ -190,6 +193,20 @@ class LoginService:
                 elif self.idle_exit_s and time.monotonic() - last > self.idle_exit_s:
                     log.info("login service idle for %.0f s: stopping", self.idle_exit_s)
                     return
+                if time.monotonic() - checked > SOCKET_CHECK_S:
+                    checked = time.monotonic()
+                    if not self._still_listed():
+                        log.info("login service: its socket is gone (store moved or "
+                                 "removed): stopping")
+                        return
+
+    def _still_listed(self) -> bool:
+        """Whether the store's socket file is still this service's: nobody can reach a
+        service whose socket was removed (with its store, say), so it has nothing to do."""
+        try:
+            return socket_path(self.store).lstat().st_ino == self._inode
+        except OSError:
+            return False
 
     def handle(self, conn: socket.socket) -> None:
         """One connection: check who asks, run the request, answer, then do the work that
@@ -242,11 +259,11 @@ class LoginService:
 
     def _after(self, command: str, fields: dict[str, Any], services: list[Any]) -> None:
         from authapp import guard
+        from authapp.services.adaptation import run_deferred
 
         for service in services:
             try:
-                for task in service.deferred or ():
-                    task()
+                run_deferred(service)
                 if command == "login" and service.store.has_user(fields["user"]):
                     guard.stored_samples(service.store, service.store.get_user(fields["user"]))
             except Exception:  # the answer stands; the next login redoes it

@@ -20,15 +20,19 @@ Request ``{"protocol": 1, "command": "login" | "identify", "args": {...}}``; ans
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import stat
 import struct
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from core.errors import AirAuthError
+
+log = logging.getLogger(__name__)
 
 PROTOCOL = 1
 SOCKET_NAME = "service.sock"
@@ -41,6 +45,9 @@ COMMANDS = ("login", "identify")
 """What the service answers: the commands a person waits for."""
 NO_SERVICE_ENV = "AIRAUTH_NO_SERVICE"
 """Set (to anything but empty) to run every command in its own process."""
+NO_START_ENV = "AIRAUTH_NO_SERVICE_START"
+"""Set (to anything but empty) so that no command starts a login service by itself (a
+running one is still used): test suites, benchmarks timing a login in its own process."""
 
 
 class ServiceLost(AirAuthError, ConnectionError):
@@ -144,3 +151,23 @@ def forward(command: str, args: dict[str, Any], store: Path) -> int | None:
     sys.stdout.write(out)
     sys.stderr.write(err)
     return status
+
+
+def start_service(store: Path, idle_exit_s: float) -> bool:
+    """Start ``authapp serve`` for ``store`` in the background (its own session, no
+    terminal, stopping after ``idle_exit_s`` without a request), for the logins that come
+    next; whether it was started. A service that finds another already running stops at
+    once, so two logins that both start one leave one. Not with ``NO_SERVICE_ENV`` or
+    ``NO_START_ENV`` set; a failure to start is logged, never an error: the login it
+    follows has been answered."""
+    if os.environ.get(NO_SERVICE_ENV) or os.environ.get(NO_START_ENV):
+        return False
+    command = [sys.executable, "-m", "authapp.cli", "serve", "--store",
+               str(Path(store).resolve()), "--idle-exit", repr(float(idle_exit_s))]
+    try:
+        subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+    except OSError as exc:
+        log.warning("could not start the login service of %s: %s", store, exc)
+        return False
+    return True

@@ -51,9 +51,12 @@ class Settings:
     users' recordings as training negatives.
     ``shipped_background``: calibrated only -- while the store holds fewer than 20 other
     users, the package's public people (``models.background``) join the cohort.
+    ``login_service``: a login or identification run in its own process starts the store's
+    login service afterwards (``resident_wire.start_service``), which stops after
+    ``service_idle_s`` without a request.
     Store-wide values saved with ``authapp.services.admin.save`` (keys: "verifier",
     "verifier_params", "pseudo", "security", "calibration", "lockout", "replay_threshold",
-    "adaptation", "adapt_margin", "max_adapted";
+    "adaptation", "adapt_margin", "max_adapted", "login_service", "service_idle_s";
     ``authapp settings``) override the defaults via ``Settings.from_store``, so an
     administrator's policy is not a command-line flag. ``replay_threshold`` None: the default
     per kind of data (``security.DEFAULT_REPLAY_THRESHOLDS``). ``adaptation``: template
@@ -73,6 +76,8 @@ class Settings:
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
     replay_threshold: float | None = None
     adaptation: AdaptationPolicy = field(default_factory=AdaptationPolicy)
+    login_service: bool = True
+    service_idle_s: float = 1800.0
 
     @property
     def verifier_kind(self) -> str:

@@ -27,6 +27,10 @@ from core.errors import AirAuthError
 DEFAULT_VERIFIER = "fusion"
 """The verifier new enrollments use unless the store's "verifier" setting names another."""
 
+MIN_IDLE_S, MAX_IDLE_S = 10.0, 7 * 24 * 3600.0
+"""Bounds of "service_idle_s": a service that stops at once helps nobody, one that never
+stops by itself is ``authapp serve``'s to run."""
+
 LOCKOUT_KEYS = ("max_failures", "window_s", "lockout_s")
 """Parts of the stored "lockout" policy, set one by one from the command line."""
 
@@ -70,6 +74,11 @@ SPECS: dict[str, SettingSpec] = {s.name: s for s in (
                 "to be adapted (0 to 50)"),
     SettingSpec("max_adapted", "count", "adapted samples kept per user besides the enrollment "
                 "samples (1 to 100, oldest out)"),
+    SettingSpec("login_service", "bool", "a login or identification run in its own process "
+                "starts the store's login service (authapp serve) in the background once it "
+                "has answered, so that the next ones answer from a warm process"),
+    SettingSpec("service_idle_s", "idle", "seconds without a request after which a login "
+                f"service started that way stops ({MIN_IDLE_S:g} to {MAX_IDLE_S:g})"),
 )}
 
 
@@ -218,10 +227,18 @@ def _adaptation_part(name: str, value: Any) -> float | int:
     return int(value) if count else float(value)
 
 
+def _idle(name: str, value: Any) -> float:
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not MIN_IDLE_S <= value <= MAX_IDLE_S):
+        raise SettingError(f"setting {name!r} must be seconds from {MIN_IDLE_S:g} to "
+                           f"{MAX_IDLE_S:g}, got {_show(value)}")
+    return float(value)
+
+
 _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "verifier": _verifier, "generator": _generator, "level": _level,
     "calibration": _calibration, "bool": _bool, "fraction": _fraction,
-    "margin": _adaptation_part, "count": _adaptation_part,
+    "margin": _adaptation_part, "count": _adaptation_part, "idle": _idle,
 }
 
 
@@ -264,7 +281,7 @@ def _from_text(spec: SettingSpec, word: str) -> Any:
         if word.lower() in ("false", "no", "off", "0"):
             return False
         raise SettingError(f"setting {name!r} wants true or false, got {_show(word)}")
-    if kind in ("int", "seconds", "fraction", "margin", "count"):
+    if kind in ("int", "seconds", "fraction", "margin", "count", "idle"):
         if kind == "fraction" and word.lower() in ("default", "none"):
             return None
         try:

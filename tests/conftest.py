@@ -10,6 +10,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# No command starts a login service by itself here (it would outlive the test's store for a
+# while); the tests of that start it on purpose (tests/test_login_service.py).
+os.environ.setdefault("AIRAUTH_NO_SERVICE_START", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("AIRAUTH_SHARED_DATA", REPO.parent / "shared" / "data"))

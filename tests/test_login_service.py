@@ -382,3 +382,111 @@ def test_a_file_that_is_not_a_recording_is_refused_by_the_service(
     assert attempts(store) == []
     code, out, _ = run(capsys, "login", "luduo", luduo(fmkit_dir, 6), "--store", str(store))
     assert code == 0 and out.startswith("accepted")
+
+
+# -- a login in its own process starts the service (store setting login_service) -----------------
+def _peer_pid(store: Path) -> int | None:
+    """The pid of the process listening on the store's socket (``SO_PEERCRED``), if any."""
+    sock = resident_wire.connect(store)
+    if sock is None:
+        return None
+    with sock:
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return struct.unpack("3i", creds)[0]
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has exited (a zombie nobody reaped counts: it runs no more)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_login_answers_before_its_adaptation_then_starts_the_service(
+        store: Path, fmkit_dir: Path, capsys: pytest.CaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from authapp.services import adaptation
+
+    started: list[tuple[Path, float]] = []
+    monkeypatch.setattr(resident_wire, "start_service",
+                        lambda store, idle: started.append((Path(store), idle)) or True)
+    printed_before_refit: list[str] = []
+    real = adaptation.maybe_adapt
+
+    def spy(*a: object, **kw: object) -> bool:
+        printed_before_refit.append(capsys.readouterr().out)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(adaptation, "maybe_adapt", spy)
+    code, _, _ = run(capsys, "login", "luduo", luduo(fmkit_dir, 6), "--store", str(store))
+    assert code == 0
+    assert printed_before_refit and printed_before_refit[0].startswith("accepted")
+    with EnrollmentStore(store) as s:  # adapted all the same, before the command returned
+        assert [e.event for e in s.audit_log("luduo") if e.event == "adapt"] == ["adapt"]
+    assert started == [(store, 1800.0)]
+
+    assert main(["settings", "service_idle_s", "60", "--store", str(store)]) == 0
+    run(capsys, "identify", luduo(fmkit_dir, 7), "--store", str(store))
+    assert started[-1] == (store, 60.0)
+    assert main(["settings", "login_service", "off", "--store", str(store)]) == 0
+    run(capsys, "login", "luduo", luduo(fmkit_dir, 8), "--store", str(store))
+    run(capsys, "identify", luduo(fmkit_dir, 9), "--store", str(store))
+    assert len(started) == 2  # switched off: no more starts
+
+
+def test_a_forwarded_login_starts_nothing(store: Path, serving: LoginService, fmkit_dir: Path,
+                                          capsys: pytest.CaptureFixture,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[object] = []
+    monkeypatch.setattr(resident_wire, "start_service", lambda *a: started.append(a))
+    code, _, _ = run(capsys, "login", "luduo", luduo(fmkit_dir, 6), "--store", str(store))
+    assert code == 0 and started == []
+
+
+def test_a_login_process_starts_a_service_that_answers_the_next_login_and_stops(
+        store: Path, fmkit_dir: Path, capsys: pytest.CaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """End to end: the first login runs as its own process and leaves a service behind; the
+    service answers the next login; a second start on the store does not add one; the
+    service stops when its store moves away (its socket with it)."""
+    env = {k: v for k, v in os.environ.items() if k not in (
+        resident_wire.NO_START_ENV, resident_wire.NO_SERVICE_ENV)}
+    env["PYTHONPATH"] = str(REPO)
+    cli = [sys.executable, "-m", "authapp.cli"]
+
+    def login(i: int) -> subprocess.CompletedProcess:
+        return subprocess.run([*cli, "login", "luduo", luduo(fmkit_dir, i), "--store",
+                               str(store)], env=env, capture_output=True, text=True,
+                              timeout=300, check=False)
+
+    first = login(6)
+    assert first.returncode == 0 and first.stdout.startswith("accepted"), first.stderr
+    deadline = time.monotonic() + 120
+    pid = _peer_pid(store)
+    while pid is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        pid = _peer_pid(store)
+    assert pid is not None and pid != os.getpid()
+    try:
+        monkeypatch.delenv(resident_wire.NO_SERVICE_ENV, raising=False)
+        capsys.readouterr()
+        status = resident_wire.forward("login", {"user": "luduo", "file": luduo(fmkit_dir, 7),
+                                                 "verbose": False, "quiet": False}, store)
+        assert status == 0 and capsys.readouterr().out.startswith("accepted")
+        third = login(8)  # answered by the service too; it starts no second one
+        assert third.returncode == 0 and third.stdout.startswith("accepted")
+        time.sleep(1.0)
+        assert _peer_pid(store) == pid
+        with EnrollmentStore(store) as s:
+            assert [a.outcome for a in s.attempts("luduo")
+                    if a.outcome != "reset"].count("accept") == 3
+        store.rename(store.with_name("moved"))  # (the service may still be adapting)
+        deadline = time.monotonic() + 60
+        while not _gone(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _gone(pid)
+    finally:
+        if not _gone(pid):
+            os.kill(pid, 15)

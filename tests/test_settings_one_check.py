@@ -36,6 +36,9 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # setting: (good,
     "adaptation": (("on", "false"), ("maybe",)),
     "adapt_margin": (("2",), ("-2", "1e999")),
     "max_adapted": (("5",), ("2.5", "1000")),
+    "login_service": (("off", "on"), ("sometimes",)),
+    "service_idle_s": (("60", "3600"), ("0", "5", "-1", "nan", "inf", "1e999", "true",
+                                         "999999999")),
 }
 FLAGS = {"verifier": [("enroll", "--verifier"), ("enroll-batch", "--verifier")],
          "pseudo": [("enroll", "--pseudo")], "security": [("enroll", "--security")]}

@@ -14,8 +14,9 @@ import argparse
 from authapp.cli import printable
 from authapp.cli_store import (
     add_store_argument,
+    after_answer,
     forward_to_service,
-    open_service,
+    open_local_service,
     read_recording,
     verbose,
 )
@@ -51,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     if served is not None:
         return served
     recording = read_recording(args.file)
-    result = open_service(args).identify(recording)
+    service = open_local_service(args)
+    result = service.identify(recording)
     print(printable(result.reason))
     if verbose(args):
         for name, value in result.candidates[: args.top]:
@@ -60,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     elif result.identified:
         for line in candidate_lines(result, args.top):
             print(printable(line))
+    after_answer(args, service)
     return 0 if result.identified else 1
 
 

@@ -12,8 +12,9 @@ import argparse
 from authapp.cli import printable
 from authapp.cli_store import (
     add_store_argument,
+    after_answer,
     forward_to_service,
-    open_service,
+    open_local_service,
     read_recording,
     score_lines,
     verbose,
@@ -36,10 +37,11 @@ def run(args: argparse.Namespace) -> int:
     if served is not None:
         return served
     recording = read_recording(args.file)
-    service = open_service(args)
+    service = open_local_service(args)
     result = service.verify(args.user, recording)
     print(printable(result.reason if verbose(args) else result.message))
     if verbose(args):  # the scores in the one form every command and the GUI show
         for line in score_lines(result):
             print(printable(line))
+    after_answer(args, service)
     return EXIT_ACCEPT if result.decision else EXIT_REJECT

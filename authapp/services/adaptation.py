@@ -166,6 +166,18 @@ def after_accept(service: AuthService, info: UserInfo, verifier: Any, rec: Traje
     return False
 
 
+def run_deferred(service: AuthService) -> None:
+    """Run the adaptations ``after_accept`` queued, once the answer is out (the login
+    service, or a command in its own process); a failure is logged and the answer stands."""
+    tasks, service.deferred = list(service.deferred or ()), []
+    for task in tasks:
+        try:
+            task()
+        except Exception:
+            log.exception("template adaptation after the answer failed; the account is "
+                          "unchanged")
+
+
 def adapt_later(service: AuthService, name: str, model_id: str, rec: Trajectory,
                 value: float) -> bool:
     """A queued adaptation (``after_accept``): under the user's lock, on the model that login

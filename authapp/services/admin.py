@@ -51,6 +51,8 @@ def current(service: AuthService) -> dict[str, Any]:
         "adapt_margin": f"{s.adaptation.margin:g}",
         "max_adapted": s.adaptation.max_adapted,
         "shipped_background": str(s.shipped_background).lower(),
+        "login_service": "on" if s.login_service else "off",
+        "service_idle_s": f"{s.service_idle_s:g}",
     }
 
 
