@@ -100,18 +100,19 @@ class LoginService:
 
     # -- start and stop ----------------------------------------------------------------------
     def serve(self, ready: Callable[[Path], None] | None = None) -> None:
-        """Listen, warm up, call ``ready(socket path)``, answer until stopped (``stop``, a
-        signal in the main thread, or ``idle_exit_s``)."""
+        """Listen, answer until stopped (``stop``, a signal in the main thread, or
+        ``idle_exit_s``), warming up between requests; ``ready(socket path)`` once warm.
+
+        The warm-up runs a step at a time whenever no request waits, so a login that comes
+        while the service is still warming up (the retry right after the login that started
+        it) is answered at once, never after the whole warm-up."""
         EnrollmentStore(self.store).close()  # a store, readable: StoreError otherwise
         with self._listening() as server:
-            self.warm_up()
             main = threading.current_thread() is threading.main_thread()
             previous = {s: signal.signal(s, self._on_signal)
                         for s in (signal.SIGTERM, signal.SIGINT)} if main else {}
             try:
-                if ready is not None:
-                    ready(socket_path(self.store))
-                self._loop(server)
+                self._loop(server, self._warm_steps(), ready)
             finally:
                 for s, handler in previous.items():
                     signal.signal(s, handler)
@@ -153,42 +154,72 @@ class LoginService:
                 if path.stat().st_ino == ours:
                     path.unlink()
 
-    def warm_up(self) -> None:
-        """Load what a login needs before the first one comes: the compiled code (by using
-        it once), scikit-learn (a refit), and the prepared samples of recent users."""
+    def _warm_steps(self) -> Iterator[Callable[[], None]]:
+        """The warm-up, one short step at a time: the compiled code (by using it once),
+        scikit-learn (adaptation's refit), then the prepared samples of recent users, one
+        user per step (a failing step is logged and ends the warm-up)."""
+        yield self._warm_code
+        yield self._warm_refit
+        with EnrollmentStore(self.store) as store:
+            users = sorted(store.users(), key=lambda u: u.updated, reverse=True)
+        for info in users[:WARM_USERS]:
+            yield lambda info=info: self._prepare(info)
+
+    @staticmethod
+    def _warm_refit() -> None:
+        for name in ("sklearn.base", "sklearn.svm", "sklearn.linear_model"):
+            importlib.import_module(name)  # template adaptation's refit
+
+    @staticmethod
+    def _warm_code() -> None:
         import numpy as np
 
-        from authapp import guard, security
+        from authapp import security
         from authapp.services import AuthService
         from capture.trajectory import Trajectory
 
-        for name in ("authapp.replay_derived", "sklearn.base", "sklearn.svm",
-                     "sklearn.linear_model"):  # the derived check; adaptation's refit
-            importlib.import_module(name)
-
+        importlib.import_module("authapp.replay_derived")
         t = np.linspace(0.0, 1.0, 64)
         shape = np.column_stack([np.cos(6 * t), np.sin(4 * t), t]) * 40.0
         security.aligned_residual(security.fingerprint(Trajectory(t, shape)),
                                   security.fingerprint(Trajectory(t, shape * 1.1)))
         AuthService.check_recording(Trajectory(t, shape))
+
+    def _prepare(self, info: Any) -> None:
+        from authapp import guard
+
         with EnrollmentStore(self.store) as store:
-            users = sorted(store.users(), key=lambda u: u.updated, reverse=True)
-            for info in users[:WARM_USERS]:
-                try:
-                    guard.stored_samples(store, info)
-                except Exception:  # a damaged account is refused at its login
-                    log.warning("could not prepare %r's samples", info.name, exc_info=True)
+            try:
+                if store.has_user(info.name):
+                    guard.stored_samples(store, store.get_user(info.name))
+            except Exception:  # a damaged account is refused at its login
+                log.warning("could not prepare %r's samples", info.name, exc_info=True)
 
     # -- requests ----------------------------------------------------------------------------
-    def _loop(self, server: socket.socket) -> None:
+    def _loop(self, server: socket.socket, warming: Iterator[Callable[[], None]],
+              ready: Callable[[Path], None] | None) -> None:
         last = checked = time.monotonic()
+        pending: Iterator[Callable[[], None]] | None = warming
         with selectors.DefaultSelector() as sel:
             sel.register(server, selectors.EVENT_READ)
             while not self._stop:
-                if sel.select(timeout=0.2):
+                if sel.select(timeout=0 if pending is not None else 0.2):
                     conn, _ = server.accept()
                     with conn:
                         self.handle(conn)
+                    last = time.monotonic()
+                elif pending is not None:  # nobody waits: one more step of the warm-up
+                    try:
+                        step = next(pending, None)
+                        if step is not None:
+                            step()
+                    except Exception:  # a login does it again, or fails with a reason
+                        log.warning("login service: a warm-up step failed", exc_info=True)
+                        step = None  # (the generator is done once it raised)
+                    if step is None:
+                        pending = None
+                        if ready is not None:
+                            ready(socket_path(self.store))
                     last = time.monotonic()
                 elif self.idle_exit_s and time.monotonic() - last > self.idle_exit_s:
                     log.info("login service idle for %.0f s: stopping", self.idle_exit_s)

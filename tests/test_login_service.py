@@ -490,3 +490,33 @@ def test_a_login_process_starts_a_service_that_answers_the_next_login_and_stops(
     finally:
         if not _gone(pid):
             os.kill(pid, 15)
+
+
+def test_a_login_during_the_warm_up_is_answered_before_the_warm_up_ends(
+        store: Path, fmkit_dir: Path, capsys: pytest.CaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The retry right after the login that started the service must not wait for the
+    whole warm-up (compiled code, scikit-learn, 16 users' samples): it runs between steps."""
+    done: list[int] = []
+
+    def slow_steps(self: LoginService) -> Iterator:
+        for k in range(20):
+            yield lambda k=k: (time.sleep(0.25), done.append(k))
+
+    monkeypatch.setattr(LoginService, "_warm_steps", slow_steps)
+    service = LoginService(store)
+    ready = threading.Event()
+    thread = threading.Thread(target=service.serve, args=(lambda _: ready.set(),), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while resident_wire.connect(store) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        code, out, _ = run(capsys, "login", "luduo", luduo(fmkit_dir, 6), "--store", str(store))
+        assert code == 0 and out.startswith("accepted")
+        answered_after = len(done)
+        assert answered_after < 20 and not ready.is_set()  # answered mid-warm-up
+        assert ready.wait(60) and done == list(range(20))  # and the warm-up went on
+    finally:
+        service.stop()
+        thread.join(30)
