@@ -6,12 +6,11 @@ scoring exactly like ``DTWVerifier`` and its protocol like the harness's referen
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scriptkit import load_script
 
 from authapp.harness.experiment import ExperimentConfig, run_experiment
 
@@ -20,11 +19,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "ablate_dtw_scores
 
 @pytest.fixture(scope="module")
 def ablation():
-    spec = importlib.util.spec_from_file_location("ablate_dtw_scores", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 @pytest.fixture(scope="module")

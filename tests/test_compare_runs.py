@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+from scriptkit import load_script
 
 from authapp.cli import main as cli_main
 
 REPO = Path(__file__).resolve().parents[1]
-SPEC = importlib.util.spec_from_file_location("compare_runs", REPO / "scripts" / "compare_runs.py")
-compare_runs = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(compare_runs)
+compare_runs = load_script(REPO / "scripts" / "compare_runs.py")
 FMKIT = REPO.parent / "shared" / "data" / "fmkit_leap"
 
 

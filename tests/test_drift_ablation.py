@@ -8,12 +8,11 @@ verifier's score (used by the affine and extra-channel variants) must equal
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scriptkit import load_script
 
 from capture.datasets import load_dataset
 from models.dtw_verifier import DTWVerifier
@@ -23,11 +22,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "drift_ablation.py
 
 @pytest.fixture(scope="module")
 def ablation():
-    spec = importlib.util.spec_from_file_location("drift_ablation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import PIL.Image
 import pytest
+import scriptkit
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "make_screenshots.py"
@@ -28,10 +28,7 @@ REMAKE = "re-make them: QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/make_
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("make_screenshots", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return scriptkit.load_script(SCRIPT)
 
 
 def test_committed_screenshots_are_those_the_fingerprint_describes() -> None:

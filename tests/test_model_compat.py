@@ -8,12 +8,12 @@ persistence must go on reading these files, member verifiers and calibrations in
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scriptkit import load_script
 
 from models.pseudo import load_generator
 from models.serialization import load_verifier
@@ -23,10 +23,7 @@ EXPECTED = json.loads((HERE / "expected.json").read_text())
 
 
 def _make_module():
-    spec = importlib.util.spec_from_file_location("model_compat_make", HERE / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(HERE / "make.py", "model_compat_make")
 
 
 DATA = _make_module().data

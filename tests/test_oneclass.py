@@ -3,14 +3,13 @@ and both as registered verifiers (pretrained on the background, adapted, stored,
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from scriptkit import load_script
 from sklearn.base import clone
 
 from authapp.cli import main
@@ -139,11 +138,7 @@ def test_detector_input_errors():
 
 
 def _digits_module():
-    spec = importlib.util.spec_from_file_location("oneclass_digits", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 @pytest.mark.timeout(240)

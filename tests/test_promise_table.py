@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scriptkit import load_script
 
 from authapp.harness.evaluation import ExperimentResult, ScoreFacts
 from authapp.harness.runner import Trial
 from authapp.harness.scores import write_scores
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "promise_table.py"
-spec = importlib.util.spec_from_file_location("promise_table", SCRIPT)
-promise_table = importlib.util.module_from_spec(spec)
-sys.modules["promise_table"] = promise_table  # dataclasses look their module up
-spec.loader.exec_module(promise_table)
+promise_table = load_script(SCRIPT)
 
 LEVELS = {"low": 0.0, "normal": 1.0, "high": 2.0}
 

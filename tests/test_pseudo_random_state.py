@@ -4,13 +4,13 @@ per-(seed, identity) seeds reach them, and the streams are the ones the per-call
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scriptkit import load_script
 
 from authapp.harness import experiment
 from authapp.harness.draws import identity_seed
@@ -143,9 +143,7 @@ def test_embedder_random_state(background):
 def test_a_stored_generator_reproduces_its_output_through_random_state():
     """The compat file's generator (``tests/data/model_compat``) generated with seed=1 when it
     was made; with ``random_state=1`` it gives the same samples."""
-    spec = importlib.util.spec_from_file_location("model_compat_make", COMPAT / "make.py")
-    make = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make)
+    make = load_script(COMPAT / "make.py", "model_compat_make")
     want = json.loads((COMPAT / "expected.json").read_text())["generators"]["vae-3d"]
     g = load_generator((COMPAT / "vae-3d.npz").read_bytes()).with_random_state(1)
     genuine, _, _ = make.data(want["dims"])

@@ -10,12 +10,12 @@ must come out the same: decisions, scores, replays found.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+from scriptkit import load_script
 from storekit import fmkit
 
 from authapp.services import Actor, AuthService
@@ -26,10 +26,7 @@ EXPECTED = json.loads((HERE / "expected.json").read_text())
 
 
 def _make_module():
-    spec = importlib.util.spec_from_file_location("store_compat_make", HERE / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(HERE / "make.py", "store_compat_make")
 
 
 MAKE = _make_module()

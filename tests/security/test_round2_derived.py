@@ -7,11 +7,11 @@ The full measurement over every genuine pair of all shared data sets is
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scriptkit import load_script
 from seckit import REPO, Clock, leap_people
 from storekit import STORE_KIND, fmkit
 
@@ -27,11 +27,7 @@ ADMIN = Actor.admin()
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location(
-        "replay_residuals", REPO / "benchmarks" / "replay_residuals.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / "benchmarks" / "replay_residuals.py")
 
 
 derived_copies = _bench().derived_copies
