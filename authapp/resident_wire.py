@@ -41,6 +41,8 @@ CONNECT_TIMEOUT_S = 1.0
 """How long a command waits for the service to take its connection before running itself."""
 ANSWER_TIMEOUT_S = 600.0
 """How long a command waits for the answer once the service has its request."""
+MAX_SOCKET_PATH = 108
+"""Bytes a Unix socket's path may take on Linux (``sun_path``, with its final NUL)."""
 COMMANDS = ("login", "identify")
 """What the service answers: the commands a person waits for."""
 NO_SERVICE_ENV = "AIRAUTH_NO_SERVICE"
@@ -162,8 +164,13 @@ def start_service(store: Path, idle_exit_s: float) -> bool:
     follows has been answered."""
     if os.environ.get(NO_SERVICE_ENV) or os.environ.get(NO_START_ENV):
         return False
-    command = [sys.executable, "-m", "authapp.cli", "serve", "--store",
-               str(Path(store).resolve()), "--idle-exit", repr(float(idle_exit_s))]
+    store = Path(store).resolve()
+    if len(os.fsencode(socket_path(store))) >= MAX_SOCKET_PATH:
+        log.info("no login service for %s: its socket path is too long for a Unix socket",
+                 store)
+        return False  # it could not listen: every login would start one in vain
+    command = [sys.executable, "-m", "authapp.cli", "serve", "--store", str(store),
+               "--idle-exit", repr(float(idle_exit_s))]
     try:
         subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)

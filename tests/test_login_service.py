@@ -520,3 +520,19 @@ def test_a_login_during_the_warm_up_is_answered_before_the_warm_up_ends(
     finally:
         service.stop()
         thread.join(30)
+
+
+def test_no_service_is_started_where_it_could_not_listen(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """A store so deep that its socket path does not fit a Unix socket: starting a service
+    there would fail at every login, so none is started (and nothing is spawned)."""
+    monkeypatch.delenv(resident_wire.NO_START_ENV, raising=False)
+    monkeypatch.delenv(resident_wire.NO_SERVICE_ENV, raising=False)
+    spawned: list[object] = []
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: spawned.append(a))
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    assert not resident_wire.start_service(deep, 60.0) and spawned == []
+    assert resident_wire.start_service(tmp_path / "s", 60.0) and len(spawned) == 1
+    assert spawned[0][0][-4:] == ["--store", str((tmp_path / "s").resolve()), "--idle-exit",
+                                  "60.0"]
