@@ -214,16 +214,22 @@ def _crop_residual(q: Sequence[np.ndarray], r: Reference, cut: tuple[float, floa
     return aligned_residual(q[0], r.crop(*cut)) if ok else np.inf
 
 
-def _crops(q: Sequence[np.ndarray], r: Reference, start: tuple[float, float]) -> float:
+def _crops(q: Sequence[np.ndarray], r: Reference, start: tuple[float, float],
+           known: dict[tuple[float, float], float]) -> float:
     """The shape measure against ``r`` with its start and/or end cut off, any cut: a pattern
     search from the coarse grid's best cut ``start``, steps halving from ``CROP_STEP`` to
-    ``CROP_TOLERANCE``."""
+    ``CROP_TOLERANCE``; the smallest residual of the cuts it visited. ``known``: the
+    residuals of ``r``'s cuts computed so far (the grid's, the other searches'), shared so
+    that no cut is aligned twice (a search's path depends only on the values: the same
+    cuts are visited, fewer alignments made)."""
     scores: dict[tuple[float, float], float] = {}
 
     def at(c: tuple[float, float]) -> float:
         c = (round(c[0], 4), round(c[1], 4))
         if c not in scores:
-            scores[c] = _crop_residual(q, r, c)
+            if c not in known:
+                known[c] = _crop_residual(q, r, c)
+            scores[c] = known[c]
         return scores[c]
 
     best, step = start, CROP_STEP
@@ -349,8 +355,9 @@ def find_derived_replay(query: Trajectory, stored: StoredSet,
     # crops: a coarse grid of cuts of every stored sample, then a fine search from its best
     def best_cut(r: Reference) -> float:
         grid = [(_crop_residual(q.shapes, r, c), c) for c in CROPS]
+        known = {c: value for value, c in grid}
         scans = (grid[:_GRID], grid[_GRID:2 * _GRID], grid[2 * _GRID:])
-        return min(min(_crops(q.shapes, r, min(g)[1]) for g in scans), min(grid)[0])
+        return min(min(_crops(q.shapes, r, min(g)[1], known) for g in scans), min(grid)[0])
 
     for r, cut in zip(refs, _pool().map(best_cut, refs)):  # (in order: same ties)
         consider(f"{r.ref} (cropped)", "shape", cut, "shape")

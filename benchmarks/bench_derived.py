@@ -9,7 +9,10 @@ warm-up of each:
   the crop grid), as for an account not yet prepared in this process;
 * the check of each login (``find_derived_replay``) with the crop search on one thread (the
   reference) and on the default pool, in the same run: their ratio is the threads' speed-up.
-  Both must find the same thing (nothing: these are genuine logins).
+  Both must find the same thing (nothing: these are genuine logins);
+* a long-used account (the check grows with the stored samples, adapted ones included): the
+  Leap person with the most recordings, all but the last stored (14: 5 enrolled and 9
+  adapted at most ``max_adapted`` 10), and the check of the last, on the default pool.
 
 Run from an older checkout (``git worktree add DIR COMMIT``, then ``cd DIR`` and the same
 command) for the figures before a change: code without the thread pool times one mode.
@@ -29,6 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data" / "fmkit_leap"
+LEAP = REPO.parent / "shared" / "data" / "leap_air_signatures"
 
 
 def main() -> int:
@@ -97,6 +101,23 @@ def main() -> int:
         med = statistics.median(ts)
         print(f"check of one login, {name:<22} median {med * 1000:6.0f} ms, max "
               f"{max(ts) * 1000:6.0f} ms, {base / med:.2f}x")
+    from capture.datasets import load_dataset
+
+    leap = load_dataset(LEAP, "leapcsv")
+    person = max(leap.identities, key=lambda u: (len(leap.genuine(u)), u))
+    *kept, last = leap.genuine(person)
+    long_used = replay_derived.stored_set([replay_derived.reference(f"sample {i}", r)
+                                           for i, r in enumerate(kept, 1)])
+    replay_derived.find_derived_replay(last, long_used)
+    long_times = []
+    for _ in range(args.rounds):
+        t0 = time.perf_counter()
+        if replay_derived.find_derived_replay(last, long_used) is not None:
+            raise SystemExit(f"{person}'s last recording was found derived")
+        long_times.append(time.perf_counter() - t0)
+    print(f"check of one login against {len(kept)} stored samples ({person}, a long-used "
+          f"account): median {statistics.median(long_times) * 1000:.0f} ms, max "
+          f"{max(long_times) * 1000:.0f} ms")
     print(f"derived replays found: {sum(f is not None for f in found[modes[0]])} of "
           f"{len(found[modes[0]])} genuine logins; load average {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} CPUs")

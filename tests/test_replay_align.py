@@ -121,3 +121,35 @@ def test_crop_search_threads_change_nothing_and_survive_a_fork(fmkit_dir, monkey
     monkeypatch.setattr(replay_derived, "_POOLS", {})
     assert replay_derived.find_derived_replay(cut, replay_derived.stored_set(
         list(stored.refs))) == threaded
+
+
+def test_crop_search_aligns_each_cut_once_and_finds_what_separate_searches_find(
+        fmkit_dir, monkeypatch) -> None:
+    """The grid and the three pattern searches of a stored sample share the residuals they
+    computed: no cut is aligned twice, and every search visits the cuts it would visit alone
+    (its path depends only on the values), so the best cut is the same."""
+    from authapp import replay_derived
+
+    stored, cut, fresh = _derived_case(fmkit_dir)
+    q = replay_derived.reference("login", cut).shapes
+    real = replay_derived._crop_residual
+    calls: list[tuple[int, tuple[float, float]]] = []
+
+    def counted(shapes: Any, r: Any, c: tuple[float, float]) -> float:
+        calls.append((id(r), (round(c[0], 4), round(c[1], 4))))
+        return real(shapes, r, c)
+
+    monkeypatch.setattr(replay_derived, "_crop_residual", counted)
+    for r in stored.refs:
+        grid = [(real(q, r, c), c) for c in replay_derived.CROPS]
+        g = replay_derived._GRID
+        known = {c: v for v, c in grid}
+        calls.clear()
+        shared = [replay_derived._crops(q, r, min(s)[1], known)
+                  for s in (grid[:g], grid[g:2 * g], grid[2 * g:])]
+        assert len(calls) == len(set(calls))  # nothing aligned twice, the grid's cuts reused
+        alone = [replay_derived._crops(q, r, min(s)[1], {})
+                 for s in (grid[:g], grid[g:2 * g], grid[2 * g:])]
+        assert shared == alone
+    match = replay_derived.find_derived_replay(cut, stored)
+    assert match is not None and "sample 1" in match.ref
