@@ -130,7 +130,7 @@ def test_crop_search_aligns_each_cut_once_and_finds_what_separate_searches_find(
     (its path depends only on the values), so the best cut is the same."""
     from authapp import replay_derived
 
-    stored, cut, fresh = _derived_case(fmkit_dir)
+    stored, cut, _ = _derived_case(fmkit_dir)
     q = replay_derived.reference("login", cut).shapes
     real = replay_derived._crop_residual
     calls: list[tuple[int, tuple[float, float]]] = []
