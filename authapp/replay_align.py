@@ -26,6 +26,8 @@ ALIGN_POINTS = 128
 DTW_BAND = 0.1
 """Sakoe-Chiba band (fraction of ``ALIGN_POINTS``) of the correspondence search."""
 ICP_STEPS = 4
+BLOCK = 8
+"""Segments per block of ``_nearest``'s second-level pruning."""
 SEARCH_SEGMENTS = 24
 """Nearest points are searched this many polyline segments either side of the
 correspondence DTW found (the true nearest point of a copy is there; a genuine pair can only
@@ -68,10 +70,11 @@ def _apply(b: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def _segments(poly: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                         float]:
+                                         float, np.ndarray, np.ndarray]:
     """What ``_nearest`` needs of each segment of ``poly`` for every point: its vector and
-    squared length, its midpoint and half length (a ball around the segment), and the
-    largest absolute coordinate (the scale of rounding errors)."""
+    squared length, its midpoint and half length (a ball around the segment), the largest
+    absolute coordinate (the scale of rounding errors), and per block of ``BLOCK``
+    consecutive segments a ball holding all of their balls (centre, radius)."""
     nseg, d = max(poly.shape[0] - 1, 0), poly.shape[1]
     ab = np.empty((nseg, d))
     ab2 = np.zeros(nseg)
@@ -83,20 +86,43 @@ def _segments(poly: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
             ab2[s] += ab[s, k] * ab[s, k]
             mid[s, k] = poly[s, k] + 0.5 * ab[s, k]
         half[s] = 0.5 * math.sqrt(ab2[s])
-    return ab, ab2, mid, half, np.abs(poly).max() if poly.size else 0.0
+    nblock = (nseg + BLOCK - 1) // BLOCK
+    bmid = np.zeros((nblock, d))
+    brad = np.zeros(nblock)
+    for b in range(nblock):
+        lo, hi = b * BLOCK, min(nseg, (b + 1) * BLOCK)
+        for k in range(d):  # the centre of the block's bounding box
+            low, high = mid[lo, k], mid[lo, k]
+            for s in range(lo, hi):
+                low = min(low, mid[s, k])
+                high = max(high, mid[s, k])
+            bmid[b, k] = 0.5 * (low + high)
+        r = 0.0
+        for s in range(lo, hi):
+            dm2 = 0.0
+            for k in range(d):
+                dm = mid[s, k] - bmid[b, k]
+                dm2 += dm * dm
+            r = max(r, math.sqrt(dm2) + half[s])
+        brad[b] = r
+    return ab, ab2, mid, half, np.abs(poly).max() if poly.size else 0.0, bmid, brad
 
 
 @njit(cache=True, nogil=True)
 def _nearest(points: np.ndarray, poly: np.ndarray, guess: np.ndarray, span: int,
              ab: np.ndarray, ab2: np.ndarray, mid: np.ndarray, half: np.ndarray,
-             scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             scale: float, bmid: np.ndarray, brad: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(distance, nearest point, segment) on ``poly`` for each point, searching ``span``
-    segments either side of segment ``guess[i]`` (``ab`` ... ``scale``: ``_segments(poly)``).
+    segments either side of segment ``guess[i]`` (``ab`` ... ``brad``: ``_segments(poly)``).
 
     The lowest-numbered segment at the smallest distance wins, as in a plain scan. Searched
     from the guess outwards, so the nearest is found early and most segments are ruled out
     by their ball (point farther from the ball than the best distance so far, by more than
-    any rounding error: ``slack``) without projecting onto them; same result, fewer flops.
+    any rounding error: ``slack``) without projecting onto them, and whole blocks of
+    segments by the ball holding theirs (a block ruled out now holds only segments that
+    their own balls would rule out, then or later: the distance so far only shrinks); same
+    result, fewer flops.
     """
     p, d = points.shape
     nseg = poly.shape[0] - 1
@@ -112,8 +138,28 @@ def _nearest(points: np.ndarray, poly: np.ndarray, guess: np.ndarray, span: int,
         reach = np.inf  # sqrt(best) + slack: a ball farther than this cannot hold the nearest
         bs = min(lo, nseg - 1)
         bu = 0.0
-        for t in range(hi - lo):
-            s = g + t if g + t < hi else g - (t - (hi - g) + 1)
+        # upwards from the guess (g .. hi - 1), then downwards (g - 1 .. lo), as a plain
+        # scan in that order would go
+        s = g
+        up = hi > lo
+        while True:
+            if up and s >= hi:
+                up = False
+                s = g - 1
+            if not up and (s < lo or hi <= lo):
+                break
+            # a block is tested where the walk enters it
+            entering = (s % BLOCK == 0) if up else (s % BLOCK == BLOCK - 1 or s == g - 1)
+            if entering and reach < np.inf:
+                b = s // BLOCK
+                db2 = 0.0
+                for k in range(d):
+                    db = points[i, k] - bmid[b, k]
+                    db2 += db * db
+                rb = reach + brad[b] + slack
+                if db2 > rb * rb:  # the whole block is out of reach
+                    s = (b + 1) * BLOCK if up else b * BLOCK - 1
+                    continue
             if reach < np.inf:
                 dm2 = 0.0
                 for k in range(d):
@@ -121,6 +167,7 @@ def _nearest(points: np.ndarray, poly: np.ndarray, guess: np.ndarray, span: int,
                     dm2 += dm * dm
                 r = reach + half[s]
                 if dm2 > r * r:
+                    s = s + 1 if up else s - 1
                     continue
             apab = 0.0
             for k in range(d):
@@ -136,6 +183,7 @@ def _nearest(points: np.ndarray, poly: np.ndarray, guess: np.ndarray, span: int,
                 best = d2
                 bs = s
                 bu = u
+            s = s + 1 if up else s - 1
         seg[i] = bs
         for k in range(d):
             near[i, k] = poly[bs, k] + bu * ab[bs, k]
