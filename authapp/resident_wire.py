@@ -25,7 +25,6 @@ import os
 import socket
 import stat
 import struct
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -169,6 +168,8 @@ def start_service(store: Path, idle_exit_s: float) -> bool:
         log.info("no login service for %s: its socket path is too long for a Unix socket",
                  store)
         return False  # it could not listen: every login would start one in vain
+    import subprocess  # (only here: this module is imported at every login's start)
+
     command = [sys.executable, "-m", "authapp.cli", "serve", "--store", str(store),
                "--idle-exit", repr(float(idle_exit_s))]
     try:
