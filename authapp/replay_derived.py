@@ -300,9 +300,11 @@ def derived_bounds(refs: Sequence[Reference],
     mixes = _blends(refs) if mixes is None else mixes
     out = {"shape": np.inf, "dynamics": np.inf, "blend shape": np.inf,
            "blend dynamics": np.inf}
+    # ``_shape`` aligns both ways and keeps the smaller: symmetric, so each pair once
+    for i, j in combinations(range(n), 2):
+        out["shape"] = min(out["shape"], _shape(refs[i].shapes, refs[j].shapes))
     for i in range(n):
         others = [refs[j] for j in range(n) if j != i]
-        out["shape"] = min(out["shape"], min(_shape(refs[i].shapes, o.shapes) for o in others))
         out["dynamics"] = min(out["dynamics"],
                               float(_dynamics(refs[i].seq, [o.seq for o in others]).min()))
         mixes_i = [m for a, b, m in mixes if i not in (a, b)]

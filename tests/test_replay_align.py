@@ -153,3 +153,20 @@ def test_crop_search_aligns_each_cut_once_and_finds_what_separate_searches_find(
         assert shared == alone
     match = replay_derived.find_derived_replay(cut, stored)
     assert match is not None and "sample 1" in match.ref
+
+
+def test_bounds_align_each_pair_of_stored_samples_once(fmkit_dir) -> None:
+    """The shape measure aligns both ways and keeps the smaller, so it is symmetric: the
+    closest pair is found from each unordered pair once, and is what every ordered pair
+    gives."""
+    from authapp import replay_derived
+
+    stored, _, _ = _derived_case(fmkit_dir)
+    refs = list(stored.refs)
+    every = min(replay_derived._shape(a.shapes, b.shapes)
+                for a in refs for b in refs if a is not b)
+    assert replay_derived.derived_bounds(refs)["shape"] == every == stored.bounds["shape"]
+    for a in refs[:3]:
+        for b in refs[:3]:
+            assert replay_derived._shape(a.shapes, b.shapes) == replay_derived._shape(
+                b.shapes, a.shapes)
