@@ -59,6 +59,15 @@ _FIELDS: dict[str, dict[str, type]] = {
 }
 
 
+def _prepare_samples(store: EnrollmentStore, name: str) -> None:
+    """Prepare ``name``'s stored samples for the derived-replay check as the store has them
+    now (``authapp.guard``'s cache), so that their next login does not wait for it."""
+    from authapp import guard
+
+    if store.has_user(name):
+        guard.stored_samples(store, store.get_user(name))
+
+
 class ServiceError(AirAuthError, RuntimeError):
     """The login service cannot start (another one runs, the socket path is taken)."""
 
@@ -186,12 +195,9 @@ class LoginService:
         AuthService.check_recording(Trajectory(t, shape))
 
     def _prepare(self, info: Any) -> None:
-        from authapp import guard
-
         with EnrollmentStore(self.store) as store:
             try:
-                if store.has_user(info.name):
-                    guard.stored_samples(store, store.get_user(info.name))
+                _prepare_samples(store, info.name)
             except Exception:  # a damaged account is refused at its login
                 log.warning("could not prepare %r's samples", info.name, exc_info=True)
 
@@ -289,14 +295,13 @@ class LoginService:
             log.warning("login service: could not answer (%s)", exc)
 
     def _after(self, command: str, fields: dict[str, Any], services: list[Any]) -> None:
-        from authapp import guard
         from authapp.services.adaptation import run_deferred
 
         for service in services:
             try:
                 run_deferred(service)
-                if command == "login" and service.store.has_user(fields["user"]):
-                    guard.stored_samples(service.store, service.store.get_user(fields["user"]))
+                if command == "login":
+                    _prepare_samples(service.store, fields["user"])
             except Exception:  # the answer stands; the next login redoes it
                 log.exception("login service: work after the answer failed")
             finally:

@@ -60,13 +60,27 @@ def socket_path(store: Path) -> Path:
     return Path(store) / SOCKET_NAME
 
 
-def peer_uid(sock: socket.socket) -> int | None:
-    """The uid of the process at the other end of a Unix socket (None where unknown)."""
+def _peer_credentials(sock: socket.socket) -> tuple[int, int, int] | None:
+    """(pid, uid, gid) of the process at the other end of a Unix socket, None where the
+    platform does not tell (``SO_PEERCRED``)."""
     opt = getattr(socket, "SO_PEERCRED", None)
     if opt is None:
         return None
     creds = sock.getsockopt(socket.SOL_SOCKET, opt, struct.calcsize("3i"))
-    return struct.unpack("3i", creds)[1]
+    return struct.unpack("3i", creds)
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The uid of the process at the other end of a Unix socket (None where unknown)."""
+    creds = _peer_credentials(sock)
+    return None if creds is None else creds[1]
+
+
+def peer_pid(sock: socket.socket) -> int | None:
+    """The pid of the process at the other end of a Unix socket (None where unknown): which
+    process a store's service is, for whoever must stop it."""
+    creds = _peer_credentials(sock)
+    return None if creds is None else creds[0]
 
 
 def send(sock: socket.socket, message: dict[str, Any]) -> None:

@@ -35,9 +35,7 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -97,9 +95,11 @@ def _auto_started(cli: list[str], store: Path, first: str, env: dict[str, str],
             raise SystemExit("the login did not start the login service")
         time.sleep(0.1)
     with sock:
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        pid = resident_wire.peer_pid(sock)
+    if pid is None:
+        raise SystemExit("this platform does not tell a socket's peer (SO_PEERCRED)")
     time.sleep(SETTLE_S)
-    return struct.unpack("3i", creds)[0]
+    return pid
 
 
 def _stop(pid: int) -> None:

@@ -391,8 +391,7 @@ def _peer_pid(store: Path) -> int | None:
     if sock is None:
         return None
     with sock:
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return struct.unpack("3i", creds)[0]
+        return resident_wire.peer_pid(sock)
 
 
 def _gone(pid: int) -> bool:
